@@ -1,0 +1,297 @@
+package parsers
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
+)
+
+func init() {
+	// go-message decodes RFC 2047 words in address lists through this hook;
+	// give it the same table Normalize uses so both agree on every label.
+	message.CharsetReader = charsetReader
+}
+
+// charsetReader is message.CharsetReader: it converts input in the named
+// charset to UTF-8.
+func charsetReader(label string, input io.Reader) (io.Reader, error) {
+	enc, _, ok := lookupCharset(label)
+	if !ok {
+		return nil, fmt.Errorf("unknown charset %q", label)
+	}
+	if enc == nil {
+		return input, nil
+	}
+	return enc.NewDecoder().Reader(input), nil
+}
+
+// lookupCharset resolves a charset label. enc is nil for UTF-8 and its
+// subsets; name is the canonical name used in warnings.
+func lookupCharset(label string) (enc encoding.Encoding, name string, ok bool) {
+	l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
+	if i := strings.IndexByte(l, '*'); i >= 0 { // RFC 2231 language suffix
+		l = l[:i]
+	}
+	switch l {
+	case "", "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "unicode-1-1-utf-8", "x-unknown", "unknown-8bit":
+		return nil, "utf-8", true
+	case "windows-1251", "cp1251", "win-1251", "win1251", "x-cp1251", "cp-1251", "windows1251", "1251":
+		return charmap.Windows1251, "windows-1251", true
+	case "koi8-r", "koi8r", "koi8", "cskoi8r", "koi":
+		return charmap.KOI8R, "koi8-r", true
+	case "koi8-u", "koi8u":
+		return charmap.KOI8U, "koi8-u", true
+	case "cp866", "ibm866", "866", "csibm866", "cp-866", "dos-866", "x-cp866":
+		return charmap.CodePage866, "cp866", true
+	case "iso-8859-5", "iso8859-5", "iso_8859-5", "cyrillic", "csisolatincyrillic", "iso-ir-144":
+		return charmap.ISO8859_5, "iso-8859-5", true
+	}
+	if e, err := htmlindex.Get(l); err == nil {
+		n, _ := htmlindex.Name(e)
+		if n == "utf-8" {
+			return nil, "utf-8", true
+		}
+		return e, n, true
+	}
+	if e, err := ianaindex.MIME.Encoding(l); err == nil && e != nil {
+		n, _ := ianaindex.MIME.Name(e)
+		return e, strings.ToLower(n), true
+	}
+	return nil, "", false
+}
+
+// cyrillicCandidates are the single-byte charsets a guess chooses among.
+var cyrillicCandidates = []struct {
+	name string
+	enc  encoding.Encoding
+}{
+	{"windows-1251", charmap.Windows1251},
+	{"koi8-r", charmap.KOI8R},
+	{"cp866", charmap.CodePage866},
+	{"iso-8859-5", charmap.ISO8859_5},
+}
+
+// decodeBytes converts b, labelled with charset label, to UTF-8. It checks the
+// label against the bytes: a wrong label (UTF-8 that is really windows-1251,
+// windows-1251 that is really KOI8-R, ...) loses to the candidate whose text
+// reads best. warn is empty when nothing had to be guessed or repaired.
+func decodeBytes(b []byte, label string) (text string, warn string) {
+	enc, name, known := lookupCharset(label)
+	ascii := isASCII(b)
+	switch {
+	case ascii:
+		return string(b), ""
+	case !known:
+		t, guessed := guessCyrillic(b, len(cyrillicCandidates))
+		return t, fmt.Sprintf("unknown charset %q, guessed %s", label, guessed)
+	case enc == nil: // UTF-8 declared (or nothing declared)
+		if utf8.Valid(b) {
+			return string(b), ""
+		}
+		t, guessed := guessCyrillic(b, len(cyrillicCandidates))
+		if invalidUTF8Ratio(b) > 0.2 && readability(t) > 0 {
+			if strings.TrimSpace(label) == "" {
+				return t, "no charset declared, guessed " + guessed
+			}
+			return t, fmt.Sprintf("charset %s does not match the bytes, decoded as %s", name, guessed)
+		}
+		return strings.ToValidUTF8(string(b), "\uFFFD"), "invalid UTF-8 repaired"
+	}
+	t, err := enc.NewDecoder().String(string(b))
+	if err != nil {
+		t = strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	// A single-byte label on valid multi-byte UTF-8 is a frequent mistake.
+	if utf8.Valid(b) && readability(string(b)) > readability(t) {
+		return string(b), fmt.Sprintf("charset %s does not match the bytes, decoded as utf-8", name)
+	}
+	if isCyrillicCandidate(name) {
+		best, guessed := guessCyrillic(b, len(cyrillicCandidates))
+		if guessed != name && readability(best) > readability(t)+float64(len(b))/8 {
+			return best, fmt.Sprintf("charset %s does not match the bytes, decoded as %s", name, guessed)
+		}
+	}
+	return t, ""
+}
+
+func isCyrillicCandidate(name string) bool {
+	for _, c := range cyrillicCandidates {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeHeaderBytes converts raw 8-bit header bytes: UTF-8 when valid, else
+// the better reading of windows-1251 and KOI8-R.
+func decodeHeaderBytes(b []byte) (string, bool) {
+	if isASCII(b) || utf8.Valid(b) {
+		return string(b), false
+	}
+	t, _ := guessCyrillic(b, 2)
+	return t, true
+}
+
+// guessCyrillic decodes b with each of the first n candidates and keeps the
+// most readable result.
+func guessCyrillic(b []byte, n int) (string, string) {
+	bestScore := 0.0
+	best, bestName := "", ""
+	for i, c := range cyrillicCandidates[:n] {
+		t, err := c.enc.NewDecoder().String(string(b))
+		if err != nil {
+			continue
+		}
+		s := readability(t)
+		if i == 0 || s > bestScore {
+			best, bestName, bestScore = t, c.name, s
+		}
+	}
+	return best, bestName
+}
+
+// ruFreq is the per-mille frequency of lower-case Russian letters.
+var ruFreq = map[rune]float64{
+	'о': 110, 'е': 85, 'а': 80, 'и': 74, 'н': 67, 'т': 63, 'с': 55, 'р': 47,
+	'в': 45, 'л': 44, 'к': 35, 'м': 32, 'д': 30, 'п': 28, 'у': 26, 'я': 20,
+	'ы': 19, 'ь': 17, 'г': 17, 'з': 16, 'б': 16, 'ч': 14, 'й': 12, 'х': 10,
+	'ж': 9, 'ш': 7, 'ю': 6, 'ц': 5, 'щ': 4, 'э': 3, 'ф': 2.6, 'ъ': 0.4, 'ё': 0.4,
+}
+
+// readability scores how much t looks like Russian (or plain) text: common
+// lower-case letters score, capitals inside a lower-case word, control
+// characters, box drawing and stray symbols (typical of a wrong single-byte
+// table) cost.
+func readability(t string) float64 {
+	score := 0.0
+	prevLower := false
+	for _, r := range t {
+		switch {
+		case r < 0x80:
+			if r < 0x20 && r != '\n' && r != '\r' && r != '\t' {
+				score -= 20
+			}
+			prevLower = r >= 'a' && r <= 'z'
+			continue
+		case r == utf8.RuneError:
+			score -= 20
+		case unicode.Is(unicode.Cyrillic, r):
+			if f, ok := ruFreq[r]; ok {
+				score += f / 10
+				prevLower = true
+				continue
+			}
+			if unicode.IsUpper(r) {
+				if prevLower {
+					score -= 6
+				} else {
+					score += 1
+				}
+			} else {
+				score -= 3 // Cyrillic letters of other languages: rare here
+			}
+		case strings.ContainsRune("«»—–№…“”„’‘•·°±€\u00a0", r):
+			// usual punctuation in Russian mail
+		case r >= 0x2500 && r <= 0x25FF: // box drawing and blocks (CP866 misread)
+			score -= 10
+		case r < 0x100: // Latin-1 symbols: cp1251 read as iso-8859-1 and the like
+			score -= 5
+		default:
+			score -= 3
+		}
+		prevLower = false
+	}
+	return score
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// invalidUTF8Ratio is the share of non-ASCII bytes that do not form valid
+// UTF-8 sequences.
+func invalidUTF8Ratio(b []byte) float64 {
+	high, bad := 0, 0
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if b[0] >= 0x80 {
+			high += size
+			if r == utf8.RuneError && size == 1 {
+				bad++
+			}
+		}
+		b = b[size:]
+	}
+	if high == 0 {
+		return 0
+	}
+	return float64(bad) / float64(high)
+}
+
+// xmlEncoding returns the encoding named in an XML declaration, "" if none.
+func xmlEncoding(b []byte) string {
+	head := b
+	if len(head) > 256 {
+		head = head[:256]
+	}
+	i := bytes.Index(head, []byte("<?xml"))
+	if i < 0 {
+		return ""
+	}
+	decl := head[i:]
+	if j := bytes.Index(decl, []byte("?>")); j >= 0 {
+		decl = decl[:j]
+	}
+	k := bytes.Index(decl, []byte("encoding"))
+	if k < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(decl[k+len("encoding"):], " \t\r\n=")
+	if len(rest) == 0 {
+		return ""
+	}
+	q := rest[0]
+	if q != '"' && q != '\'' {
+		return ""
+	}
+	rest = rest[1:]
+	if e := bytes.IndexByte(rest, q); e >= 0 {
+		return string(rest[:e])
+	}
+	return ""
+}
+
+// htmlMetaCharset finds <meta charset=...> or an http-equiv content type in
+// the head of an HTML document.
+func htmlMetaCharset(b []byte) string {
+	head := b
+	if len(head) > 2048 {
+		head = head[:2048]
+	}
+	low := bytes.ToLower(head)
+	i := bytes.Index(low, []byte("charset="))
+	if i < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(low[i+len("charset="):], `"' `)
+	end := bytes.IndexAny(rest, `"'; />`)
+	if end < 0 {
+		end = len(rest)
+	}
+	return string(rest[:end])
+}
