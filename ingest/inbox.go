@@ -1,0 +1,176 @@
+// Package ingest is where items arrive: the durable inbox that every source
+// writes to, and (in subpackages) the sources themselves.
+//
+// The inbox's contract is the one the rest of Intake relies on: an item is
+// committed to PostgreSQL, with its raw bytes, before its source is
+// acknowledged, and each item is recorded once.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/store"
+)
+
+// Sources.
+const (
+	SourceMail      = "mail"
+	SourceCall      = "call"
+	SourceConnector = "connector"
+)
+
+// Item is one inbound item as a source hands it over.
+type Item struct {
+	Source    string // mail | call | connector
+	SourceRef string // unique position at the source, e.g. "ops/INBOX/1700000000/42"
+	DedupKey  string // e.g. "mid:<message-id>"; defaults to the content hash
+	MessageID string
+	Raw       []byte
+	Meta      map[string]any
+	// Failed, when set, records the item at once as failed with this reason
+	// (e.g. over the size limit: Raw then holds what was kept, the headers).
+	Failed string
+}
+
+// Status of a Put.
+const (
+	StatusNew       = "new"       // stored, queued for processing
+	StatusDuplicate = "duplicate" // stored as a duplicate of an earlier item
+	StatusKnown     = "known"     // this exact item is already stored; nothing written
+	StatusFailed    = "failed"    // stored with outcome failed (Item.Failed)
+)
+
+// Result says what Put did with one item.
+type Result struct {
+	ID          int64
+	Status      string
+	DuplicateOf int64
+}
+
+// Notifier announces committed items to the pipeline inside the same
+// transaction (the pipeline publishes its "received" event through tx).
+type Notifier func(ctx context.Context, tx pgx.Tx, ids []int64) error
+
+// Inbox is the durable inbox.
+type Inbox struct {
+	store  *store.Store
+	notify Notifier
+}
+
+// NewInbox returns an inbox that calls notify for each batch of new items.
+// notify may be nil (items are then picked up by the pipeline's sweeper).
+func NewInbox(s *store.Store, notify Notifier) *Inbox { return &Inbox{store: s, notify: notify} }
+
+// Put commits items in one transaction, together with whatever after does in
+// the same transaction (a mailbox checkpoint, say). Only when Put returns nil
+// may the source be acknowledged.
+func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.Context, tx pgx.Tx) error) ([]Result, error) {
+	var results []Result
+	err := in.store.InTx(ctx, func(tx pgx.Tx) error {
+		results = results[:0]
+		var fresh []int64
+		for _, it := range items {
+			r, err := putOne(ctx, tx, it)
+			if err != nil {
+				return fmt.Errorf("storing %s item %s: %w", it.Source, it.SourceRef, err)
+			}
+			if r.Status == StatusNew {
+				fresh = append(fresh, r.ID)
+			}
+			results = append(results, r)
+		}
+		if len(fresh) > 0 && in.notify != nil {
+			if err := in.notify(ctx, tx, fresh); err != nil {
+				return fmt.Errorf("publishing received items: %w", err)
+			}
+		}
+		if after != nil {
+			return after(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func putOne(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
+	if it.Source == "" || it.SourceRef == "" {
+		return Result{}, errors.New("item needs a source and a source reference")
+	}
+	sum := sha256.Sum256(it.Raw)
+	if it.DedupKey == "" {
+		it.DedupKey = fmt.Sprintf("sha256:%x", sum)
+	}
+	meta, err := json.Marshal(it.Meta)
+	if err != nil {
+		return Result{}, err
+	}
+	if it.Meta == nil {
+		meta = []byte("{}")
+	}
+	var stage, outcome, errText any = "received", nil, ""
+	if it.Failed != "" {
+		stage, outcome, errText = "done", "failed", it.Failed
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, stage, outcome, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT DO NOTHING
+		RETURNING id`,
+		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, stage, outcome, errText).Scan(&id)
+	if err == nil {
+		if it.Failed != "" {
+			return Result{ID: id, Status: StatusFailed}, nil
+		}
+		return Result{ID: id, Status: StatusNew}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Result{}, err
+	}
+	// Same position at the source: a re-fetch (e.g. after a crash between
+	// commit and acknowledgement). Nothing to do.
+	err = tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
+	if err == nil {
+		return Result{ID: id, Status: StatusKnown}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Result{}, err
+	}
+	var orig int64
+	var origSum []byte
+	err = tx.QueryRow(ctx, `SELECT id, content_sha256 FROM inbound_items WHERE source = $1 AND dedup_key = $2 AND duplicate_of IS NULL`,
+		it.Source, it.DedupKey).Scan(&orig, &origSum)
+	if err != nil {
+		return Result{}, fmt.Errorf("resolving dedup key %q: %w", it.DedupKey, err)
+	}
+	if bytes.Equal(origSum, sum[:]) {
+		// Byte for byte the item we have, seen at another position (a
+		// folder re-scan after UIDVALIDITY changed): already stored.
+		return Result{ID: orig, Status: StatusKnown, DuplicateOf: orig}, nil
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, duplicate_of, stage, outcome, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'done', 'duplicate', $10)
+		ON CONFLICT (source, source_ref) DO NOTHING
+		RETURNING id`,
+		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, orig,
+		fmt.Sprintf("duplicate of item %d", orig)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
+		return Result{ID: id, Status: StatusKnown}, err
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{ID: id, Status: StatusDuplicate, DuplicateOf: orig}, nil
+}
