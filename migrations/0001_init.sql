@@ -126,7 +126,10 @@ CREATE TABLE tickets (
     object      text NOT NULL,
     category    text REFERENCES categories (code),
     priority    text CHECK (priority IN ('critical', 'high', 'normal', 'low')),
-    due         timestamptz,
+    due         timestamptz,             -- as stated by the chain, if it was
+    sla_due     timestamptz,             -- the deadline in force: stated due, else received + SLA
+    team        text NOT NULL DEFAULT '',
+    tags        text[] NOT NULL DEFAULT '{}',
     problem     text NOT NULL DEFAULT '',
     state       text NOT NULL DEFAULT 'new',
     engineer    text REFERENCES engineers (code),

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is Intake's whole configuration: one YAML file (intake.yaml) plus
+// environment overrides. Secrets come from the environment or *_file keys and
+// are never logged.
+type Config struct {
+	Database DatabaseConfig `yaml:"database"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Bus      BusConfig      `yaml:"bus"`
+	Pipeline PipelineConfig `yaml:"pipeline"`
+	Rules    RulesConfig    `yaml:"rules"`
+	Intake   IntakeConfig   `yaml:"intake"`
+	Log      LogConfig      `yaml:"log"`
+	// Mailboxes are decoded by the mailbox source (see docs/mailboxes.md).
+	Mailboxes yaml.Node `yaml:"mailboxes"`
+}
+
+// DatabaseConfig: the PostgreSQL database. DATABASE_URL overrides url.
+type DatabaseConfig struct {
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+}
+
+// HTTPConfig: the API, health and metrics listener.
+type HTTPConfig struct {
+	Addr string `yaml:"addr"`
+}
+
+// BusConfig: the message bus between pipeline stages.
+type BusConfig struct {
+	// Kind is "postgres" (default: watermill-sql in the same database) or
+	// "nats" (JetStream, for several replicas).
+	Kind    string `yaml:"kind"`
+	NATSURL string `yaml:"nats_url"`
+	// PollInterval is how often the PostgreSQL bus polls for new events.
+	PollInterval Duration `yaml:"poll_interval"`
+}
+
+// PipelineConfig: retries and limits of the stage handlers.
+type PipelineConfig struct {
+	Retries      int      `yaml:"retries"`
+	RetryInitial Duration `yaml:"retry_initial"`
+	Timeout      Duration `yaml:"timeout"`
+}
+
+// RulesConfig: where rule and format files come from at first start.
+type RulesConfig struct {
+	// Paths are YAML files or directories applied when the database holds no
+	// rule set yet; empty means the shipped defaults.
+	Paths []string `yaml:"paths"`
+	// ReloadInterval bounds how long a replica runs an outdated version when
+	// a notification is missed.
+	ReloadInterval Duration `yaml:"reload_interval"`
+}
+
+// IntakeConfig: the company's own side.
+type IntakeConfig struct {
+	// OwnAddresses are our own mailboxes: mail from them is never ingested
+	// (loop protection).
+	OwnAddresses []string `yaml:"own_addresses"`
+	Timezone     string   `yaml:"timezone"`
+}
+
+// LogConfig: log/slog settings.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Duration is a time.Duration written as "5s", "1m30s".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 5s, 1m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func defaultConfig() Config {
+	return Config{
+		HTTP:     HTTPConfig{Addr: ":8080"},
+		Bus:      BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", PollInterval: Duration(100 * time.Millisecond)},
+		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second)},
+		Rules:    RulesConfig{ReloadInterval: Duration(5 * time.Second)},
+		Intake:   IntakeConfig{Timezone: "Europe/Moscow"},
+		Log:      LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// ConfigError lists every bad key with its reason.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// loadConfig reads path (optional: "" means defaults only) and applies the
+// environment overrides, then validates.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("reading config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, errEOF) {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	var problems []string
+	if v := getenv("DATABASE_URL"); v != "" {
+		cfg.Database.URL = v
+	} else if f := firstNonEmpty(getenv("DATABASE_URL_FILE"), cfg.Database.URLFile); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("database.url_file: %v", err))
+		}
+		cfg.Database.URL = strings.TrimSpace(string(b))
+	}
+	envStr := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	envStr("INTAKE_HTTP_ADDR", &cfg.HTTP.Addr)
+	envStr("INTAKE_BUS", &cfg.Bus.Kind)
+	envStr("INTAKE_NATS_URL", &cfg.Bus.NATSURL)
+	envStr("INTAKE_LOG_LEVEL", &cfg.Log.Level)
+	envStr("INTAKE_LOG_FORMAT", &cfg.Log.Format)
+	envStr("INTAKE_TIMEZONE", &cfg.Intake.Timezone)
+	if v := getenv("INTAKE_PIPELINE_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("INTAKE_PIPELINE_RETRIES: %q is not a number", v))
+		}
+		cfg.Pipeline.Retries = n
+	}
+	if v := getenv("INTAKE_OWN_ADDRESSES"); v != "" {
+		cfg.Intake.OwnAddresses = strings.Split(v, ",")
+	}
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+var errEOF = io.EOF
+
+func (c *Config) validate() []string {
+	var p []string
+	switch c.Bus.Kind {
+	case "postgres":
+	case "nats":
+		if c.Bus.NATSURL == "" {
+			p = append(p, "bus.nats_url: required when bus.kind is nats")
+		}
+	default:
+		p = append(p, fmt.Sprintf("bus.kind: %q is not one of postgres, nats", c.Bus.Kind))
+	}
+	if c.Bus.PollInterval.D() <= 0 {
+		p = append(p, "bus.poll_interval: must be positive")
+	}
+	if c.Pipeline.Retries < 0 {
+		p = append(p, "pipeline.retries: must not be negative")
+	}
+	if c.Pipeline.Timeout.D() <= 0 {
+		p = append(p, "pipeline.timeout: must be positive")
+	}
+	if c.Rules.ReloadInterval.D() <= 0 {
+		p = append(p, "rules.reload_interval: must be positive")
+	}
+	if _, err := time.LoadLocation(c.Intake.Timezone); err != nil {
+		p = append(p, fmt.Sprintf("intake.timezone: %q: %v", c.Intake.Timezone, err))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p = append(p, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	for i, a := range c.Intake.OwnAddresses {
+		if !strings.Contains(a, "@") {
+			p = append(p, fmt.Sprintf("intake.own_addresses[%d]: %q is not an email address", i, a))
+		}
+	}
+	return p
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

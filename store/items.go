@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Item stages and outcomes.
+const (
+	StageReceived = "received"
+	StageParsed   = "parsed"
+	StageRouted   = "routed"
+	StageDone     = "done"
+
+	OutcomeTicket    = "ticket"
+	OutcomeFollowUp  = "follow_up"
+	OutcomeDuplicate = "duplicate"
+	OutcomeIgnored   = "ignored"
+	OutcomeUnmatched = "unmatched"
+	OutcomeFailed    = "failed"
+)
+
+// Item is one row of the durable inbox.
+type Item struct {
+	ID           int64           `db:"id" json:"id"`
+	Source       string          `db:"source" json:"source"`
+	SourceRef    string          `db:"source_ref" json:"source_ref"`
+	DedupKey     string          `db:"dedup_key" json:"dedup_key"`
+	Raw          []byte          `db:"raw" json:"-"`
+	Size         int             `db:"size" json:"size"`
+	Meta         json.RawMessage `db:"meta" json:"meta"`
+	ReceivedAt   time.Time       `db:"received_at" json:"received_at"`
+	DuplicateOf  *int64          `db:"duplicate_of" json:"duplicate_of"`
+	Stage        string          `db:"stage" json:"stage"`
+	Outcome      *string         `db:"outcome" json:"outcome"`
+	Reason       string          `db:"reason" json:"reason"`
+	Error        string          `db:"error" json:"error"`
+	Attempts     int             `db:"attempts" json:"attempts"`
+	MessageID    string          `db:"message_id" json:"message_id"`
+	Client       string          `db:"client" json:"client"`
+	Parsed       json.RawMessage `db:"parsed" json:"parsed"`
+	Decision     json.RawMessage `db:"decision" json:"decision"`
+	RulesVersion *int64          `db:"rules_version" json:"rules_version"`
+	TicketID     *int64          `db:"ticket_id" json:"ticket_id"`
+}
+
+const itemColumns = `id, source, source_ref, dedup_key, raw, size, meta, received_at, duplicate_of, stage, outcome,
+	reason, error, attempts, message_id, client, parsed, decision, rules_version, ticket_id`
+
+// LockItem reads an item FOR UPDATE inside tx.
+func LockItem(ctx context.Context, tx pgx.Tx, id int64) (*Item, error) {
+	rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1 FOR UPDATE`, id)
+	if err != nil {
+		return nil, err
+	}
+	it, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Item])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("item %d: %w", id, ErrNotFound)
+	}
+	return it, err
+}
+
+// GetItem reads an item.
+func (s *Store) GetItem(ctx context.Context, id int64) (*Item, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	it, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Item])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("item %d: %w", id, ErrNotFound)
+	}
+	return it, err
+}
+
+// ItemFilter selects items for listing.
+type ItemFilter struct {
+	Outcome string
+	Stage   string
+	Limit   int
+	AfterID int64
+}
+
+// ListItems lists items without their raw bytes, newest first.
+func (s *Store) ListItems(ctx context.Context, f ItemFilter) ([]Item, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id, source, source_ref, dedup_key, NULL::bytea AS raw, size, meta, received_at, duplicate_of, stage, outcome,
+			reason, error, attempts, message_id, client, parsed, decision, rules_version, ticket_id
+		FROM inbound_items
+		WHERE ($1 = '' OR outcome = $1) AND ($2 = '' OR stage = $2) AND ($3 = 0 OR id < $3)
+		ORDER BY id DESC LIMIT $4`, f.Outcome, f.Stage, f.AfterID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[Item])
+}
+
+// Advance moves an item to the next stage with the stage's result.
+func Advance(ctx context.Context, tx pgx.Tx, id int64, stage string, set map[string]any) error {
+	q := `UPDATE inbound_items SET stage = $2, updated_at = now()`
+	args := []any{id, stage}
+	for _, col := range []string{"parsed", "decision", "client", "message_id", "rules_version"} {
+		if v, ok := set[col]; ok {
+			args = append(args, v)
+			q += fmt.Sprintf(", %s = $%d", col, len(args))
+		}
+	}
+	_, err := tx.Exec(ctx, q+` WHERE id = $1`, args...)
+	return err
+}
+
+// Finish records an item's one outcome.
+func Finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string, ticketID *int64, decision any) error {
+	q := `UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4, error = '', updated_at = now()`
+	args := []any{id, outcome, reason, ticketID}
+	if decision != nil {
+		args = append(args, decision)
+		q += `, decision = $5`
+	}
+	tag, err := tx.Exec(ctx, q+` WHERE id = $1 AND stage <> 'done'`, args...)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("item %d: already has an outcome", id)
+	}
+	return err
+}
+
+// FailItem records a processing error as the item's outcome "failed". Failed
+// items are retried by RetryFailed.
+func (s *Store) FailItem(ctx context.Context, id int64, cause string) error {
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE inbound_items SET stage = 'done', outcome = 'failed', error = $2, attempts = attempts + 1, updated_at = now()
+		WHERE id = $1 AND stage <> 'done'`, id, cause)
+	return err
+}
+
+// RetryFailed puts failed items (all when ids is empty) back at the start of
+// the pipeline and returns their ids; the caller publishes them.
+func RetryFailed(ctx context.Context, tx pgx.Tx, ids []int64) ([]int64, error) {
+	rows, err := tx.Query(ctx, `
+		UPDATE inbound_items SET stage = 'received', outcome = NULL, reason = '', updated_at = now()
+		WHERE outcome = 'failed' AND duplicate_of IS NULL AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))
+		RETURNING id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// PendingItems returns ids of items that have no outcome yet, oldest first.
+func (s *Store) PendingItems(ctx context.Context, olderThan time.Duration, limit int) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id FROM inbound_items WHERE stage <> 'done' AND updated_at < now() - $1::interval
+		ORDER BY id LIMIT $2`, olderThan.String(), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// OutcomeCounts counts items by outcome ("pending" for those without one).
+func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT coalesce(outcome, 'pending'), count(*) FROM inbound_items GROUP BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}

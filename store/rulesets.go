@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RuleSource is one stored rule or format file.
+type RuleSource struct {
+	Name string `json:"name"`
+	Data string `json:"data"`
+}
+
+// RuleSet is one applied version of the rule and format files.
+type RuleSet struct {
+	Version   int64        `json:"version"`
+	Hash      string       `json:"hash"`
+	Sources   []RuleSource `json:"sources"`
+	AppliedBy string       `json:"applied_by"`
+	AppliedAt time.Time    `json:"applied_at"`
+}
+
+// SaveRuleSet stores a new version (unless the latest has the same hash) and
+// notifies running replicas. It returns the version in force.
+func (s *Store) SaveRuleSet(ctx context.Context, hash string, sources []RuleSource, by string) (version int64, created bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE rule_sets IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var latestHash string
+		err := tx.QueryRow(ctx, `SELECT version, hash FROM rule_sets ORDER BY version DESC LIMIT 1`).Scan(&version, &latestHash)
+		if err == nil && latestHash == hash {
+			return nil
+		}
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		data, err := json.Marshal(sources)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO rule_sets (hash, sources, applied_by) VALUES ($1, $2, $3) RETURNING version`,
+			hash, data, by).Scan(&version); err != nil {
+			return err
+		}
+		created = true
+		_, err = tx.Exec(ctx, `SELECT pg_notify('intake_rules', $1::text)`, version)
+		return err
+	})
+	return version, created, err
+}
+
+// LatestRuleSet returns the rule set in force, or ErrNotFound.
+func (s *Store) LatestRuleSet(ctx context.Context) (*RuleSet, error) {
+	var rs RuleSet
+	var data []byte
+	err := s.Pool.QueryRow(ctx, `SELECT version, hash, sources, applied_by, applied_at FROM rule_sets ORDER BY version DESC LIMIT 1`).
+		Scan(&rs.Version, &rs.Hash, &data, &rs.AppliedBy, &rs.AppliedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &rs, json.Unmarshal(data, &rs.Sources)
+}
+
+// RuleSetVersion returns the latest version number, 0 when there is none.
+func (s *Store) RuleSetVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.Pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM rule_sets`).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Ticket is a work order.
+type Ticket struct {
+	ID         int64      `db:"id" json:"id"`
+	Number     string     `db:"number" json:"number"`
+	Client     string     `db:"client" json:"client"`
+	ExternalID *string    `db:"external_id" json:"external_id"`
+	Object     string     `db:"object" json:"object"`
+	Category   *string    `db:"category" json:"category"`
+	Priority   *string    `db:"priority" json:"priority"`
+	Due        *time.Time `db:"due" json:"due"`
+	SLADue     *time.Time `db:"sla_due" json:"sla_due"`
+	Team       string     `db:"team" json:"team"`
+	Tags       []string   `db:"tags" json:"tags"`
+	Problem    string     `db:"problem" json:"problem"`
+	State      string     `db:"state" json:"state"`
+	Engineer   *string    `db:"engineer" json:"engineer"`
+	Assignment []byte     `db:"assignment" json:"assignment"`
+	SourceItem int64      `db:"source_item" json:"source_item"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time  `db:"updated_at" json:"updated_at"`
+}
+
+const ticketColumns = `id, number, client, external_id, object, category, priority, due, sla_due, team, tags, problem,
+	state, engineer, assignment, source_item, created_at, updated_at`
+
+// TicketQuerier is a pool or a transaction.
+type TicketQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func oneTicket(ctx context.Context, q TicketQuerier, where string, args ...any) (*Ticket, error) {
+	rows, err := q.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+where+` LIMIT 1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Ticket])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return t, err
+}
+
+// TicketByID reads a ticket.
+func TicketByID(ctx context.Context, q TicketQuerier, id int64) (*Ticket, error) {
+	return oneTicket(ctx, q, `id = $1`, id)
+}
+
+// TicketByNumber reads a ticket by our number (INT-123).
+func TicketByNumber(ctx context.Context, q TicketQuerier, number string) (*Ticket, error) {
+	return oneTicket(ctx, q, `number = $1`, number)
+}
+
+// TicketByExternal finds the ticket of a chain's own number. client may be ""
+// to search every client (then the number must be unambiguous).
+func TicketByExternal(ctx context.Context, q TicketQuerier, client, external string) (*Ticket, error) {
+	if client != "" {
+		return oneTicket(ctx, q, `client = $1 AND external_id = $2`, client, external)
+	}
+	rows, err := q.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE external_id = $1 LIMIT 2`, external)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Ticket])
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) != 1 {
+		return nil, ErrNotFound
+	}
+	return ts[0], nil
+}
+
+// TicketByMessageIDs finds the ticket a message belongs to by its
+// In-Reply-To/References ids (the most recent reference first).
+func TicketByMessageIDs(ctx context.Context, q TicketQuerier, ids []string) (*Ticket, error) {
+	if len(ids) == 0 {
+		return nil, ErrNotFound
+	}
+	return oneTicket(ctx, q, `id = (SELECT ticket_id FROM ticket_messages m WHERE m.message_id = ANY($1)
+		ORDER BY array_position($1, m.message_id) LIMIT 1)`, ids)
+}
+
+// NewTicket is what the ticket stage creates.
+type NewTicket struct {
+	Client, Object     string
+	ExternalID         *string
+	Category, Priority *string
+	Due, SLADue        *time.Time
+	Team               string
+	Tags               []string
+	Problem            string
+	Engineer           *string
+	Assignment         any
+	SourceItem         int64
+	MessageID          string
+	State              string
+}
+
+// CreateTicket inserts a ticket. When the chain's number is already known for
+// the client it returns that ticket with created=false: the unique key, not a
+// check in Go, decides.
+func CreateTicket(ctx context.Context, tx pgx.Tx, t NewTicket) (id int64, created bool, err error) {
+	if t.State == "" {
+		t.State = "new"
+	}
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO tickets (client, object, external_id, category, priority, due, sla_due, team, tags, problem, engineer, assignment, source_item, state)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (client, external_id) WHERE external_id IS NOT NULL DO NOTHING
+		RETURNING id`,
+		t.Client, t.Object, t.ExternalID, t.Category, t.Priority, t.Due, t.SLADue, t.Team, t.Tags, t.Problem, t.Engineer, t.Assignment, t.SourceItem, t.State).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		existing, err := TicketByExternal(ctx, tx, t.Client, *t.ExternalID)
+		if err != nil {
+			return 0, false, err
+		}
+		return existing.ID, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return id, true, nil
+}
+
+// AddTicketMessage links a Message-ID to a ticket for threading.
+func AddTicketMessage(ctx context.Context, tx pgx.Tx, ticketID int64, messageID string, itemID int64) error {
+	if messageID == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO ticket_messages (message_id, ticket_id, item_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		messageID, ticketID, itemID)
+	return err
+}
+
+// Event is one row of a ticket's history.
+type Event struct {
+	ID        int64     `db:"id" json:"id"`
+	TicketID  int64     `db:"ticket_id" json:"ticket_id"`
+	At        time.Time `db:"at" json:"at"`
+	Actor     string    `db:"actor" json:"actor"`
+	Kind      string    `db:"kind" json:"kind"`
+	FromState string    `db:"from_state" json:"from_state"`
+	ToState   string    `db:"to_state" json:"to_state"`
+	Reason    string    `db:"reason" json:"reason"`
+	ItemID    *int64    `db:"item_id" json:"item_id"`
+	Data      []byte    `db:"data" json:"data"`
+}
+
+// AddEvent appends to a ticket's history. An item is applied to a ticket once
+// per kind (unique key), so a redelivered stage event changes nothing.
+func AddEvent(ctx context.Context, tx pgx.Tx, e Event) error {
+	if e.Data == nil {
+		e.Data = []byte("{}")
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO ticket_events (ticket_id, actor, kind, from_state, to_state, reason, item_id, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		e.TicketID, e.Actor, e.Kind, e.FromState, e.ToState, e.Reason, e.ItemID, e.Data)
+	return err
+}
+
+// TicketEvents lists a ticket's history.
+func (s *Store) TicketEvents(ctx context.Context, ticketID int64) ([]Event, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, ticket_id, at, actor, kind, from_state, to_state, reason, item_id, data
+		FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[Event])
+}
+
+// ApplyFollowUp updates a ticket from a follow-up: non-nil fields replace the
+// ticket's, and state changes when state is not "".
+func ApplyFollowUp(ctx context.Context, tx pgx.Tx, id int64, priority *string, due *time.Time, state string) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE tickets SET priority = coalesce($2, priority), due = coalesce($3, due), sla_due = coalesce($3, sla_due),
+			state = CASE WHEN $4 = '' THEN state ELSE $4 END, updated_at = now()
+		WHERE id = $1`, id, priority, due, state)
+	return err
+}
+
+// OpenLoads counts open tickets per engineer.
+func OpenLoads(ctx context.Context, q TicketQuerier) (map[string]int, error) {
+	rows, err := q.Query(ctx, `SELECT engineer, count(*) FROM tickets
+		WHERE engineer IS NOT NULL AND state NOT IN ('done', 'closed', 'cancelled') GROUP BY engineer`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// ListTickets lists tickets, newest first.
+func (s *Store) ListTickets(ctx context.Context, limit int) ([]Ticket, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+ticketColumns+` FROM tickets ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[Ticket])
+}
