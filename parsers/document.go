@@ -44,6 +44,10 @@ type Document struct {
 	// Forwarded is the inner message of a forward (message/rfc822 part or an
 	// inline "Forwarded message" block), nil when there is none.
 	Forwarded *Document `json:"forwarded,omitempty"`
+	// Inline is true for a Forwarded document rebuilt from a forward block
+	// pasted into the text (its header fields come from that block's lines),
+	// false for a message/rfc822 part or a real message.
+	Inline bool `json:"inline,omitempty"`
 	// Warnings lists what was repaired or guessed (bad charset, broken base64...).
 	Warnings []string `json:"warnings,omitempty"`
 	Size     int      `json:"size"`
