@@ -6,6 +6,9 @@ type Client struct {
 	Name          string   `json:"name"`
 	LegalEntities []string `json:"legal_entities"`
 	Domains       []string `json:"domains"`
+	// BusinessHours, when set, makes SLA clocks of this client run only in
+	// its working hours; nil means around the clock.
+	BusinessHours *BusinessHours `json:"business_hours,omitempty"`
 }
 
 // Object is a service object: one store of a client.
