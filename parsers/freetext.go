@@ -1,0 +1,277 @@
+package parsers
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ExtractFreeText reads a request written by a person (a store director):
+// the problem, our category by keywords, urgency, a due time only when a date
+// and a time are written, and everything that can identify the store or the
+// order (codes, phones, e-mails, order numbers). It does not resolve the
+// store: routing does that from Codes, Address and Phones.
+func ExtractFreeText(d *Document, x ExtractContext) Fields {
+	var out Fields
+	if d == nil {
+		return out
+	}
+	subject := stripSubjectPrefixes(d.Subject)
+	body := d.NewText
+	if strings.TrimSpace(body) == "" {
+		body = d.Text
+	}
+	clean := cleanGreetings(body)
+	out.Problem = strings.TrimSpace(joinNonEmpty("\n", subject, clean))
+	if len(out.Problem) > maxValue {
+		out.Problem = out.Problem[:maxValue]
+	}
+	out.Category = x.Categories.Match(3, subject, 1, clean)
+
+	if isUrgent(d, subject, body) {
+		out.Urgent = true
+		out.Priority = "high"
+	}
+
+	now := x.Now
+	if now.IsZero() {
+		now = d.Date
+	}
+	if t, ok := explicitDue(body, now); ok {
+		out.Due = &t
+	}
+
+	own := body + "\n" + d.Signature
+	out.Refs = FindRefs(subject + "\n" + own)
+	out.Codes = FindCodes(subject+"\n"+own, out.Refs)
+	out.Phones = FindPhones(own)
+	if len(out.Phones) == 0 {
+		out.Phones = FindPhones(d.Text)
+	}
+	out.Emails = findEmails(own, d)
+	return out
+}
+
+var subjectPrefix = regexp.MustCompile(`(?i)^\s*(?:(?:re|fw|fwd|отв|пер|ответ|aw|wg)(?:\[\d+\]|\(\d+\))?\s*:\s*)+`)
+
+func stripSubjectPrefixes(s string) string {
+	return strings.TrimSpace(subjectPrefix.ReplaceAllString(s, ""))
+}
+
+var (
+	greetingLine = regexp.MustCompile(`(?i)^\s*(?:(?:коллеги|уважаемые\s+коллеги|уважаемый\s+\pL+|добрый|доброе|доброй|здравствуйте|привет|день\s+добрый)[\pL\s,]*[!.,]?\s*)$`)
+	closingLine  = regexp.MustCompile(`(?i)^\s*(?:спасибо|заранее\s+спасибо|с\s+уважением|благодарю|жд[её]м|отправлено\s+(?:с|из)|sent\s+from|best\s+regards|regards|--)\b?`)
+)
+
+// cleanGreetings drops greeting lines at the top and closing lines (and all
+// after them) at the bottom.
+func cleanGreetings(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	var out []string
+	started := false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if !started {
+			if t == "" || greetingLine.MatchString(t) {
+				continue
+			}
+			started = true
+		}
+		if closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
+			break
+		}
+		out = append(out, t)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			keep = append(keep, strings.TrimSpace(p))
+		}
+	}
+	return strings.Join(keep, sep)
+}
+
+var (
+	urgentWord    = regexp.MustCompile(`(?i)(?:^|[^\pL])(срочн\pL*|urgent|asap)`)
+	notUrgentWord = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:не|нет|несрочн)\s*срочн`)
+)
+
+// isUrgent: "срочно" in the subject or the new text, or X-Priority 1 or
+// Importance/Priority high in the headers.
+func isUrgent(d *Document, subject, body string) bool {
+	for _, s := range []string{subject, body} {
+		if urgentWord.MatchString(s) && !notUrgentWord.MatchString(s) {
+			return true
+		}
+	}
+	h := func(k string) string {
+		for key, v := range d.Header {
+			if strings.EqualFold(key, k) && len(v) > 0 {
+				return strings.ToLower(strings.TrimSpace(v[0]))
+			}
+		}
+		return ""
+	}
+	if p := h("X-Priority"); strings.HasPrefix(p, "1") {
+		return true
+	}
+	for _, k := range []string{"Importance", "Priority", "X-MSMail-Priority"} {
+		if v := h(k); v == "high" || v == "urgent" {
+			return true
+		}
+	}
+	return false
+}
+
+var deadlineCue = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:до|к|не\s+позднее|срок\pL*)\s+(?:\pL+\s+)?\d{1,2}[:.]\d{2}`)
+
+// explicitDue finds a date written with a time. A day named relatively
+// ("завтра до 12:00") counts only with a deadline word before the time.
+func explicitDue(body string, now time.Time) (time.Time, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		hit, ok := findDate(line)
+		if ok {
+			if _, _, _, okT := findTime(line, hit.start, hit.end); !okT && !hit.hasTime {
+				continue
+			}
+			return ParseDate(line, moscow, now)
+		}
+		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
+			return ParseDate(line, moscow, now)
+		}
+	}
+	return time.Time{}, false
+}
+
+var (
+	// Store codes: a letter prefix and digits ("ГМ-106", "MG-04-844", "DM/0164", "OK-123", "VV0358").
+	codeLettered = regexp.MustCompile(`(?:^|[^\pL\pN])(\pL{2,4}(?:[-/ ]?\d{2}[- ]\d{2,4}|[-/ ]?\d{2,4}))(?:[^\pN\-/]|$)`)
+	// "магазин 0123", "ТТ №123", "маг. № 57", "аптека 12", and a bare "№ 57".
+	codeNumbered = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:магазин\pL*|маг\.?|тт|торгов\pL*\s+точк\pL*|гипермаркет\pL*|супермаркет\pL*|аптек\pL*|филиал\pL*|объект\pL*|store|shop)\s*(?:№|N|#|No\.?)?\s*(\d{1,5})(?:[^\pN.,:]|[.,:](?:\s|$)|$)`)
+	codeHash     = regexp.MustCompile(`(?:№|N\s?°|#)\s*(\d{1,5})(?:[^\pN]|$)`)
+)
+
+// Words that look like a code prefix but are not ("до 12", "на 30").
+var notCodePrefix = map[string]bool{
+	"ДО": true, "НА": true, "ОТ": true, "ПО": true, "ЗА": true, "В": true, "С": true, "ИЗ": true,
+	"УЖЕ": true, "ЕЩЕ": true, "ЕЩЁ": true, "ДОМ": true, "КВ": true, "УЛ": true, "КОРП": true, "СТР": true,
+	"ТЕЛ": true, "ЭТАЖ": true, "ОКОЛО": true, "ГОД": true, "ЧАС": true, "МИН": true, "ПРИ": true,
+	"ЛИТ": true, "ОФ": true, "ПОМ": true, "ДЕК": true, "НОЯ": true, "ОКТ": true, "СЕН": true, "ЯНВ": true,
+	"ФЕВ": true, "МАР": true, "АПР": true, "МАЯ": true, "ИЮН": true, "ИЮЛ": true, "АВГ": true, "ТТ": true,
+	"ШТ": true, "ВСЕ": true, "ЧЕМ": true, "УЗО": true, "РУБ": true, "ПОСЛЕ": true, "ЧЕРЕЗ": true,
+}
+
+// FindCodes returns candidate store codes written in text, as written, in
+// order of appearance; refs (order numbers) are not codes.
+func FindCodes(text string, refs []string) []string {
+	type hit struct {
+		pos  int
+		code string
+	}
+	var hits []hit
+	for _, m := range codeLettered.FindAllStringSubmatchIndex(text, 50) {
+		code := text[m[2]:m[3]]
+		prefix := strings.ToUpper(strings.TrimRightFunc(code, func(r rune) bool { return !unicode.IsLetter(r) }))
+		if i := strings.IndexFunc(prefix, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
+			prefix = prefix[:i]
+		}
+		if notCodePrefix[prefix] || prefix != strings.ToUpper(prefix) {
+			continue
+		}
+		// Codes are written in capitals ("ГМ", "MG"); a lower-case word
+		// before a number is prose ("этаж 2", "касса 3").
+		if w := strings.TrimRightFunc(code, func(r rune) bool { return !unicode.IsLetter(r) }); strings.ToUpper(w) != w {
+			continue
+		}
+		hits = append(hits, hit{m[2], code})
+	}
+	for _, re := range []*regexp.Regexp{codeNumbered, codeHash} {
+		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
+			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
+	var out []string
+	for _, h := range hits {
+		c := strings.TrimSpace(h.code)
+		if c == "" || slices.Contains(out, c) || isRef(c, refs) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func isRef(code string, refs []string) bool {
+	for _, r := range refs {
+		if strings.Contains(r, code) || strings.Contains(code, r) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	// INC0529724, WO0000000948256, SRV-37442, ЗНО-0182067, TSR-37839, INT-12.
+	refLettered = regexp.MustCompile(`(?:^|[^\pL\pN])(\pL{2,5}-?\d{5,15}|INT-\d{1,10})(?:[^\pN]|$)`)
+	// 00000045097 (eleven digits).
+	refDigits = regexp.MustCompile(`(?:^|[^\pN+\-])(\d{11})(?:[^\pN]|$)`)
+	// "запрос №310536", "заявка № 123456".
+	refNumbered = regexp.MustCompile(`(?i)(?:запрос\pL*|заявк\pL*|обращени\pL*|инцидент\pL*|заказ\pL*|наряд\pL*|ticket|request)\s*(?:№|N|#)?\s*(\d{5,12})(?:[^\pN]|$)`)
+)
+
+// FindRefs returns order numbers written in text (the client's or ours), in
+// order of appearance.
+func FindRefs(text string) []string {
+	type hit struct {
+		pos int
+		ref string
+	}
+	var hits []hit
+	for _, m := range refLettered.FindAllStringSubmatchIndex(text, 50) {
+		ref := text[m[2]:m[3]]
+		letters := strings.TrimRightFunc(ref, func(r rune) bool { return unicode.IsDigit(r) || r == '-' })
+		if strings.ToUpper(letters) != letters {
+			continue
+		}
+		hits = append(hits, hit{m[2], ref})
+	}
+	for _, re := range []*regexp.Regexp{refDigits, refNumbered} {
+		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
+			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
+	var out []string
+	for _, h := range hits {
+		if slices.Contains(out, h.ref) {
+			continue
+		}
+		if !strings.ContainsFunc(h.ref, unicode.IsLetter) && NormalizePhone(h.ref) != "" {
+			continue // a phone written without separators
+		}
+		out = append(out, h.ref)
+	}
+	return out
+}
+
+var emailRe = regexp.MustCompile(`[\pL\pN._%+\-]+@[\pL\pN.\-]+\.\pL{2,}`)
+
+// findEmails returns addresses written in the text other than the sender's.
+func findEmails(text string, d *Document) []string {
+	var out []string
+	for _, e := range emailRe.FindAllString(text, 20) {
+		e = strings.ToLower(strings.TrimRight(e, "."))
+		if e == d.From.Email || slices.Contains(out, e) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
