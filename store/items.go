@@ -10,8 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Item stages and outcomes.
+// Item sources, stages and outcomes.
 const (
+	SourceMail      = "mail"
+	SourceCall      = "call"
+	SourceConnector = "connector"
+
 	StageReceived = "received"
 	StageParsed   = "parsed"
 	StageRouted   = "routed"

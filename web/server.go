@@ -1,0 +1,163 @@
+// Package web is Intake's HTTP side: health, metrics and the JSON API used by
+// dispatchers' tools and operations staff. It is the only place where errors
+// become status codes.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/intakehq/intake/store"
+)
+
+// Mailboxes reports the mailbox sources' state for /readyz and the API.
+type Mailboxes interface {
+	Status() any
+	Ready() bool
+}
+
+// RulesService checks and applies rule sets.
+type RulesService interface {
+	// Check validates files; the error lists every problem.
+	Check(ctx context.Context, files map[string][]byte) error
+	// Apply validates and stores files as a new version.
+	Apply(ctx context.Context, files map[string][]byte, by string) (version int64, err error)
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Store     *store.Store
+	Log       *slog.Logger
+	Gatherer  prometheus.Gatherer
+	Mailboxes Mailboxes    // optional
+	Rules     RulesService // optional
+	// Retry re-queues failed items (all when ids is empty).
+	Retry func(ctx context.Context, ids []int64) ([]int64, error)
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	g := s.Gatherer
+	if g == nil {
+		g = prometheus.DefaultGatherer
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/stats", s.stats)
+	mux.HandleFunc("GET /api/v1/items", s.listItems)
+	mux.HandleFunc("GET /api/v1/items/{id}", s.getItem)
+	mux.HandleFunc("GET /api/v1/items/{id}/raw", s.getItemRaw)
+	mux.HandleFunc("POST /api/v1/items/{id}/retry", s.retryItem)
+	mux.HandleFunc("POST /api/v1/items/retry-failed", s.retryFailed)
+	mux.HandleFunc("GET /api/v1/unmatched", s.unmatched)
+	mux.HandleFunc("GET /api/v1/tickets", s.listTickets)
+	mux.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
+	mux.HandleFunc("GET /api/v1/mailboxes", s.mailboxes)
+	mux.HandleFunc("GET /api/v1/rules", s.getRules)
+	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
+	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
+	return s.logRequests(mux)
+}
+
+func (s *Server) logRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		h.ServeHTTP(sw, r)
+		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+			s.Log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) //nolint:errcheck
+}
+
+// writeError maps errors to status codes, the one place that does.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	var bad badRequest
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.As(err, &bad):
+		status = http.StatusBadRequest
+	case errors.As(err, new(unprocessable)):
+		status = http.StatusUnprocessableEntity
+	}
+	if status == http.StatusInternalServerError {
+		s.Log.Error("http", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+type badRequest struct{ error }
+
+type unprocessable struct{ error }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	out := map[string]any{}
+	ready := true
+	if err := s.Store.Pool.Ping(ctx); err != nil {
+		out["database"], ready = err.Error(), false
+	} else if err := s.Store.CheckSchema(ctx); err != nil {
+		out["database"], ready = err.Error(), false
+	} else {
+		out["database"] = "ok"
+	}
+	if s.Mailboxes != nil {
+		out["mailboxes"] = s.Mailboxes.Status()
+		if !s.Mailboxes.Ready() {
+			ready = false
+		}
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	out["ready"] = ready
+	writeJSON(w, status, out)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest{errors.New("id must be a positive number")}
+	}
+	return id, nil
+}
+
+func queryInt(r *http.Request, key string, def int) int {
+	if v, err := strconv.Atoi(r.URL.Query().Get(key)); err == nil {
+		return v
+	}
+	return def
+}
