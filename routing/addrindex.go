@@ -159,7 +159,7 @@ func (d *Directory) matchAddress(client, s string) ([]scored, float64, string) {
 		lo, hi := max(0, i-3), min(len(toks)-1, i+5)
 		for j := lo; j <= hi; j++ {
 			n := toks[j]
-			if j == i || n.kind != tokNum || n.digits == "" || len(n.digits) > 4 {
+			if j == i || n.kind != tokNum || n.digits == "" || len(n.digits) > 4 || isSubBuilding(toks, j) {
 				continue
 			}
 			for _, oi := range ix.post[hkey{t.stem, n.digits}] {
@@ -327,6 +327,16 @@ func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 		parts = append(parts, "postcode")
 	}
 	return min(score, 1), strings.Join(parts, "+")
+}
+
+// isSubBuilding reports whether the number at j is a корпус, строение or
+// литера number ("стр. 2"), which is never the house number.
+func isSubBuilding(toks []token, j int) bool {
+	if j == 0 {
+		return false
+	}
+	m, ok := markerOf(toks[j-1])
+	return ok && (m.kind == mkKorpus || m.kind == mkStroenie || m.kind == mkLetter || toks[j-1].text == "с")
 }
 
 // isPlaceWord is a word that may be part of a street or city name.

@@ -26,6 +26,7 @@ type Directory struct {
 	objects      []Object
 	objByKey     map[string]int   // client + "\x00" + FoldLookalikes(code)
 	objByCode    map[string][]int // FoldLookalikes(code), any client
+	objByTrans   map[string]int   // client + "\x00" + translitKey(code); -1 when two codes meet
 	objByNameNum map[string][]int // client + "\x00" + store number from the name
 	objByName    map[string]int   // folded name words
 	nameStems    [][]string       // per object: stems of the name without "№N"
@@ -60,6 +61,7 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 		objects:      slices.Clone(objects),
 		objByKey:     make(map[string]int, len(objects)),
 		objByCode:    make(map[string][]int, len(objects)),
+		objByTrans:   make(map[string]int, len(objects)),
 		objByNameNum: make(map[string][]int, len(objects)),
 		objByName:    make(map[string]int, len(objects)),
 		nameStems:    make([][]string, len(objects)),
@@ -133,6 +135,12 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 		}
 		d.objByKey[key] = i
 		fc := FoldLookalikes(o.Code)
+		tk := o.Client + "\x00" + translitKey(o.Code)
+		if _, dup := d.objByTrans[tk]; dup {
+			d.objByTrans[tk] = -1
+		} else {
+			d.objByTrans[tk] = i
+		}
 		d.objByCode[fc] = append(d.objByCode[fc], i)
 		codesByClient[o.Client] = append(codesByClient[o.Client], o.Code)
 		stems, num := nameParts(o.Name)
@@ -273,11 +281,15 @@ func (d *Directory) ClientByEmail(email string) *Client {
 }
 
 // Object returns the store of a client by code, compared after
-// FoldLookalikes. With client "" the code must be unique across clients.
+// FoldLookalikes, else by transliteration ("МГ-30-454" is "MG-30-454"). With
+// client "" the code must be unique across clients.
 func (d *Directory) Object(client, code string) *Object {
 	fc := FoldLookalikes(code)
 	if client != "" {
 		if i, ok := d.objByKey[client+"\x00"+fc]; ok {
+			return &d.objects[i]
+		}
+		if i, ok := d.objByTrans[client+"\x00"+translitKey(code)]; ok && i >= 0 {
 			return &d.objects[i]
 		}
 		return nil
@@ -285,7 +297,16 @@ func (d *Directory) Object(client, code string) *Object {
 	if is := d.objByCode[fc]; len(is) == 1 {
 		return &d.objects[is[0]]
 	}
-	return nil
+	var found *Object
+	for _, c := range d.clients {
+		if o := d.Object(c.Code, code); o != nil {
+			if found != nil {
+				return nil
+			}
+			found = o
+		}
+	}
+	return found
 }
 
 // ContactByEmail returns the contact with the address (case-insensitive), or
@@ -415,13 +436,15 @@ func learnShape(codes []string) *codeShape {
 	return sh
 }
 
-// letterClass is a character class matching a folded code letter and its
-// Cyrillic look-alike.
+// letterClass is a character class matching a folded code letter, its
+// Cyrillic look-alike and the Cyrillic letter it transliterates.
 func letterClass(r rune) string {
 	alts := []rune{r}
-	for cyr, lat := range lookalikes {
-		if lat == r && cyr != 'Ё' {
-			alts = append(alts, cyr)
+	for _, cyr := range []rune("АБВГДЕЗИКЛМНОПРСТУФХЫЭ") {
+		if lookalikes[cyr] == r || translit[cyr] == string(r) || cyr == r {
+			if !slices.Contains(alts, cyr) {
+				alts = append(alts, cyr)
+			}
 		}
 	}
 	if len(alts) == 1 {

@@ -50,6 +50,35 @@ func NormalizePhone(s string) string {
 	return phonenumbers.Format(n, phonenumbers.E164)
 }
 
+// translit spells Cyrillic capitals in Latin the way codes are transliterated
+// when typed ("МГ-30-454" for "MG-30-454", "ВВ0236" for "VV0236").
+var translit = map[rune]string{
+	'А': "A", 'Б': "B", 'В': "V", 'Г': "G", 'Д': "D", 'Е': "E", 'Ё': "E", 'Ж': "ZH",
+	'З': "Z", 'И': "I", 'Й': "I", 'К': "K", 'Л': "L", 'М': "M", 'Н': "N", 'О': "O",
+	'П': "P", 'Р': "R", 'С': "S", 'Т': "T", 'У': "U", 'Ф': "F", 'Х': "H", 'Ц': "TS",
+	'Ч': "CH", 'Ш': "SH", 'Щ': "SCH", 'Ъ': "", 'Ы': "Y", 'Ь': "", 'Э': "E", 'Ю': "YU", 'Я': "YA",
+}
+
+// translitKey is the second comparison key for codes: like FoldLookalikes but
+// Cyrillic letters are transliterated instead of matched by shape. Codes are
+// compared by shape first and by this only when that finds nothing.
+func translitKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case ' ', '-', '/', '.', '_', '\t', '\u00a0', '–', '—', '\\':
+			continue
+		}
+		r = unicode.ToUpper(r)
+		if t, ok := translit[r]; ok {
+			b.WriteString(t)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // normalizeEmail lower-cases an address and strips display-name brackets.
 func normalizeEmail(s string) string {
 	s = strings.TrimSpace(s)

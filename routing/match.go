@@ -90,10 +90,9 @@ func (d *Directory) MatchObject(h Hints) Match {
 	}
 
 	// 3. A phone of a store contact.
-	phones := h.Phones
-	if h.Signature != "" {
-		phones = append(slices.Clip(phones), phonesIn(h.Signature)...)
-	}
+	// Explicit phones first, then any in the signature or the text: a
+	// director writing from an unknown mailbox still signs with his phone.
+	phones := append(slices.Clip(h.Phones), phonesIn(text)...)
 	for _, p := range phones {
 		e := NormalizePhone(p)
 		if e == "" {
