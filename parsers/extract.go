@@ -20,25 +20,59 @@ type ExtractContext struct {
 // maxValue caps an extracted value; anything longer is not a field.
 const maxValue = 4000
 
-// Extract pulls the format's fields out of a document. A forward of a
-// notification is read from the forwarded message when the outer one does
-// not give the external number.
+// Extract pulls the format's fields out of a document. For a forward, the
+// forwarded notification is what counts: when it gives an external number
+// (and the outer message gives none or the same) its fields win, and the
+// outer message only fills what the inner one lacks.
 func (f *Format) Extract(d *Document, x ExtractContext) Fields {
 	if d == nil {
 		return Fields{Format: f.spec.Name, Client: f.spec.Client}
 	}
 	out := f.extract(d, x)
 	inner := d.Forwarded
-	for depth := 0; out.ExternalID == "" && inner != nil && depth < 5; depth++ {
+	for depth := 0; inner != nil && depth < 5; depth++ {
 		fw := f.extract(inner, x)
-		if fw.ExternalID != "" {
-			fw.Phones = mergeStrings(fw.Phones, out.Phones)
-			fw.Codes = mergeStrings(fw.Codes, out.Codes)
-			return fw
+		if fw.ExternalID != "" && (out.ExternalID == "" || fw.ExternalID == out.ExternalID) {
+			return mergeFields(fw, out)
 		}
 		inner = inner.Forwarded
 	}
 	return out
+}
+
+// mergeFields fills what a lacks from b.
+func mergeFields(a, b Fields) Fields {
+	fill := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fill(&a.ObjectCode, b.ObjectCode)
+	fill(&a.ObjectName, b.ObjectName)
+	fill(&a.Address, b.Address)
+	fill(&a.Problem, b.Problem)
+	fill(&a.CategoryRaw, b.CategoryRaw)
+	fill(&a.Category, b.Category)
+	fill(&a.PriorityRaw, b.PriorityRaw)
+	fill(&a.Priority, b.Priority)
+	fill(&a.Status, b.Status)
+	fill(&a.Event, b.Event)
+	if a.Due == nil {
+		a.Due = b.Due
+	}
+	a.Phones = mergeStrings(a.Phones, b.Phones)
+	a.Codes = mergeStrings(a.Codes, b.Codes)
+	a.Emails = mergeStrings(a.Emails, b.Emails)
+	a.Refs = mergeStrings(a.Refs, b.Refs)
+	for k, v := range b.Extra {
+		if _, ok := a.Extra[k]; !ok {
+			if a.Extra == nil {
+				a.Extra = map[string]string{}
+			}
+			a.Extra[k] = v
+		}
+	}
+	return a
 }
 
 func (f *Format) extract(d *Document, x ExtractContext) Fields {
@@ -97,11 +131,12 @@ func (f *Format) extract(d *Document, x ExtractContext) Fields {
 		}
 	}
 	if out.Category == "" {
-		body := out.Problem
+		// The client's words for the problem first, then its description.
+		body := raw["description"]
 		if body == "" {
-			body = d.NewText
+			body = d.Text
 		}
-		out.Category = x.Categories.Match(2, d.Subject, 1, body)
+		out.Category = x.Categories.Match(2, d.Subject, 2, out.Problem, 1, body)
 	}
 
 	out.PriorityRaw = raw["priority"]
