@@ -97,6 +97,10 @@ func decodeBytes(b []byte, label string) (text string, warn string) {
 		if utf8.Valid(b) {
 			return string(b), ""
 		}
+		if cut := trimPartialRune(b); utf8.Valid(cut) {
+			// Only the last character was cut short (a truncated body).
+			return string(cut), ""
+		}
 		t, guessed := guessCyrillic(b, len(cyrillicCandidates))
 		if invalidUTF8Ratio(b) > 0.2 && readability(t) > 0 {
 			if strings.TrimSpace(label) == "" {
@@ -294,4 +298,17 @@ func htmlMetaCharset(b []byte) string {
 		end = len(rest)
 	}
 	return string(rest[:end])
+}
+
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of b.
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return b[:len(b)-i]
+			}
+			break
+		}
+	}
+	return b
 }

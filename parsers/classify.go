@@ -17,7 +17,9 @@ const (
 	IgnoreBounce = "bounce"
 	// IgnoreAutoReply: an auto-reply or out-of-office notice.
 	IgnoreAutoReply = "auto-reply"
-	// IgnoreSpam: the upstream filter marked the message as spam.
+	// IgnoreSpam: the upstream filter marked the message as spam
+	// (X-Spam-Flag, X-Spam-Status, a spam score), or our MX found that it
+	// fails SPF without a valid DKIM signature, or fails DMARC.
 	IgnoreSpam = "spam"
 	// IgnoreBulk: a newsletter or mailing list message.
 	IgnoreBulk = "bulk"
@@ -142,6 +144,15 @@ func isSpam(d *Document) bool {
 	}
 	if strings.Count(d.HeaderGet("X-Spam-Level"), "*") >= 5 {
 		return true
+	}
+	// Our MX records SPF and DKIM results: a sender that fails SPF and has
+	// no valid DKIM signature is forging its domain.
+	for _, ar := range d.HeaderValues("Authentication-Results") {
+		ar = strings.ToLower(ar)
+		spfBad := strings.Contains(ar, "spf=fail") || strings.Contains(ar, "spf=softfail")
+		if (spfBad && !strings.Contains(ar, "dkim=pass")) || strings.Contains(ar, "dmarc=fail") {
+			return true
+		}
 	}
 	return false
 }

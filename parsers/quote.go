@@ -35,7 +35,7 @@ var (
 	ruleRe       = regexp.MustCompile(`^(?:_{8,}|-{8,}|={8,})$`)
 	hdrLineRe    = regexp.MustCompile(`^\*?([A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё -]{0,24}?)\*?\s*:\s*(.*)$`)
 	fwdSubjectRe = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)?(?:fwd?|fw|пересл|переслано|tr|wg)\s*(?:\[\d+\])?\s*:`)
-	sigPhraseRe  = regexp.MustCompile(`(?i)^(?:с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|best regards|kind regards|warm regards|regards|best wishes|sincerely|cheers)\b[\s,.!]*`)
+	sigPhraseRe  = regexp.MustCompile(`(?i)^(?:с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|best regards|kind regards|warm regards|regards|best wishes|sincerely|cheers)(?:$|[\s,.!:])`)
 	mobileSigRe  = regexp.MustCompile(`(?i)^(?:отправлено (?:с|из|через) |sent from |sent with |get outlook for|получить outlook для|скачайте outlook)`)
 )
 
