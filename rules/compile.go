@@ -64,6 +64,7 @@ func newCompiler() *compiler {
 var (
 	timeType = reflect.TypeFor[time.Time]()
 	quoteRe  = regexp.MustCompile(`^(unknown name|unknown func|unknown method|unknown field) (\S+)`)
+	fieldRe  = regexp.MustCompile(`^type rules\.(\w+) has no (field|method) (\w+)`)
 )
 
 func (c *compiler) compile(src string, want kind) (*vm.Program, *exprProblem) {
@@ -145,6 +146,10 @@ func fromExprError(err error) *exprProblem {
 
 func cleanMessage(msg string) string {
 	msg = strings.TrimSpace(msg)
+	if m := fieldRe.FindStringSubmatch(msg); m != nil {
+		// Say it with the names rules use: fields, client, call...
+		return fmt.Sprintf("no %s %q in %s", m[2], m[3], strings.ToLower(m[1])) + msg[len(m[0]):]
+	}
 	return quoteRe.ReplaceAllString(msg, `$1 "$2"`)
 }
 

@@ -271,7 +271,7 @@ func (l *loader) actions(r *Rule, then *yaml.Node) {
 			l.problem(k, r.Name, "", unknownKey("action", k.Value, actionKeys))
 			continue
 		}
-		if !slices.Contains(spec.stages, r.Stage) {
+		if slices.Contains(Stages, r.Stage) && !slices.Contains(spec.stages, r.Stage) {
 			l.problem(k, r.Name, "", fmt.Sprintf("action %q is not allowed in stage %s (only in %s)", k.Value, r.Stage, strings.Join(spec.stages, ", ")))
 			continue
 		}
