@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -306,7 +307,7 @@ func parseLooseDate(s string, loc *time.Location) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if t, ok := parseDate(s); ok {
+	if t, err := mail.ParseDate(s); err == nil {
 		return t, true
 	}
 	var year, day int
