@@ -1,0 +1,12 @@
+package mailbox
+
+import "github.com/emersion/go-imap/v2"
+
+// SetAfterCommit sets a hook run after each commit, before the messages are
+// moved or flagged.
+func SetAfterCommit(o *Options, f func(mailbox, folder string, uids []imap.UID)) { o.afterCommit = f }
+
+// SetBeforeBodies sets a hook run before each group's bodies are fetched.
+func SetBeforeBodies(o *Options, f func(mailbox, folder string, uids []imap.UID)) { o.beforeBodies = f }
+
+var MessageID = messageID
