@@ -190,7 +190,15 @@ func precheck(src string) *exprProblem {
 // vms reuses expression machines between runs: a run allocates its stack
 // otherwise. A vm.VM is not safe for concurrent use; the pool hands each
 // goroutine its own.
-var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+var vms = sync.Pool{New: func() any { return newVM() }}
+
+// MemoryBudget bounds what one evaluation may allocate in expr's units
+// (roughly, elements of the lists it builds and loop iterations); past it
+// the evaluation stops with an error. A tenth of expr's default: rules look
+// at one message, not at data sets.
+const MemoryBudget = 100_000
+
+func newVM() *vm.VM { return &vm.VM{MemoryBudget: MemoryBudget} }
 
 // run evaluates a program. A panic in a helper becomes an error, so a
 // broken rule never takes the pipeline down.
@@ -199,7 +207,7 @@ func run(prog *vm.Program, env *Env) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
-			m = new(vm.VM) // its state is unknown; do not reuse it
+			m = newVM() // its state is unknown; do not reuse it
 		}
 		vms.Put(m)
 	}()

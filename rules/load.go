@@ -301,7 +301,11 @@ func (l *loader) compileExpr(n *yaml.Node, skip int, want kind, rule, format str
 		if p.from >= 0 {
 			at = l.src.valuePos(n, skip+p.from)
 		}
-		l.problemAt(at, rule, format, p.msg)
+		msg := p.msg
+		if n.Style == 0 && n.LineComment != "" {
+			msg += ` (" #" starts a YAML comment: quote the expression or write it as a | block)`
+		}
+		l.problemAt(at, rule, format, msg)
 		return nil
 	}
 	return &compiled{src: src, prog: prog}
