@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ExtractFreeText reads a request written by a person (a store director):
@@ -18,11 +19,13 @@ func ExtractFreeText(d *Document, x ExtractContext) Fields {
 	if d == nil {
 		return out
 	}
-	subject := stripSubjectPrefixes(d.Subject)
+	subject := capText(stripSubjectPrefixes(d.Subject), 1000)
 	body := d.NewText
 	if strings.TrimSpace(body) == "" {
 		body = d.Text
 	}
+	// A person's request is short; what is past this is pasted logs or lists.
+	body = capText(body, 16000)
 	clean := cleanGreetings(body)
 	out.Problem = strings.TrimSpace(joinNonEmpty("\n", subject, clean))
 	if len(out.Problem) > maxValue {
@@ -43,12 +46,12 @@ func ExtractFreeText(d *Document, x ExtractContext) Fields {
 		out.Due = &t
 	}
 
-	own := body + "\n" + d.Signature
+	own := body + "\n" + capText(d.Signature, 2000)
 	out.Refs = FindRefs(subject + "\n" + own)
 	out.Codes = FindCodes(subject+"\n"+own, out.Refs)
 	out.Phones = FindPhones(own)
 	if len(out.Phones) == 0 {
-		out.Phones = FindPhones(d.Text)
+		out.Phones = FindPhones(capText(d.Text, 16000))
 	}
 	out.Emails = findEmails(own, d)
 	return out
@@ -85,6 +88,17 @@ func cleanGreetings(s string) string {
 		out = append(out, t)
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// capText cuts s to at most n bytes on a rune boundary.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func joinNonEmpty(sep string, parts ...string) string {
@@ -134,7 +148,10 @@ var deadlineCue = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:до|к|не\s+позд
 // explicitDue finds a date written with a time. A day named relatively
 // ("завтра до 12:00") counts only with a deadline word before the time.
 func explicitDue(body string, now time.Time) (time.Time, bool) {
-	for _, line := range strings.Split(body, "\n") {
+	for i, line := range strings.Split(body, "\n") {
+		if i > 300 {
+			break
+		}
 		hit, ok := findDate(line)
 		if ok {
 			if _, _, _, okT := findTime(line, hit.start, hit.end); !okT && !hit.hasTime {
