@@ -50,8 +50,10 @@ type Assignment struct {
 
 // Considered is one engineer looked at and what was found.
 type Considered struct {
-	Code       string
-	Fixed      bool // the store's fixed engineer
+	Code  string
+	Fixed bool // the store's fixed engineer
+	// DistanceKm from the engineer's base; -1 when unknown or not computed
+	// (rejected for status or competence before coverage was looked at).
 	DistanceKm float64
 	Load       int
 	Rating     float64
@@ -70,6 +72,9 @@ type engineerIndex struct {
 	byArea    map[string][]int
 	grid      map[[2]int][]int
 	maxRadius float64
+	prefixes  [][]string // per engineer: areaPrefix of each area
+	compBit   map[string]uint64
+	compMask  []uint64 // per engineer: competences as bits of compBit
 }
 
 const gridDeg = 0.5
@@ -79,13 +84,25 @@ func gridCell(lat, lon float64) [2]int {
 }
 
 func buildEngineerIndex(es []Engineer) engineerIndex {
-	ix := engineerIndex{byArea: map[string][]int{}, grid: map[[2]int][]int{}}
+	ix := engineerIndex{
+		byArea: map[string][]int{}, grid: map[[2]int][]int{},
+		prefixes: make([][]string, len(es)), compBit: map[string]uint64{}, compMask: make([]uint64, len(es)),
+	}
 	for i, e := range es {
 		for _, a := range e.Areas {
 			p := areaPrefix(a)
 			if p != "" {
 				ix.byArea[p] = append(ix.byArea[p], i)
+				ix.prefixes[i] = append(ix.prefixes[i], p)
 			}
+		}
+		for _, c := range e.Competences {
+			bit, ok := ix.compBit[c]
+			if !ok && len(ix.compBit) < 64 {
+				bit = 1 << len(ix.compBit)
+				ix.compBit[c] = bit
+			}
+			ix.compMask[i] |= bit
 		}
 		if e.RadiusKm > 0 && (e.Lat != 0 || e.Lon != 0) {
 			c := gridCell(e.Lat, e.Lon)
@@ -118,18 +135,27 @@ func areaPrefix(code string) string {
 	return code[:end]
 }
 
-// covers reports whether an engineer covers a store by area or by radius.
-func covers(e *Engineer, o *Object) (bool, float64) {
+// covers reports whether an engineer covers a store by area or by radius,
+// and how far the store is from his base (-1 when unknown).
+func covers(e *Engineer, prefixes []string, o *Object) (bool, float64) {
 	dist := -1.0
 	if hasGeo(o) && (e.Lat != 0 || e.Lon != 0) {
 		dist = haversineKm(e.Lat, e.Lon, o.Lat, o.Lon)
 	}
-	for _, a := range e.Areas {
-		if p := areaPrefix(a); p != "" && strings.HasPrefix(o.OKTMO, p) {
+	for _, p := range prefixes {
+		if strings.HasPrefix(o.OKTMO, p) {
 			return true, dist
 		}
 	}
 	return dist >= 0 && dist <= e.RadiusKm, dist
+}
+
+// competent reports whether engineer i holds the competence.
+func (ix *engineerIndex) competent(i int, es []Engineer, competence string) bool {
+	if bit, ok := ix.compBit[competence]; ok {
+		return ix.compMask[i]&bit != 0
+	}
+	return slices.Contains(es[i].Competences, competence)
 }
 
 func hasGeo(o *Object) bool { return o.HasGeo || o.Lat != 0 || o.Lon != 0 }
@@ -156,20 +182,11 @@ func (d *Directory) competenceOf(category string) string {
 // nearby returns the engineers who may cover the store: those with an area
 // above its OKTMO and those based within the largest radius of it.
 func (d *Directory) nearby(o *Object) []int {
-	seen := map[int]bool{}
 	var out []int
-	add := func(i int) {
-		if !seen[i] {
-			seen[i] = true
-			out = append(out, i)
-		}
-	}
 	ix := &d.engGeo
 	for _, n := range []int{2, 5, 8, 11} {
 		if n <= len(o.OKTMO) {
-			for _, i := range ix.byArea[o.OKTMO[:n]] {
-				add(i)
-			}
+			out = append(out, ix.byArea[o.OKTMO[:n]]...)
 		}
 	}
 	if hasGeo(o) && ix.maxRadius > 0 {
@@ -178,36 +195,42 @@ func (d *Directory) nearby(o *Object) []int {
 		lo, hi := gridCell(o.Lat-dLat, o.Lon-dLon), gridCell(o.Lat+dLat, o.Lon+dLon)
 		for a := lo[0]; a <= hi[0]; a++ {
 			for b := lo[1]; b <= hi[1]; b++ {
-				for _, i := range ix.grid[[2]int{a, b}] {
-					add(i)
-				}
+				out = append(out, ix.grid[[2]int{a, b}]...)
 			}
 		}
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // evaluate checks one engineer against a store and returns what was found.
-func (d *Directory) evaluate(e *Engineer, o *Object, competence string, load map[string]int, excluded bool) Considered {
-	c := Considered{Code: e.Code, Fixed: o.Engineer == e.Code, Load: load[e.Code], Rating: e.Rating}
-	ok, dist := covers(e, o)
-	if dist >= 0 {
-		c.DistanceKm = math.Round(dist*10) / 10
-	} else {
-		c.DistanceKm = -1
-	}
+func (d *Directory) evaluate(i int, o *Object, competence string, load map[string]int, excluded bool) Considered {
+	e := &d.engineers[i]
+	c := Considered{Code: e.Code, Fixed: o.Engineer == e.Code, Load: load[e.Code], Rating: e.Rating, DistanceKm: -1}
+	// Cheap checks first; the distance is computed only for engineers who
+	// pass them.
 	switch {
 	case excluded:
 		c.Rejected = RejectExcluded
+		return c
 	case e.Status == EngineerBlacklisted:
 		c.Rejected = RejectBlacklisted
+		return c
 	case e.Status != EngineerActive:
 		c.Rejected = RejectInactive
-	case !slices.Contains(e.Competences, competence):
+		return c
+	case !d.engGeo.competent(i, d.engineers, competence):
 		c.Rejected = RejectCompetence
+		return c
+	}
+	ok, dist := covers(e, d.engGeo.prefixes[i], o)
+	if dist >= 0 {
+		c.DistanceKm = math.Round(dist*10) / 10
+	}
+	switch {
 	case !ok:
 		c.Rejected = RejectArea
-	case e.MaxOpen > 0 && c.Load >= e.MaxOpen || e.MaxOpen <= 0:
+	case e.MaxOpen <= 0 || c.Load >= e.MaxOpen:
 		c.Rejected = RejectCapacity
 	default:
 		c.Eligible = true
@@ -240,36 +263,54 @@ func (d *Directory) Assign(obj *Object, category string, load map[string]int, p 
 	}
 	cons := make([]Considered, 0, len(idx))
 	for _, i := range idx {
-		e := &d.engineers[i]
-		cons = append(cons, d.evaluate(e, obj, competence, load, slices.Contains(p.Exclude, e.Code)))
+		cons = append(cons, d.evaluate(i, obj, competence, load, len(p.Exclude) > 0 && slices.Contains(p.Exclude, d.engineers[i].Code)))
 	}
-	prefRank := func(code string) int {
-		if k := slices.Index(p.Prefer, code); k >= 0 {
-			return k
-		}
-		return len(p.Prefer)
+	// Eligible first, ranked; the rejected follow in directory order. Only
+	// the eligible are sorted, by keys computed once: a store in a city may
+	// have hundreds of engineers around it.
+	type keyed struct {
+		at     int32
+		fixed  int8
+		pref   int32
+		km     int
+		load   int
+		rating float64
+		code   string
 	}
-	slices.SortFunc(cons, func(a, b Considered) int {
-		if a.Eligible != b.Eligible {
-			if a.Eligible {
-				return -1
-			}
-			return 1
+	var ks []keyed
+	rejected := make([]Considered, 0, len(cons))
+	for k, c := range cons {
+		if !c.Eligible {
+			rejected = append(rejected, c)
+			continue
 		}
-		if a.Fixed != b.Fixed {
-			if a.Fixed {
-				return -1
+		pref := int32(len(p.Prefer))
+		if len(p.Prefer) > 0 {
+			if x := slices.Index(p.Prefer, c.Code); x >= 0 {
+				pref = int32(x)
 			}
-			return 1
 		}
+		var fixed int8 = 1
+		if c.Fixed {
+			fixed = 0
+		}
+		ks = append(ks, keyed{at: int32(k), fixed: fixed, pref: pref, km: kmBucket(c.DistanceKm), load: c.Load, rating: c.Rating, code: c.Code})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
 		return cmp.Or(
-			cmp.Compare(prefRank(a.Code), prefRank(b.Code)),
-			cmp.Compare(kmBucket(a.DistanceKm), kmBucket(b.DistanceKm)),
-			cmp.Compare(a.Load, b.Load),
-			cmp.Compare(b.Rating, a.Rating),
-			strings.Compare(a.Code, b.Code),
+			cmp.Compare(a.fixed, b.fixed),
+			cmp.Compare(a.pref, b.pref),
+			cmp.Compare(a.km, b.km),
+			cmp.Compare(a.load, b.load),
+			cmp.Compare(b.rating, a.rating),
+			strings.Compare(a.code, b.code),
 		)
 	})
+	sorted := make([]Considered, 0, len(cons))
+	for _, k := range ks {
+		sorted = append(sorted, cons[k.at])
+	}
+	cons = append(sorted, rejected...)
 	var ranked []string
 	for k := range cons {
 		if cons[k].Eligible {
@@ -370,19 +411,19 @@ func CheckAssignment(d *Directory, obj *Object, category, engineer string, loadA
 	if obj == nil {
 		return fmt.Errorf("%w: no store", ErrAssignmentInvariant)
 	}
-	e := d.Engineer(engineer)
-	if e == nil {
+	ei, ok := d.engByCode[engineer]
+	if !ok {
 		return fmt.Errorf("%w: %s/%s: unknown engineer %q", ErrAssignmentInvariant, obj.Client, obj.Code, engineer)
 	}
 	competence := d.competenceOf(category)
-	c := d.evaluate(e, obj, competence, loadAtAssign, false)
+	c := d.evaluate(ei, obj, competence, loadAtAssign, false)
 	var errs []error
 	if !c.Eligible {
 		errs = append(errs, fmt.Errorf("%w: %s/%s: engineer %s: %s", ErrAssignmentInvariant, obj.Client, obj.Code, engineer, c.Rejected))
 	}
 	if obj.Engineer != "" && obj.Engineer != engineer {
-		if f := d.Engineer(obj.Engineer); f != nil {
-			if fc := d.evaluate(f, obj, competence, loadAtAssign, false); fc.Eligible {
+		if fi, ok := d.engByCode[obj.Engineer]; ok {
+			if fc := d.evaluate(fi, obj, competence, loadAtAssign, false); fc.Eligible {
 				errs = append(errs, fmt.Errorf("%w: %s/%s: fixed engineer %s was eligible but %s got it", ErrAssignmentInvariant, obj.Client, obj.Code, obj.Engineer, engineer))
 			}
 		}

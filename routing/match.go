@@ -94,7 +94,10 @@ func (d *Directory) MatchObject(h Hints) Match {
 	// director writing from an unknown mailbox still signs with his phone.
 	phones := append(slices.Clip(h.Phones), phonesIn(text)...)
 	for _, p := range phones {
-		e := NormalizePhone(p)
+		e := quickRUPhone(p)
+		if e == "" {
+			e = NormalizePhone(p)
+		}
 		if e == "" {
 			continue
 		}
@@ -284,6 +287,37 @@ func (d *Directory) contactObject(client string, idx []int) *Object {
 		found = o
 	}
 	return found
+}
+
+// quickRUPhone is the E.164 form of a Russian number written with any
+// punctuation ("8 (964) 655-83-85", "+7 964 6558385"), without the cost of a
+// full parse; "" when the digits are not shaped like one. It serves only as
+// a look-up key: the directory's keys were validated by NormalizePhone.
+func quickRUPhone(s string) string {
+	var buf [16]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(buf) {
+				return ""
+			}
+			buf[n] = c
+			n++
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '+' || c == '.':
+		default:
+			return ""
+		}
+	}
+	d := buf[:n]
+	switch {
+	case n == 11 && (d[0] == '7' || d[0] == '8'):
+		return "+7" + string(d[1:])
+	case n == 10 && d[0] == '9':
+		return "+7" + string(d)
+	}
+	return ""
 }
 
 // phonesIn finds phone-like runs in a signature.
