@@ -129,6 +129,9 @@ formats:
       has_attachment("*.pdf") && nope
     fields:
       external_id: {regex: '\d+'}`, 6, 34},
+		{"flow mapping after non-ASCII text", `
+rules:
+  - {name: "приём", description: "ёлка", when: 'subject == "ж" && nope'}`, 3, 67},
 		{"no position: wrong result type", `
 rules:
   - name: r
