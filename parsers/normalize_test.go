@@ -191,3 +191,20 @@ func TestFixturesHaveNoErrors(t *testing.T) {
 		assert.NoError(t, err, f)
 	}
 }
+
+// TestNormalizePathological covers inputs that once took time quadratic in
+// their size (a closing phrase on every line).
+func TestNormalizePathological(t *testing.T) {
+	for name, in := range map[string]string{
+		"nested tables":  "From: a@b\r\nContent-Type: text/html\r\n\r\n" + strings.Repeat("<table><tr><td>x", 3000),
+		"header lines":   "From: a@b\r\n\r\n" + strings.Repeat("From: x\n", 20000),
+		"quote and dash": "From: a@b\r\n\r\n" + strings.Repeat("> a\n--\n", 20000),
+		"closing lines":  "From: a@b\r\n\r\n" + strings.Repeat("С уважением\n", 20000),
+		"encoded words":  "From: a@b\r\nSubject: " + strings.Repeat("=?utf-8?B?0J/RgNC4?= ", 20000) + "\r\n\r\nx",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Normalize([]byte(in))
+			require.NoError(t, err)
+		})
+	}
+}

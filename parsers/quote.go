@@ -172,30 +172,27 @@ func nextQuoted(lines []string, i int) bool {
 // lines, -1 if there is none. A long tail after a closing phrase is not a
 // signature (the phrase was part of the text).
 func signatureStart(lines []string) int {
+	// after[i] counts the non-blank lines after line i.
+	after := make([]int, len(lines)+1)
+	for i := len(lines) - 1; i >= 0; i-- {
+		after[i] = after[i+1]
+		if strings.TrimSpace(lines[i]) != "" {
+			after[i]++
+		}
+	}
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if t == "--" || t == "-- " || t == "—" {
-			if tailLines(lines[i+1:]) <= 30 {
-				return i
-			}
+		if (t == "--" || t == "—") && after[i+1] <= 30 {
+			return i
+		}
+		if after[i+1] > 15 {
+			continue
 		}
 		if (sigPhraseRe.MatchString(t) && len([]rune(t)) < 80) || mobileSigRe.MatchString(t) {
-			if tailLines(lines[i+1:]) <= 15 {
-				return i
-			}
+			return i
 		}
 	}
 	return -1
-}
-
-func tailLines(lines []string) int {
-	n := 0
-	for _, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // parseInlineForward reads the pasted header lines after a forward marker
