@@ -259,7 +259,7 @@ func hasAttachment(as []Attachment, glob string) bool {
 	for _, a := range as {
 		s := strings.ToLower(a.Name)
 		if byType {
-			s = a.Type
+			s = strings.ToLower(a.Type)
 		}
 		if ok, _ := path.Match(glob, s); ok {
 			return true
