@@ -95,3 +95,22 @@ func TestMatchObjectMethodOrder(t *testing.T) {
 	assert.Equal(t, "0057", m.Object.Code)
 	assert.Equal(t, MethodContact, m.Method)
 }
+
+func TestDirectoryConcurrentUse(t *testing.T) {
+	d := fixtureDirectory(t)
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				m := d.MatchObject(Hints{Client: "VR", Address: "Пенза г, Горького ул, дом 27"})
+				if m.Object != nil {
+					d.Assign(m.Object, "refrigeration", map[string]int{}, Policy{})
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
