@@ -65,8 +65,7 @@ func BenchmarkMatchAndAssign(b *testing.B) {
 	b.ReportMetric(float64(found)/float64(len(durs)), "matched/op")
 }
 
-// BenchmarkMatchAddressBruteForce is the baseline the index replaces: score
-// every store's normalized address against the query.
+// BenchmarkNormalizeAddress parses one address in the GAR style.
 func BenchmarkNormalizeAddress(b *testing.B) {
 	for b.Loop() {
 		NormalizeAddress("Самарская обл, г Тольятти, пр-кт Полевая, д 112, корп. 2")
