@@ -105,6 +105,9 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// MarshalText implements encoding.TextMarshaler (bytes, as a decimal).
+func (b ByteSize) MarshalText() ([]byte, error) { return strconv.AppendInt(nil, int64(b), 10), nil }
+
 // WithDefaults returns c with unset keys filled in.
 func (c Config) WithDefaults() Config {
 	if c.TLS == "" {

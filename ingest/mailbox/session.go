@@ -518,7 +518,8 @@ func (s *session) fetchBodies(folder string, cp *store.MailboxCheckpoint, uids [
 				uid = it.UID
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal == nil {
-					raw = []byte{}
+					// NIL: Dovecot's answer for a message expunged by
+					// another session that this one has not been told of.
 					continue
 				}
 				n := it.Literal.Size()
@@ -551,6 +552,7 @@ func (s *session) fetchBodies(folder string, cp *store.MailboxCheckpoint, uids [
 	}
 	if err := cmd.Close(); err != nil && !isNo(err) {
 		return fmt.Errorf("fetching %d messages: %w", len(uids), err)
+
 	}
 	return nil
 }

@@ -220,8 +220,10 @@ func (s *Server) start(bin string) {
 // Addr is host:port of the IMAP listener.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-// Stop stops the server (its master and all its processes). Stopping a
-// stopped server does nothing.
+// Stop stops the server (its master and all its processes): politely, then,
+// since Dovecot's master can take seconds to wind down with clients
+// connected, by SIGKILL to its process group. Stopping a stopped server does
+// nothing.
 func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
@@ -230,7 +232,7 @@ func (s *Server) Stop() {
 	syscall.Kill(pgid, syscall.SIGTERM) //nolint:errcheck
 	select {
 	case <-s.waitErr:
-	case <-time.After(3 * time.Second):
+	case <-time.After(300 * time.Millisecond):
 		syscall.Kill(-pgid, syscall.SIGKILL) //nolint:errcheck
 		<-s.waitErr
 	}
