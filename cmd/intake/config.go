@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/intakehq/intake/ingest/mailbox"
 )
 
 // Config is Intake's whole configuration: one YAML file (intake.yaml) plus
@@ -161,6 +163,9 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		cfg.Intake.OwnAddresses = strings.Split(v, ",")
 	}
 	problems = append(problems, cfg.validate()...)
+	if _, err := mailbox.DecodeConfigs(&cfg.Mailboxes); err != nil {
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
+	}
 	if len(problems) > 0 {
 		return cfg, &ConfigError{Problems: problems}
 	}

@@ -170,4 +170,3 @@ func ServerURL(t testing.TB) string {
 	}
 	return serverURL
 }
-

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/rules"
+	"github.com/intakehq/intake/rules/defaults"
+	"github.com/intakehq/intake/store"
+)
+
+// openStore connects to the configured database.
+func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	if cfg.Database.URL == "" {
+		return nil, errors.New("no database configured: set DATABASE_URL (e.g. postgres://intake@localhost:5432/intake) or database.url in intake.yaml")
+	}
+	return store.Open(ctx, cfg.Database.URL)
+}
+
+// engine is the processing core shared by serve, demo and eval: the
+// processor with its runtime, the pipeline and the inbox that feeds it.
+type engine struct {
+	cfg       Config
+	st        *store.Store
+	proc      *pipeline.Processor
+	pipe      *pipeline.Pipeline
+	inbox     *ingest.Inbox
+	log       *slog.Logger
+	ruleFiles []rules.File
+}
+
+func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger) (*engine, error) {
+	ruleFiles, err := configuredRuleFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := pipeline.LoadRuntime(ctx, st, ruleFiles)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(cfg.Intake.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
+	pipe := pipeline.New(pipeline.Config{
+		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, PollInterval: cfg.Bus.PollInterval.D(),
+		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),
+	}, st, proc.Stages(), log)
+	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
+		return nil, err
+	}
+	return &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, inbox: ingest.NewInbox(st, pipe.Publish), log: log, ruleFiles: ruleFiles}, nil
+}
+
+// retry re-queues failed items.
+func (e *engine) retry(ctx context.Context, ids []int64) ([]int64, error) {
+	var done []int64
+	err := e.st.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		done, err = store.RetryFailed(ctx, tx, ids)
+		if err != nil || len(done) == 0 {
+			return err
+		}
+		return e.pipe.Publish(ctx, tx, done)
+	})
+	return done, err
+}
+
+// configuredRuleFiles are the files used when the database holds no rule
+// set: rules.paths from the configuration, else the shipped defaults.
+func configuredRuleFiles(cfg Config) ([]rules.File, error) {
+	if len(cfg.Rules.Paths) == 0 {
+		return defaults.Files(), nil
+	}
+	return readRuleFiles(cfg.Rules.Paths)
+}
+
+// readRuleFiles reads YAML files, and the *.yaml/*.yml files below
+// directories, in name order.
+func readRuleFiles(paths []string) ([]rules.File, error) {
+	var out []rules.File
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rules.File{Name: p, Data: data})
+			continue
+		}
+		var names []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				names = append(names, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			data, err := os.ReadFile(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rules.File{Name: n, Data: data})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no rule files in %s", strings.Join(paths, ", "))
+	}
+	return out, nil
+}
+
+// rulesService implements web.RulesService.
+type rulesService struct{ st *store.Store }
+
+func filesFromMap(m map[string][]byte) []rules.File {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]rules.File, len(names))
+	for i, n := range names {
+		out[i] = rules.File{Name: n, Data: m[n]}
+	}
+	return out
+}
+
+func (r rulesService) Check(ctx context.Context, files map[string][]byte) error {
+	_, err := rules.Load(filesFromMap(files))
+	return err
+}
+
+func (r rulesService) Apply(ctx context.Context, files map[string][]byte, by string) (int64, error) {
+	v, _, err := applyRules(ctx, r.st, filesFromMap(files), by)
+	return v, err
+}
+
+// applyRules compiles files and stores them as a new version; a set with any
+// error is refused whole.
+func applyRules(ctx context.Context, st *store.Store, files []rules.File, by string) (int64, bool, error) {
+	set, err := rules.Load(files)
+	if err != nil {
+		return 0, false, err
+	}
+	src := make([]store.RuleSource, len(files))
+	for i, f := range files {
+		src[i] = store.RuleSource{Name: f.Name, Data: string(f.Data)}
+	}
+	return st.SaveRuleSet(ctx, set.Hash(), src, by)
+}

@@ -1,0 +1,116 @@
+// Command intake is the Intake ingestion gateway: it takes in work orders
+// from mailboxes, telephony webhooks and client service desks, and turns each
+// into a ticket, a follow-up, or an item for a dispatcher.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `intake: the work-order ingestion gateway
+
+Usage:
+  intake serve   [--config F]                 run sources, pipeline and HTTP
+  intake migrate [--config F]                 apply database migrations
+  intake import  [--config F] KIND FILE.csv   import reference data
+                 KIND: clients | engineers | objects | contacts | categories
+  intake try     [--config F] [--json] FILE...  dry-run messages, writing nothing
+  intake eval    [--config F] --labels L [--min 0.99] DIR
+                                              check extraction against a labelled set
+  intake retry   [--config F] [ID...]         re-run failed items (all when no ID)
+  intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
+  intake demo    [--once]                     run the whole job on sample data
+
+The configuration is intake.yaml (see intake.example.yaml) plus environment
+overrides; DATABASE_URL overrides the database.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
+		fmt.Fprintln(os.Stderr, "intake:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the process with a status and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, stdout, stderr)
+	case "try":
+		return cmdTry(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, rest, stdout, stderr)
+	case "retry":
+		return cmdRetry(ctx, rest, stdout, stderr)
+	case "rules":
+		return cmdRules(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// commonFlags are the flags every command takes.
+type commonFlags struct {
+	config string
+}
+
+func newFlagSet(name string, stderr io.Writer, cf *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("intake "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cf.config, "config", defaultConfigPath(), "configuration file")
+	return fs
+}
+
+// defaultConfigPath is $INTAKE_CONFIG, else ./intake.yaml when it exists.
+func defaultConfigPath() string {
+	if p := os.Getenv("INTAKE_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("intake.yaml"); err == nil {
+		return "intake.yaml"
+	}
+	return ""
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.Level)))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cf commonFlags
+	fs := newFlagSet("serve", stderr, &cf)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(cf.config, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if applied, err := st.Migrate(ctx); err != nil {
+		return err
+	} else if len(applied) > 0 {
+		log.Info("migrations applied", "count", len(applied))
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
+	eng, err := newEngine(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	sources, err := newSources(cfg, eng, log, prometheus.DefaultRegisterer)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	log.Info("intake serving", "http", ln.Addr().String(), "bus", cfg.Bus.Kind, "rules_version", eng.proc.Runtime().RulesVersion)
+	return runServer(ctx, eng, sources, ln, log)
+}
+
+// runServer runs the pipeline, the sources and HTTP until ctx ends, then
+// stops intake first, drains the router and shuts the server down.
+func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler: (&web.Server{
+			Store: eng.st, Log: log, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+		}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return eng.pipe.Run(gctx) })
+	g.Go(func() error {
+		return pipeline.Watch(gctx, eng.st, eng.proc, eng.ruleFiles, eng.cfg.Rules.ReloadInterval.D(), log)
+	})
+	g.Go(func() error { return src.run(gctx) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case err := <-httpErr:
+			return fmt.Errorf("http: %w", err)
+		}
+	})
+	err := g.Wait()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		log.Warn("http shutdown", "error", serr)
+	}
+	log.Info("intake stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/intakehq/intake/ingest/mailbox"
+	"github.com/intakehq/intake/web"
+)
+
+// sourceSet is every source that feeds the inbox.
+type sourceSet struct {
+	mailboxes *mailbox.Manager
+}
+
+func newSources(cfg Config, eng *engine, log *slog.Logger, reg prometheus.Registerer) (*sourceSet, error) {
+	cfgs, err := mailbox.DecodeConfigs(&cfg.Mailboxes)
+	if err != nil {
+		return nil, err
+	}
+	s := &sourceSet{}
+	if len(cfgs) > 0 {
+		s.mailboxes, err = mailbox.New(cfgs, eng.inbox, eng.st, log, reg, mailbox.Options{})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *sourceSet) run(ctx context.Context) error {
+	if s.mailboxes == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.mailboxes.Run(ctx)
+}
+
+// mailboxStatus adapts the mailbox manager for the HTTP server.
+func (s *sourceSet) mailboxStatus() web.Mailboxes {
+	if s.mailboxes == nil {
+		return nil
+	}
+	return mailboxView{s.mailboxes}
+}
+
+type mailboxView struct{ m *mailbox.Manager }
+
+func (v mailboxView) Status() any { return v.m.Status() }
+func (v mailboxView) Ready() bool { return v.m.Ready() }

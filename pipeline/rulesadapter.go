@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/intakehq/intake/parsers"
+	"github.com/intakehq/intake/routing"
+	"github.com/intakehq/intake/rules"
+)
+
+// stageResult is a rules stage's merged actions and its trace.
+type stageResult struct {
+	rules.Actions
+	Due   *time.Time
+	Trace []rules.TraceEntry
+}
+
+func evaluate(rt *Runtime, stage string, env *rules.Env) stageResult {
+	if rt.Rules == nil {
+		return stageResult{}
+	}
+	res := rt.Rules.Evaluate(stage, env)
+	out := stageResult{Actions: res.Actions, Trace: res.Trace}
+	if !res.Actions.Due.IsZero() {
+		d := res.Actions.Due
+		out.Due = &d
+	}
+	return out
+}
+
+// selectFormat returns the format named by a message-stage rule, else the
+// first whose match expression holds; nil for free text.
+func selectFormat(rt *Runtime, forced string, env *rules.Env) (*rules.CompiledFormat, []rules.TraceEntry) {
+	if rt.Rules == nil {
+		return nil, nil
+	}
+	if forced != "" {
+		if f := rt.Rules.Format(forced); f != nil {
+			return f, nil
+		}
+	}
+	return rt.Rules.MatchFormat(env)
+}
+
+// fillEnv sets what the route and assign stages' rules see.
+func fillEnv(env *rules.Env, pd Parsed, f parsers.Fields, dir *routing.Directory, client string, obj *routing.Object) {
+	env.From = pd.From
+	env.FromName = pd.FromName
+	if i := lastAt(pd.From); i >= 0 {
+		env.FromDomain = pd.From[i+1:]
+	}
+	env.Subject = pd.Subject
+	env.NewText = pd.NewText
+	env.Text = pd.NewText
+	for _, a := range pd.Attachments {
+		env.Attachments = append(env.Attachments, rules.Attachment{Name: a.Name, Type: a.ContentType, Size: a.Size})
+	}
+	env.SetFields(f)
+	if c := dir.Client(client); c != nil {
+		env.SetClient(*c)
+	}
+	if c := dir.ContactByEmail(pd.From); c != nil {
+		env.SetContact(*c)
+	}
+	if obj != nil {
+		env.SetObject(*obj)
+	}
+}
+
+func lastAt(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '@' {
+			return i
+		}
+	}
+	return -1
+}
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
