@@ -36,6 +36,42 @@ type Processor struct {
 	own []string
 	loc *time.Location
 	now func() time.Time
+
+	// Set before the pipeline runs; read-only afterwards.
+	sources  map[string]SourceParser
+	onTicket []TicketHook
+}
+
+// SourceParser is the parse stage for a source other than mail (a call, a
+// connector record). It runs inside the stage's transaction with the item
+// locked. It either finishes the item itself (store.Finish) and returns
+// false, or returns the parse result, which the route and ticket stages then
+// treat like a mail's.
+type SourceParser func(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime) (*Parsed, error)
+
+// HandleSource installs the parse stage for a source.
+func (p *Processor) HandleSource(source string, f SourceParser) {
+	if p.sources == nil {
+		p.sources = map[string]SourceParser{}
+	}
+	p.sources[source] = f
+}
+
+// TicketHook runs in the ticket stage's transaction after a ticket was
+// created (created true) or a follow-up applied to it: the lifecycle creates
+// tasks and timers there, connectors queue their status pushes.
+type TicketHook func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec Decision, created bool) error
+
+// OnTicket adds a hook.
+func (p *Processor) OnTicket(h TicketHook) { p.onTicket = append(p.onTicket, h) }
+
+func (p *Processor) runHooks(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec Decision, created bool) error {
+	for _, h := range p.onTicket {
+		if err := h(ctx, tx, ticketID, itemID, dec, created); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewProcessor returns a processor; own are our own addresses (never
@@ -123,7 +159,21 @@ func (p *Processor) Parse(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 	}
 	rt := p.rt.Load()
 	if it.Source != store.SourceMail {
-		return false, finishFailed(ctx, tx, id, fmt.Sprintf("no parser for source %q", it.Source))
+		sp := p.sources[it.Source]
+		if sp == nil {
+			return false, finishFailed(ctx, tx, id, fmt.Sprintf("no parser for source %q", it.Source))
+		}
+		parsed, err := sp(ctx, tx, it, rt)
+		if err != nil || parsed == nil {
+			return false, err
+		}
+		data, err := json.Marshal(parsed)
+		if err != nil {
+			return false, err
+		}
+		return true, store.Advance(ctx, tx, id, store.StageParsed, map[string]any{
+			"parsed": data, "client": parsed.Fields.Client, "message_id": parsed.MessageID, "rules_version": rt.RulesVersion,
+		})
 	}
 	doc, err := parsers.Normalize(it.Raw)
 	if err != nil {
@@ -252,7 +302,7 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 	if dec.Client == "" && m.Client != "" {
 		dec.Client = m.Client
 	}
-	env := rules.NewEnv(rules.SourceMail, nil, it.ReceivedAt, p.now())
+	env := rules.NewEnv(it.Source, nil, it.ReceivedAt, p.now())
 	fillEnv(env, pd, f, dir, dec.Client, m.Object)
 	res := evaluate(rt, rules.StageRoute, env)
 	dec.Trace = append(dec.Trace, res.Trace...)
@@ -447,11 +497,18 @@ func (p *Processor) Ticket(ctx context.Context, tx pgx.Tx, id int64) (bool, erro
 			if err := store.AddEvent(ctx, tx, store.Event{TicketID: tid, Actor: "intake", Kind: "follow_up", Reason: "same order received again", ItemID: &itemID}); err != nil {
 				return false, err
 			}
+			dec.Ticket = tid
+			if err := p.runHooks(ctx, tx, tid, id, dec, false); err != nil {
+				return false, err
+			}
 			return false, store.Finish(ctx, tx, id, store.OutcomeFollowUp, "same external number", &tid, nil)
 		}
 		data, _ := json.Marshal(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
 		to := nt.State
 		if err := store.AddEvent(ctx, tx, store.Event{TicketID: tid, Actor: "intake", Kind: "created", ToState: to, ItemID: &itemID, Data: data}); err != nil {
+			return false, err
+		}
+		if err := p.runHooks(ctx, tx, tid, id, dec, true); err != nil {
 			return false, err
 		}
 		return false, store.Finish(ctx, tx, id, store.OutcomeTicket, "", &tid, nil)
@@ -495,6 +552,10 @@ func (p *Processor) Ticket(ctx context.Context, tx pgx.Tx, id int64) (bool, erro
 			ev.FromState, ev.ToState = t.State, state
 		}
 		if err := store.AddEvent(ctx, tx, ev); err != nil {
+			return false, err
+		}
+		dec.Ticket = t.ID
+		if err := p.runHooks(ctx, tx, t.ID, id, dec, false); err != nil {
 			return false, err
 		}
 		tid := t.ID

@@ -41,6 +41,9 @@ type Server struct {
 	Rules     RulesService // optional
 	// Retry re-queues failed items (all when ids is empty).
 	Retry func(ctx context.Context, ids []int64) ([]int64, error)
+	// Extra serves every path the routes above do not: the routes of
+	// optional components (webhooks, engineer API). Optional.
+	Extra http.Handler
 }
 
 // Handler returns the routes.
@@ -66,6 +69,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rules", s.getRules)
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
+	if s.Extra != nil {
+		mux.Handle("/", s.Extra)
+	}
 	return s.logRequests(mux)
 }
 

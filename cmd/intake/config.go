@@ -28,6 +28,13 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	// Mailboxes are decoded by the mailbox source (see docs/mailboxes.md).
 	Mailboxes yaml.Node `yaml:"mailboxes"`
+	// The sections below are decoded and validated by the components that
+	// own them (see components.go).
+	Calls      yaml.Node `yaml:"calls"`
+	Connectors yaml.Node `yaml:"connectors"`
+	Outbox     yaml.Node `yaml:"outbox"`
+	SMTP       yaml.Node `yaml:"smtp"`
+	Lifecycle  yaml.Node `yaml:"lifecycle"`
 }
 
 // DatabaseConfig: the PostgreSQL database. DATABASE_URL overrides url.
@@ -165,6 +172,11 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 	problems = append(problems, cfg.validate()...)
 	if _, err := mailbox.DecodeConfigs(&cfg.Mailboxes); err != nil {
 		problems = append(problems, strings.Split(err.Error(), "\n")...)
+	}
+	for _, c := range components {
+		if c.validate != nil {
+			problems = append(problems, c.validate(&cfg)...)
+		}
 	}
 	if len(problems) > 0 {
 		return cfg, &ConfigError{Problems: problems}

@@ -136,7 +136,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if ln == nil {
 			return runWithoutHTTP(gctx, eng, src, log)
 		}
-		return runServer(gctx, eng, src, ln, log)
+		return runServer(gctx, eng, src, ln, log, reg)
 	})
 	waitErr := waitForOutcomes(ctx, st, len(mails), 3*time.Minute)
 	if waitErr == nil {

@@ -54,15 +54,31 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
 	log.Info("intake serving", "http", ln.Addr().String(), "bus", cfg.Bus.Kind, "rules_version", eng.proc.Runtime().RulesVersion)
-	return runServer(ctx, eng, sources, ln, log)
+	return runServer(ctx, eng, sources, ln, log, prometheus.DefaultRegisterer)
 }
 
 // runServer runs the pipeline, the sources and HTTP until ctx ends, then
 // stops intake first, drains the router and shuts the server down.
-func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener, log *slog.Logger) error {
+func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener, log *slog.Logger, reg prometheus.Registerer) error {
+	compMux := http.NewServeMux()
+	var runs []func(context.Context) error
+	for _, c := range components {
+		run, err := c.setup(ctx, &componentEnv{cfg: eng.cfg, eng: eng, log: log.With("component", c.name), reg: reg, mux: compMux})
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		if run != nil {
+			runs = append(runs, run)
+		}
+	}
+	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		gatherer = g
+	}
 	srv := &http.Server{
 		Handler: (&web.Server{
-			Store: eng.st, Log: log, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+			Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+			Extra: compMux,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -70,6 +86,9 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 	go func() { httpErr <- srv.Serve(ln) }()
 
 	g, gctx := errgroup.WithContext(ctx)
+	for _, run := range runs {
+		g.Go(func() error { return run(gctx) })
+	}
 	g.Go(func() error { return eng.pipe.Run(gctx) })
 	g.Go(func() error {
 		return pipeline.Watch(gctx, eng.st, eng.proc, eng.ruleFiles, eng.cfg.Rules.ReloadInterval.D(), log)
