@@ -109,14 +109,19 @@ func TestKillAtRandom(t *testing.T) {
 	e.dc.WriteMaildir(t, "INBOX", raws)
 	require.Equal(t, n, e.dc.Count(t, "INBOX"))
 	cfg := e.config()
-	cfg.Batch = 100 // more commits, more moments to die between
+	cfg.Batch = n / 50 // more commits, more moments to die between
 	const lease = 300 * time.Millisecond
 	start := time.Now()
 	for round := range 10 {
+		stored, filed := e.items(), e.dc.Count(t, "Processed")
 		c := e.startChild(childSpec{Config: cfg, Holder: fmt.Sprintf("run-%d", round), LeasePeriod: lease})
-		// Long enough to take the lease over from the dead one and get
-		// some work done, short enough to die mid-way.
-		time.Sleep(lease + time.Duration(rand.N(int64(400*time.Millisecond))))
+		// Die at a random moment once this run is under way (it first
+		// waits for the dead one's lease to expire).
+		deadline := time.Now().Add(10 * time.Second)
+		for e.items() == stored && e.dc.Count(t, "Processed") == filed && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rand.N(int64(60 * time.Millisecond))))
 		c.kill()
 		t.Logf("kill %d: %d stored, %d filed", round+1, e.items(), e.dc.Count(t, "Processed"))
 	}
