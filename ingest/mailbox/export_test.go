@@ -10,3 +10,12 @@ func SetAfterCommit(o *Options, f func(mailbox, folder string, uids []imap.UID))
 func SetBeforeBodies(o *Options, f func(mailbox, folder string, uids []imap.UID)) { o.beforeBodies = f }
 
 var MessageID = messageID
+
+// XOAuth2Initial returns the initial response of the XOAUTH2 mechanism.
+func XOAuth2Initial(user, token string) (string, []byte) {
+	mech, ir, _ := (&xoauth2{user: user, token: token}).Start()
+	return mech, ir
+}
+
+// OAuthToken reads the token as a session would.
+var OAuthToken = oauthToken

@@ -246,8 +246,8 @@ func TestExpungedBySomeoneElseMidFetch(t *testing.T) {
 			return
 		}
 		// A colleague deletes message 5 while the gateway is fetching.
-		require.NoError(t, other.Store(imap.UIDSetNum(5), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close())
-		require.NoError(t, other.UIDExpunge(imap.UIDSetNum(5)).Close())
+		assert.NoError(t, other.Store(imap.UIDSetNum(5), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close())
+		assert.NoError(t, other.UIDExpunge(imap.UIDSetNum(5)).Close())
 	})
 	r := e.run([]mailbox.Config{e.config()}, opts)
 	e.waitFor("the other nine", 10*time.Second, func() bool { return e.items() >= 9 })
@@ -328,7 +328,9 @@ func TestInMemoryServer(t *testing.T) {
 	require.NoError(t, u.Create("INBOX", nil))
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
-		NewSession:   func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) { return mem.NewSession(), nil, nil },
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
 		InsecureAuth: true,
 		Logger:       nopLogger{},
