@@ -261,6 +261,7 @@ func (b *box) run(ctx context.Context) {
 	period := b.m.opts.LeasePeriod
 	retry := max(period/5, 20*time.Millisecond)
 	for ctx.Err() == nil {
+		asked := time.Now() // the lease runs from no later than this
 		l, err := b.m.store.AcquireMailboxLease(ctx, b.cfg.Name, b.m.opts.Holder, period)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -276,7 +277,7 @@ func (b *box) run(ctx context.Context) {
 			continue
 		}
 		b.log.Info("reading mailbox: lease taken", "holder", l.Holder)
-		b.read(ctx, time.Now())
+		b.read(ctx, asked)
 	}
 }
 
@@ -380,8 +381,8 @@ func (b *box) sessions(ctx context.Context) {
 		}
 		healthy, err := b.session(ctx)
 		b.m.metrics.connected.WithLabelValues(b.cfg.Name).Set(0)
-		b.update(ctx, func(st *Status) { st.Connected = false })
 		if ctx.Err() != nil {
+			b.update(ctx, func(st *Status) { st.Connected = false })
 			return
 		}
 		if healthy {
@@ -395,7 +396,12 @@ func (b *box) sessions(ctx context.Context) {
 			kind = "lease"
 		}
 		b.log.Error("mailbox session failed", "err", err, "kind", kind, "retry_in", wait.Round(time.Millisecond))
-		b.fail(ctx, kind, err)
+		b.m.metrics.errors.WithLabelValues(b.cfg.Name, kind).Inc()
+		// One update, so that nobody sees "disconnected" without the reason.
+		b.update(ctx, func(st *Status) {
+			st.Connected = false
+			st.LastError, st.LastErrorAt = err.Error(), time.Now()
+		})
 		sleep(ctx, wait)
 	}
 }
