@@ -158,7 +158,8 @@ func (e *env) run(cfgs []mailbox.Config, opts mailbox.Options) *running {
 	return r
 }
 
-// metric sums the samples of a metric whose labels include all of want.
+// metric sums the samples of a metric whose labels include all of want
+// (histograms: the count of observations, or their sum with want "sum").
 func (r *running) metric(name string, want ...string) float64 {
 	mfs, err := r.reg.Gather()
 	if err != nil {
@@ -185,6 +186,8 @@ func (r *running) metric(name string, want ...string) float64 {
 				sum += m.Counter.GetValue()
 			case m.Gauge != nil:
 				sum += m.Gauge.GetValue()
+			case m.Histogram != nil && strings.HasSuffix(name, "_seconds") && len(want) == 1 && want[0] == "sum":
+				sum += m.Histogram.GetSampleSum()
 			case m.Histogram != nil:
 				sum += float64(m.Histogram.GetSampleCount())
 			}
