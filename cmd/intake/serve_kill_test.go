@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/ingest/mailbox/dovecottest"
+	"github.com/intakehq/intake/store"
+	"github.com/intakehq/intake/store/pgtest"
+	"github.com/intakehq/intake/testdata/demo"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// buildIntake builds the binary once per test run.
+func buildIntake(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "intake")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// importDemoReference loads the sample reference data into st.
+func importDemoReference(t *testing.T, st *store.Store) {
+	t.Helper()
+	for _, f := range demo.Reference() {
+		_, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
+		require.NoError(t, err)
+	}
+}
+
+var messageIDHeader = regexp.MustCompile(`(?im)^(message-id:\s*<)`)
+
+// sampleMessages returns copies of the demo mailbox with fresh Message-IDs,
+// so that n messages exercise every kind of outcome.
+func sampleMessages(n int) [][]byte {
+	mails := demo.Mail()
+	out := make([][]byte, 0, n)
+	for i := 0; len(out) < n; i++ {
+		m := mails[i%len(mails)].Data
+		if copy := i / len(mails); copy > 0 {
+			m = messageIDHeader.ReplaceAll(m, []byte(fmt.Sprintf("${1}c%d.", copy)))
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestServeSurvivesSIGKILL kills `intake serve` with SIGKILL at random
+// moments while it ingests a real Dovecot mailbox, restarts it each time,
+// and checks that no inbound item is lost or processed twice.
+func TestServeSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const n = 210
+	ctx := context.Background()
+	bin := buildIntake(t)
+	dbURL := pgtest.URL(t)
+	st, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	defer st.Close()
+	importDemoReference(t, st)
+
+	dv := dovecottest.Start(t)
+	dv.WriteMaildir(t, "INBOX", sampleMessages(n))
+	cfgPath := filepath.Join(t.TempDir(), "intake.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+http:
+  addr: 127.0.0.1:0
+bus:
+  poll_interval: 20ms
+log:
+  level: warn
+mailboxes:
+  - name: orders
+    host: %s
+    port: %d
+    tls: plain
+    username: %s
+    password: %s
+    mode: move
+    processed_folder: Processed
+    poll_interval: 1s
+    batch: 20
+`, dv.Host, dv.Port, dovecottest.User, dovecottest.Password)), 0o600))
+
+	start := func() (*exec.Cmd, *bytes.Buffer) {
+		var logs bytes.Buffer
+		cmd := exec.Command(bin, "serve", "--config", cfgPath)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		require.NoError(t, cmd.Start())
+		return cmd, &logs
+	}
+	counts := func() (items, done int) {
+		require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE stage = 'done') FROM inbound_items`).Scan(&items, &done))
+		return
+	}
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	for i := range 5 {
+		cmd, _ := start()
+		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		_ = cmd.Wait()
+		items, done := counts()
+		t.Logf("kill %d: %d items stored, %d with an outcome", i+1, items, done)
+	}
+
+	cmd, logs := start()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		items, done := counts()
+		if items == n && done == n && dv.Count(t, "Processed") == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("after restart: %d items, %d done, %d processed in the mailbox; log:\n%s", items, done, dv.Count(t, "Processed"), logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "serve stops cleanly on SIGTERM; log:\n%s", logs.String())
+
+	// Nothing lost: every message is one item with one outcome, and left the inbox.
+	var refs, failed int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(DISTINCT source_ref), count(*) FILTER (WHERE outcome = 'failed') FROM inbound_items`).Scan(&refs, &failed))
+	require.Equal(t, n, refs)
+	require.Zero(t, failed)
+	require.Zero(t, dv.Count(t, "INBOX"))
+	// Nothing processed twice: each item applied to a ticket at most once,
+	// and each ticket created by exactly one item with outcome ticket.
+	var twice, orphan int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT item_id FROM ticket_events
+		WHERE item_id IS NOT NULL GROUP BY item_id HAVING count(*) > 1) x`).Scan(&twice))
+	require.Zero(t, twice, "an item applied twice")
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets t JOIN inbound_items i ON i.id = t.source_item
+		WHERE i.outcome <> 'ticket' OR i.ticket_id <> t.id`).Scan(&orphan))
+	require.Zero(t, orphan, "a ticket whose item has another outcome")
+	out, err := st.OutcomeCounts(ctx)
+	require.NoError(t, err)
+	t.Logf("outcomes after 5 SIGKILLs: %v", out)
+	require.Positive(t, out["ticket"])
+	require.Positive(t, out["follow_up"])
+}
