@@ -71,7 +71,7 @@ func runChild() int {
 			select {}
 		})
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m, err := mailbox.New([]mailbox.Config{spec.Config}, ingest.NewInbox(st, nil), st, logger, nil, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
