@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -185,15 +186,28 @@ func (s *Server) chown(root string) {
 func (s *Server) start(bin string) {
 	s.t.Helper()
 	cmd := exec.Command(bin, "-F", "-c", filepath.Join(s.Dir, "dovecot.conf"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	// Pdeathsig: a test binary that dies (a panic, a timeout) takes its
+	// Dovecot with it. The signal follows the thread that started the
+	// process, so that thread stays locked until Dovecot exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred, Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	started := make(chan error)
+	s.waitErr = make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		s.waitErr <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
 		s.t.Fatalf("starting dovecot: %v", err)
 	}
 	s.cmd = cmd
-	s.waitErr = make(chan error, 1)
-	go func() { s.waitErr <- cmd.Wait() }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := imapclient.DialInsecure(s.Addr(), nil)
