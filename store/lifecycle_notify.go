@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/lifecycle"
+)
+
+// EmailPayload is the payload of the lifecycle's email outbox messages.
+type EmailPayload struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+// EngineerNotice is the payload of the engineer webhook (a push or
+// Telegram bridge) and what the engineer email says.
+type EngineerNotice struct {
+	Type      string     `json:"type"` // task.assigned | task.offered | task.withdrawn | task.cancelled | task.resumed
+	Engineer  string     `json:"engineer"`
+	Email     string     `json:"email,omitempty"`
+	Phone     string     `json:"phone,omitempty"`
+	Task      int64      `json:"task"`
+	Ticket    string     `json:"ticket"`
+	Client    string     `json:"client"`
+	Object    string     `json:"object"`
+	Address   string     `json:"address,omitempty"`
+	Problem   string     `json:"problem,omitempty"`
+	SLADue    *time.Time `json:"sla_due,omitempty"`
+	AcceptURL string     `json:"accept_url,omitempty"`
+	RejectURL string     `json:"reject_url,omitempty"`
+}
+
+// EscalationNotice is the payload of the dispatchers' webhook.
+type EscalationNotice struct {
+	Type    string     `json:"type"` // at_risk | breached | rejected | no_engineer | declined | qc_created
+	Ticket  string     `json:"ticket"`
+	Client  string     `json:"client"`
+	Object  string     `json:"object"`
+	State   string     `json:"state"`
+	SLADue  *time.Time `json:"sla_due,omitempty"`
+	Message string     `json:"message"`
+}
+
+// ChainStatus is the payload of a status push to a chain (connector kind).
+type ChainStatus struct {
+	Ticket     string     `json:"ticket"`
+	ExternalID string     `json:"external_id,omitempty"`
+	Status     string     `json:"status"` // done | cancelled
+	Reason     string     `json:"reason,omitempty"`
+	WorkDone   string     `json:"work_done,omitempty"`
+	Engineers  []string   `json:"engineers,omitempty"`
+	DoneAt     *time.Time `json:"done_at,omitempty"`
+	ActURL     string     `json:"act_url,omitempty"`
+}
+
+// linkURL signs a one-click link.
+func (l *Lifecycle) linkURL(act lifecycle.Action, kind string, subject int64, who string) string {
+	if l.signer == nil || l.cfg.BaseURL == "" {
+		return ""
+	}
+	tok := l.signer.Sign(lifecycle.Link{Action: act, Kind: kind, Subject: subject, Who: who, Expires: l.now().Add(l.cfg.LinkTTL)})
+	return strings.TrimRight(l.cfg.BaseURL, "/") + "/l/" + tok
+}
+
+var noticeWords = map[string]string{
+	"assigned":  "Вам назначена заявка",
+	"offered":   "Предложение заявки",
+	"withdrawn": "Предложение заявки снято: её принял другой инженер",
+	"cancelled": "Заявка отменена",
+	"resumed":   "Отложенная заявка снова в работе",
+}
+
+// notifyEngineer queues the engineer's email (with accept and reject links
+// when he is asked to decide) and the engineer webhook.
+func (l *Lifecycle) notifyEngineer(ctx context.Context, tx pgx.Tx, t *Ticket, k *Task, engineer, what string, ev int64) error {
+	var name, email, phone, address string
+	err := tx.QueryRow(ctx, `SELECT e.name, e.email, e.phone, coalesce((SELECT address FROM objects WHERE client = $2 AND code = $3), '')
+		FROM engineers e WHERE e.code = $1`, engineer, t.Client, t.Object).Scan(&name, &email, &phone, &address)
+	if err != nil {
+		return fmt.Errorf("engineer %s: %w", engineer, err)
+	}
+	n := EngineerNotice{Type: "task." + what, Engineer: engineer, Email: email, Phone: phone, Task: k.ID, Ticket: t.Number,
+		Client: t.Client, Object: t.Object, Address: address, Problem: t.Problem, SLADue: t.SLADue}
+	if what == "assigned" || what == "offered" {
+		n.AcceptURL = l.linkURL(lifecycle.ActAccept, "task", k.ID, engineer)
+		n.RejectURL = l.linkURL(lifecycle.ActReject, "task", k.ID, engineer)
+	}
+	tid := t.ID
+	if email != "" {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s, здравствуйте.\n\n%s %s.\nОбъект: %s %s\nАдрес: %s\nПроблема: %s\n", name, noticeWords[what], t.Number, t.Client, t.Object, address, t.Problem)
+		if t.SLADue != nil {
+			fmt.Fprintf(&b, "Срок: %s\n", t.SLADue.In(l.cfg.Location).Format("02.01.2006 15:04"))
+		}
+		if n.AcceptURL != "" {
+			fmt.Fprintf(&b, "\nПринять: %s\nОтказаться: %s\n", n.AcceptURL, n.RejectURL)
+		}
+		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: email, TicketID: &tid,
+			Payload:  EmailPayload{To: email, Subject: fmt.Sprintf("%s %s", noticeWords[what], t.Number), Text: b.String()},
+			DedupKey: fmt.Sprintf("lc:email:%d:%s", ev, engineer)}); err != nil {
+			return err
+		}
+	}
+	if l.cfg.EngineerWebhook != "" {
+		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.EngineerWebhook, TicketID: &tid,
+			Payload: n, DedupKey: fmt.Sprintf("lc:push:%d:%s", ev, engineer)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyDispatchers queues an escalation to the dispatchers.
+func (l *Lifecycle) notifyDispatchers(ctx context.Context, tx pgx.Tx, t *Ticket, ev int64, kind, subject, text string) error {
+	tid := t.ID
+	for _, to := range l.cfg.Dispatchers {
+		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
+			Payload: EmailPayload{To: to, Subject: subject, Text: text}, DedupKey: fmt.Sprintf("lc:disp:%d:%s", ev, to)}); err != nil {
+			return err
+		}
+	}
+	if l.cfg.DispatchersWebhook != "" {
+		return EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.DispatchersWebhook, TicketID: &tid,
+			Payload:  EscalationNotice{Type: kind, Ticket: t.Number, Client: t.Client, Object: t.Object, State: t.State, SLADue: t.SLADue, Message: text},
+			DedupKey: fmt.Sprintf("lc:disphook:%d", ev)})
+	}
+	return nil
+}
+
+// notifyChain tells the chain of a done or cancelled ticket through its
+// connector or by email, as configured for the client.
+func (l *Lifecycle) notifyChain(ctx context.Context, tx pgx.Tx, t *Ticket, ev int64, s ChainStatus) error {
+	target, ok := l.cfg.Chains[t.Client]
+	if !ok {
+		return nil
+	}
+	s.Ticket = t.Number
+	if t.ExternalID != nil {
+		s.ExternalID = *t.ExternalID
+	}
+	if l.cfg.BaseURL != "" && s.Status == string(lifecycle.Done) {
+		s.ActURL = fmt.Sprintf("%s/api/v1/tickets/%d/act", strings.TrimRight(l.cfg.BaseURL, "/"), t.ID)
+	}
+	tid := t.ID
+	m := OutboxMessage{Kind: target.Kind, Target: target.Target, TicketID: &tid, Payload: s, DedupKey: fmt.Sprintf("lc:chain:%d", ev)}
+	if target.Kind == OutboxEmail {
+		ref := s.ExternalID
+		if ref == "" {
+			ref = t.Number
+		}
+		var b strings.Builder
+		switch s.Status {
+		case string(lifecycle.Done):
+			fmt.Fprintf(&b, "Заявка %s (наш номер %s) выполнена.\n\nВыполненные работы:\n%s\n", ref, t.Number, s.WorkDone)
+			if s.ActURL != "" {
+				fmt.Fprintf(&b, "\nАкт выполненных работ: %s\n", s.ActURL)
+			}
+		default:
+			fmt.Fprintf(&b, "Заявка %s (наш номер %s) отменена.\nПричина: %s\n", ref, t.Number, s.Reason)
+		}
+		m.Payload = EmailPayload{To: target.Target, Subject: fmt.Sprintf("Заявка %s: %s", ref, statusWords[s.Status]), Text: b.String()}
+	}
+	return EnqueueOutbox(ctx, tx, m)
+}
+
+var statusWords = map[string]string{"done": "выполнена", "cancelled": "отменена"}
