@@ -1,0 +1,200 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/store"
+)
+
+// MaxBody is the largest request accepted.
+const MaxBody = 1 << 20
+
+// Config holds the providers' secrets and the call handling settings. A
+// provider without secrets is not served.
+type Config struct {
+	MangoAPIKey, MangoSalt string
+	ZadarmaSecret          string
+	ZadarmaLocation        *time.Location // the PBX's zone for call_start; UTC when nil
+	GenericSecret          string
+	GenericHeader          string // default X-Intake-Signature
+
+	// Call-back tickets for missed calls.
+	CallbackCategory string // our category code, or "" to leave it to rules
+	CallbackPriority string // critical|high|normal|low, or ""
+	Location         *time.Location
+}
+
+// Receiver serves the webhook endpoints and processes the stored requests.
+type Receiver struct {
+	cfg       Config
+	inbox     *ingest.Inbox
+	log       *slog.Logger
+	providers map[string]provider
+	received  *prometheus.CounterVec
+	engineers engineerIndex
+}
+
+// New returns a receiver. inbox may be nil for processing only.
+func New(cfg Config, inbox *ingest.Inbox, log *slog.Logger) *Receiver {
+	if cfg.GenericHeader == "" {
+		cfg.GenericHeader = "X-Intake-Signature"
+	}
+	if cfg.ZadarmaLocation == nil {
+		cfg.ZadarmaLocation = time.UTC
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	rc := &Receiver{cfg: cfg, inbox: inbox, log: log, providers: map[string]provider{},
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intake_call_webhooks_total", Help: "Telephony webhook requests by provider and result (accepted, known, refused, unreadable, error).",
+		}, []string{"provider", "result"}),
+	}
+	if cfg.MangoAPIKey != "" && cfg.MangoSalt != "" {
+		rc.providers["mango"] = mango{apiKey: cfg.MangoAPIKey, salt: cfg.MangoSalt}
+	}
+	if cfg.ZadarmaSecret != "" {
+		rc.providers["zadarma"] = zadarma{secret: cfg.ZadarmaSecret, loc: cfg.ZadarmaLocation}
+	}
+	if cfg.GenericSecret != "" {
+		rc.providers["generic"] = generic{secret: cfg.GenericSecret, header: cfg.GenericHeader}
+	}
+	return rc
+}
+
+// Collectors returns the receiver's metrics.
+func (rc *Receiver) Collectors() []prometheus.Collector { return []prometheus.Collector{rc.received} }
+
+// Routes adds the endpoints of the configured providers under prefix
+// (e.g. "/telephony"):
+//
+//	POST prefix/mango/events/call, prefix/mango/events/summary (and other Mango events)
+//	GET  prefix/zadarma/events?zd_echo=X    (Zadarma's URL check)
+//	POST prefix/zadarma/events
+//	POST prefix/generic/events
+func (rc *Receiver) Routes(mux *http.ServeMux, prefix string) {
+	if p, ok := rc.providers["mango"]; ok {
+		mux.Handle("POST "+prefix+"/mango/events/{event...}", rc.handler(p))
+	}
+	if p, ok := rc.providers["zadarma"]; ok {
+		mux.HandleFunc("GET "+prefix+"/zadarma/events", zdEcho)
+		mux.Handle("POST "+prefix+"/zadarma/events", rc.handler(p))
+	}
+	if p, ok := rc.providers["generic"]; ok {
+		mux.Handle("POST "+prefix+"/generic/events", rc.handler(p))
+	}
+}
+
+// Providers lists the configured providers.
+func (rc *Receiver) Providers() []string {
+	var out []string
+	for _, n := range []string{"mango", "zadarma", "generic"} {
+		if _, ok := rc.providers[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func zdEcho(w http.ResponseWriter, r *http.Request) {
+	echo := r.URL.Query().Get("zd_echo")
+	if echo == "" {
+		http.Error(w, "zd_echo missing", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, echo) //nolint:errcheck
+}
+
+func (rc *Receiver) handler(p provider) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			rc.received.WithLabelValues(p.name(), "unreadable").Inc()
+			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return
+		}
+		raw := dumpRequest(r, body)
+		if err := p.verify(r, body); err != nil {
+			rc.refuse(r.Context(), w, r, p, body, raw, err)
+			return
+		}
+		ev, err := p.parse(r, body)
+		if err != nil {
+			// Signed but unreadable: kept, with the reason, as a failed item.
+			rc.keep(r.Context(), p.name(), raw, "unreadable call event: "+err.Error())
+			rc.received.WithLabelValues(p.name(), "unreadable").Inc()
+			rc.log.Warn("call webhook: unreadable event", "provider", p.name(), "error", err)
+			http.Error(w, "unreadable event: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, err := rc.inbox.Put(r.Context(), []ingest.Item{{
+			Source: ingest.SourceCall, SourceRef: ev.ref(), DedupKey: ev.ref(), Raw: raw,
+			Meta: map[string]any{"provider": ev.Provider, "call_id": ev.CallID, "event": ev.Name, "kind": ev.Kind, "remote": r.RemoteAddr},
+		}}, nil)
+		if err != nil {
+			// Not stored: the provider must send it again.
+			rc.received.WithLabelValues(p.name(), "error").Inc()
+			rc.log.Error("call webhook: storing event", "provider", p.name(), "call_id", ev.CallID, "error", err)
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		result := "accepted"
+		if res[0].Status != ingest.StatusNew {
+			result = "known"
+		}
+		rc.received.WithLabelValues(p.name(), result).Inc()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":%q,"item":%d}`+"\n", result, res[0].ID)
+	})
+}
+
+// refuse keeps a request with a bad signature for audit and answers 401.
+func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, p provider, body, raw []byte, cause error) {
+	claimed := p.claimedCallID(r, body)
+	rc.log.Warn("call webhook refused", "provider", p.name(), "remote", r.RemoteAddr, "path", r.URL.Path,
+		"claimed_call_id", claimed, "reason", cause.Error())
+	rc.received.WithLabelValues(p.name(), "refused").Inc()
+	if err := rc.keepRefused(ctx, p.name(), claimed, raw, cause); err != nil {
+		rc.log.Error("call webhook: keeping refused request", "provider", p.name(), "error", err)
+	}
+	http.Error(w, "bad signature", http.StatusUnauthorized)
+}
+
+// keepRefused stores a refused request as an item that is never processed:
+// outcome "ignored", reason "bad signature". Its keys derive from the
+// request's bytes, never from the call id it claims, so a forged request
+// cannot take the place of a real event.
+func (rc *Receiver) keepRefused(ctx context.Context, provider, claimed string, raw []byte, cause error) error {
+	sum := sha256.Sum256(raw)
+	ref := "refused/" + provider + "/" + hex.EncodeToString(sum[:])
+	_, err := rc.inbox.Put(ctx, []ingest.Item{{
+		Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause.Error(),
+		Meta: map[string]any{"provider": provider, "claimed_call_id": claimed, "refused": true},
+	}}, func(ctx context.Context, tx pgx.Tx) error {
+		return store.RefuseItem(ctx, tx, ingest.SourceCall, ref, "bad signature")
+	})
+	return err
+}
+
+// keep stores a signed request that cannot be read, as failed.
+func (rc *Receiver) keep(ctx context.Context, provider string, raw []byte, cause string) {
+	sum := sha256.Sum256(raw)
+	ref := "unreadable/" + provider + "/" + hex.EncodeToString(sum[:])
+	if _, err := rc.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause,
+		Meta: map[string]any{"provider": provider}}}, nil); err != nil && !errors.Is(err, context.Canceled) {
+		rc.log.Error("call webhook: keeping unreadable request", "provider", provider, "error", err)
+	}
+}
