@@ -220,8 +220,9 @@ func TicketState(current State, tasks []State) State {
 var (
 	// ErrTaken: another engineer accepted the offer first.
 	ErrTaken = errors.New("another engineer accepted first")
-	// ErrNotAssignee: the task is neither assigned nor offered to this engineer.
-	ErrNotAssignee = errors.New("the task is not this engineer's")
+	// ErrNotAssignee: the task is neither assigned nor offered to this
+	// engineer, or the approval is asked of someone else.
+	ErrNotAssignee = errors.New("not assigned to this person")
 	// ErrWorkDoneRequired: completing needs a description of the work done.
 	ErrWorkDoneRequired = errors.New("completing needs the work done")
 )
