@@ -81,6 +81,9 @@ type IntakeConfig struct {
 	// (loop protection).
 	OwnAddresses []string `yaml:"own_addresses"`
 	Timezone     string   `yaml:"timezone"`
+	// LeasePeriod is how long a replica holds a mailbox without renewing
+	// its lease: when it dies, another takes the mailbox over within it.
+	LeasePeriod Duration `yaml:"lease_period"`
 }
 
 // LogConfig: log/slog settings.
@@ -111,7 +114,7 @@ func defaultConfig() Config {
 		Bus:      BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", PollInterval: Duration(100 * time.Millisecond)},
 		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second)},
 		Rules:    RulesConfig{ReloadInterval: Duration(5 * time.Second)},
-		Intake:   IntakeConfig{Timezone: "Europe/Moscow"},
+		Intake:   IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
 		Log:      LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -205,6 +208,9 @@ func (c *Config) validate() []string {
 	}
 	if c.Pipeline.Timeout.D() <= 0 {
 		p = append(p, "pipeline.timeout: must be positive")
+	}
+	if c.Intake.LeasePeriod.D() < time.Second {
+		p = append(p, "intake.lease_period: must be at least 1s")
 	}
 	if c.Rules.ReloadInterval.D() <= 0 {
 		p = append(p, "rules.reload_interval: must be positive")

@@ -37,6 +37,9 @@ overrides; DATABASE_URL overrides the database.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil // stopped by a signal while starting: a clean stop
+	}
 	stop()
 	if err != nil {
 		var ec exitCode

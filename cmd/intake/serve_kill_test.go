@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +68,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	const n = 210
+	const n = 630
 	ctx := context.Background()
 	bin := buildIntake(t)
 	dbURL := pgtest.URL(t)
@@ -77,14 +79,17 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 
 	dv := dovecottest.Start(t)
 	dv.WriteMaildir(t, "INBOX", sampleMessages(n))
+	httpAddr := freeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "intake.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
 http:
-  addr: 127.0.0.1:0
+  addr: %s
 bus:
   poll_interval: 20ms
 log:
   level: warn
+intake:
+  lease_period: 2s
 mailboxes:
   - name: orders
     host: %s
@@ -96,7 +101,7 @@ mailboxes:
     processed_folder: Processed
     poll_interval: 1s
     batch: 20
-`, dv.Host, dv.Port, dovecottest.User, dovecottest.Password)), 0o600))
+`, httpAddr, dv.Host, dv.Port, dovecottest.User, dovecottest.Password)), 0o600))
 
 	start := func() (*exec.Cmd, *bytes.Buffer) {
 		var logs bytes.Buffer
@@ -113,8 +118,16 @@ mailboxes:
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	for i := range 5 {
+		before, _ := counts()
 		cmd, _ := start()
-		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		// Kill while it ingests: once it stores again (a restarted replica
+		// first waits for the dead one's mailbox lease to lapse).
+		for wait := time.Now().Add(30 * time.Second); time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+			if items, _ := counts(); items > before {
+				break
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
 		items, done := counts()
@@ -122,6 +135,7 @@ mailboxes:
 	}
 
 	cmd, logs := start()
+	waitHealthy(t, httpAddr, logs)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		items, done := counts()
@@ -158,4 +172,29 @@ mailboxes:
 	t.Logf("outcomes after 5 SIGKILLs: %v", out)
 	require.Positive(t, out["ticket"])
 	require.Positive(t, out["follow_up"])
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitHealthy waits until serve answers /healthz.
+func waitHealthy(t *testing.T, addr string, logs *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("serve did not become healthy; log:\n%s", logs.String())
 }

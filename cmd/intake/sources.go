@@ -22,7 +22,7 @@ func newSources(cfg Config, eng *engine, log *slog.Logger, reg prometheus.Regist
 	}
 	s := &sourceSet{}
 	if len(cfgs) > 0 {
-		s.mailboxes, err = mailbox.New(cfgs, eng.inbox, eng.st, log, reg, mailbox.Options{})
+		s.mailboxes, err = mailbox.New(cfgs, eng.inbox, eng.st, log, reg, mailbox.Options{LeasePeriod: cfg.Intake.LeasePeriod.D()})
 		if err != nil {
 			return nil, err
 		}
