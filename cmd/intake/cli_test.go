@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/store"
+	"github.com/intakehq/intake/store/pgtest"
+	"github.com/intakehq/intake/testdata/demo"
+)
+
+// runCLI runs the intake command in-process against databaseURL.
+func runCLI(t *testing.T, databaseURL string, args ...string) (string, string, error) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", databaseURL)
+	t.Setenv("INTAKE_CONFIG", "")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// writeDemo writes the sample reference data and mail to a folder.
+func writeDemo(t *testing.T) (refDir, mailDir string) {
+	t.Helper()
+	root := t.TempDir()
+	refDir, mailDir = filepath.Join(root, "reference"), filepath.Join(root, "mail")
+	require.NoError(t, os.MkdirAll(refDir, 0o755))
+	require.NoError(t, os.MkdirAll(mailDir, 0o755))
+	for _, f := range demo.Reference() {
+		require.NoError(t, os.WriteFile(filepath.Join(refDir, f.Name), f.Data, 0o644))
+	}
+	for _, f := range demo.Mail() {
+		require.NoError(t, os.WriteFile(filepath.Join(mailDir, f.Name), f.Data, 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(mailDir, "labels.jsonl"), demo.Labels(), 0o644))
+	return refDir, mailDir
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "intake.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte("bus:\n  kind: kafka\nlog:\n  level: loud\nintake:\n  timezone: Mars/Base\n"), 0o600))
+	_, err := loadConfig(cfgPath, func(string) string { return "" })
+	require.Error(t, err)
+	for _, want := range []string{`bus.kind: "kafka" is not one of postgres, nats`, `log.level: "loud"`, `intake.timezone: "Mars/Base"`} {
+		assert.Contains(t, err.Error(), want)
+	}
+
+	require.NoError(t, os.WriteFile(cfgPath, []byte("htp:\n  addr: x\n"), 0o600))
+	_, err = loadConfig(cfgPath, func(string) string { return "" })
+	require.ErrorContains(t, err, "field htp not found")
+
+	// The environment overrides the file, and secrets are read from files.
+	secret := filepath.Join(t.TempDir(), "db")
+	require.NoError(t, os.WriteFile(secret, []byte("postgres://u:p@h/db\n"), 0o600))
+	require.NoError(t, os.WriteFile(cfgPath, []byte("http:\n  addr: ':1'\n"), 0o600))
+	cfg, err := loadConfig(cfgPath, func(k string) string {
+		return map[string]string{"DATABASE_URL_FILE": secret, "INTAKE_HTTP_ADDR": ":2"}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://u:p@h/db", cfg.Database.URL)
+	assert.Equal(t, ":2", cfg.HTTP.Addr)
+}
+
+func TestImportRefusesBrokenFileWhole(t *testing.T) {
+	url := pgtest.URL(t)
+	refDir, _ := writeDemo(t)
+	for _, kind := range importKinds {
+		out, _, err := runCLI(t, url, "import", kind, filepath.Join(refDir, kind+".csv"))
+		require.NoError(t, err)
+		assert.Contains(t, out, "import "+kind+":")
+	}
+	// A second import changes nothing.
+	out, _, err := runCLI(t, url, "import", "objects", filepath.Join(refDir, "objects.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, out, "0 inserted, 0 updated")
+
+	// One broken row: refused with its line, nothing imported.
+	data, err := os.ReadFile(filepath.Join(refDir, "objects.csv"))
+	require.NoError(t, err)
+	lines := strings.Split(string(data), "\n")
+	lines = append(lines[:3], append([]string{"ZZ,9999,Broken,addr,city,region,45000000,55.7,37.6,LE,"}, lines[3:]...)...)
+	broken := filepath.Join(t.TempDir(), "objects.csv")
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Join(lines, "\n")), 0o644))
+	_, _, err = runCLI(t, url, "import", "objects", broken)
+	require.ErrorContains(t, err, `objects.csv:4: client: unknown client "ZZ"`)
+}
+
+func TestTryJSONContract(t *testing.T) {
+	url := pgtest.URL(t)
+	refDir, mailDir := writeDemo(t)
+	st, err := store.Open(context.Background(), url)
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, importReferenceDir(context.Background(), st, refDir, &bytes.Buffer{}))
+
+	files := []string{filepath.Join(mailDir, "0001.eml"), filepath.Join(mailDir, "0002.eml"), filepath.Join(mailDir, "0009.eml")}
+	out, _, err := runCLI(t, url, append([]string{"try", "--json"}, files...)...)
+	require.NoError(t, err)
+	sc := bufio.NewScanner(strings.NewReader(out))
+	n := 0
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), "line %q", sc.Text())
+		for _, key := range []string{"file", "message_id", "kind", "client", "external_id", "object", "category", "priority", "due", "engineer", "ticket", "follows", "rules", "reason"} {
+			assert.Contains(t, m, key, "line %d", n+1)
+		}
+		n++
+	}
+	require.Equal(t, len(files), n)
+
+	// try writes nothing.
+	var items, tickets int
+	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM inbound_items), (SELECT count(*) FROM tickets)`).Scan(&items, &tickets))
+	assert.Zero(t, items)
+	assert.Zero(t, tickets)
+
+	// The human-readable form shows the trace.
+	out, _, err = runCLI(t, url, "try", files[0])
+	require.NoError(t, err)
+	assert.Contains(t, out, "outcome:")
+	assert.Contains(t, out, "rules:")
+}
+
+// TestEvalOnSampleSet runs eval on the labelled sample set through the real
+// pipeline in a scratch database: the whole extraction chain must stay
+// exact on it.
+func TestEvalOnSampleSet(t *testing.T) {
+	url := pgtest.URL(t)
+	refDir, mailDir := writeDemo(t)
+	out, _, err := runCLI(t, url, "eval", "--reference", refDir, "--labels", filepath.Join(mailDir, "labels.jsonl"), "--min", "1", mailDir)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "eval: 42 messages, kind 100.0%, client 100.0%, external_id 100.0%, object 100.0%, category 100.0%, due 100.0%")
+
+	// The scratch database is gone.
+	st, err := store.Open(context.Background(), url)
+	require.NoError(t, err)
+	defer st.Close()
+	var scratch int
+	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'intake_eval_%'`).Scan(&scratch))
+	assert.Zero(t, scratch)
+}
+
+func TestDemoOnce(t *testing.T) {
+	url := pgtest.URL(t)
+	out, _, err := runCLI(t, url, "demo", "--once", "--http", "127.0.0.1:0")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "demo: received 42, tickets 20, follow-ups 17, duplicates 1, unmatched 1, ignored 3, failed 0")
+}
