@@ -478,3 +478,7 @@ func (s *Store) DurationStats(ctx context.Context, by string, since time.Time) (
 	}
 	return out, rows.Err()
 }
+
+// MaxUpload is the largest request body an upload may send: the task's
+// byte limit plus room for the form.
+func (l *Lifecycle) MaxUpload() int64 { return l.cfg.MaxTaskBytes + 1<<20 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/routing"
+	"github.com/intakehq/intake/store"
+	"github.com/intakehq/intake/web"
+)
+
+func init() {
+	registerComponent(componentDef{name: "lifecycle", validate: validateLifecycle, setup: setupLifecycle})
+}
+
+// LifecycleConfig is the lifecycle section of intake.yaml (docs/lifecycle.md).
+type LifecycleConfig struct {
+	Enabled *bool `yaml:"enabled"` // default true
+	// The HMAC key of signed links: from the environment variable named by
+	// signing_key_env (default INTAKE_LINK_KEY) or the file signing_key_file;
+	// at least 32 bytes. Never in the file itself.
+	SigningKeyEnv  string   `yaml:"signing_key_env"`
+	SigningKeyFile string   `yaml:"signing_key_file"`
+	BaseURL        string   `yaml:"base_url"` // public URL of the links, e.g. https://intake.example.ru
+	LinkTTL        Duration `yaml:"link_ttl"`
+	Contractor     string   `yaml:"contractor"` // our company, on the act
+	Offer          struct {
+		N       int      `yaml:"n"`
+		Timeout Duration `yaml:"timeout"`
+	} `yaml:"offer"`
+	AtRisk             float64                        `yaml:"at_risk"`
+	SchedulerInterval  Duration                       `yaml:"scheduler_interval"`
+	Dispatchers        []string                       `yaml:"dispatchers"`
+	DispatchersWebhook string                         `yaml:"dispatchers_webhook"`
+	EngineerWebhook    string                         `yaml:"engineer_webhook"`
+	QC                 lifecycleQC                    `yaml:"qc"`
+	Approvals          map[string][]lifecycleApprover `yaml:"approvals"`
+	Chains             map[string]lifecycleTarget     `yaml:"chains"`
+	Attachments        struct {
+		MaxFileBytes int64 `yaml:"max_file_bytes"`
+		MaxTaskBytes int64 `yaml:"max_task_bytes"`
+		MaxFiles     int   `yaml:"max_files"`
+	} `yaml:"attachments"`
+}
+
+type lifecycleQC struct {
+	Delay   Duration            `yaml:"delay"`   // default for every client; 0: no QC tickets
+	Clients map[string]Duration `yaml:"clients"` // per client
+	Team    []string            `yaml:"team"`    // emails
+}
+
+type lifecycleApprover struct {
+	Role     string `yaml:"role"`
+	ByRegion bool   `yaml:"by_region"`
+}
+
+type lifecycleTarget struct {
+	Kind   string `yaml:"kind"` // connector | email
+	Target string `yaml:"target"`
+}
+
+func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
+	lc := LifecycleConfig{SigningKeyEnv: "INTAKE_LINK_KEY", LinkTTL: Duration(72 * time.Hour), AtRisk: 0.8,
+		SchedulerInterval: Duration(15 * time.Second)}
+	lc.Offer.N = routing.DefaultOfferN
+	lc.Offer.Timeout = Duration(15 * time.Minute)
+	if cfg.Lifecycle.Kind != 0 {
+		if err := cfg.Lifecycle.Decode(&lc); err != nil {
+			return lc, []string{"lifecycle: " + err.Error()}
+		}
+	}
+	var p []string
+	if lc.Offer.N <= 0 {
+		p = append(p, "lifecycle.offer.n: must be positive")
+	}
+	if lc.Offer.Timeout.D() <= 0 {
+		p = append(p, "lifecycle.offer.timeout: must be positive")
+	}
+	if lc.AtRisk <= 0 || lc.AtRisk >= 1 {
+		p = append(p, fmt.Sprintf("lifecycle.at_risk: %v is not between 0 and 1 (e.g. 0.8)", lc.AtRisk))
+	}
+	if lc.SchedulerInterval.D() <= 0 {
+		p = append(p, "lifecycle.scheduler_interval: must be positive")
+	}
+	if lc.BaseURL != "" {
+		if u, err := url.Parse(lc.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p = append(p, fmt.Sprintf("lifecycle.base_url: %q is not an http(s) URL", lc.BaseURL))
+		}
+	}
+	for i, d := range lc.Dispatchers {
+		if !strings.Contains(d, "@") {
+			p = append(p, fmt.Sprintf("lifecycle.dispatchers[%d]: %q is not an email address", i, d))
+		}
+	}
+	for i, d := range lc.QC.Team {
+		if !strings.Contains(d, "@") {
+			p = append(p, fmt.Sprintf("lifecycle.qc.team[%d]: %q is not an email address", i, d))
+		}
+	}
+	for client, steps := range lc.Approvals {
+		for i, s := range steps {
+			if s.Role == "" {
+				p = append(p, fmt.Sprintf("lifecycle.approvals.%s[%d].role: required", client, i))
+			}
+		}
+	}
+	for client, t := range lc.Chains {
+		switch t.Kind {
+		case store.OutboxConnector, store.OutboxEmail:
+		default:
+			p = append(p, fmt.Sprintf("lifecycle.chains.%s.kind: %q is not one of connector, email", client, t.Kind))
+		}
+		if t.Target == "" {
+			p = append(p, fmt.Sprintf("lifecycle.chains.%s.target: required", client))
+		}
+	}
+	for k, v := range map[string]string{"dispatchers_webhook": lc.DispatchersWebhook, "engineer_webhook": lc.EngineerWebhook} {
+		if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			p = append(p, fmt.Sprintf("lifecycle.%s: %q is not an http(s) URL", k, v))
+		}
+	}
+	return lc, p
+}
+
+func validateLifecycle(cfg *Config) []string {
+	lc, p := decodeLifecycle(cfg)
+	if len(p) == 0 && lc.BaseURL != "" {
+		if _, err := lifecycleKey(lc, getenv); err != nil {
+			p = append(p, err.Error())
+		}
+	}
+	return p
+}
+
+// lifecycleKey reads the signing key; "" when none is configured.
+func lifecycleKey(lc LifecycleConfig, getenv func(string) string) ([]byte, error) {
+	var key string
+	switch {
+	case lc.SigningKeyFile != "":
+		b, err := os.ReadFile(lc.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("lifecycle.signing_key_file: %v", err)
+		}
+		key = strings.TrimSpace(string(b))
+	case lc.SigningKeyEnv != "":
+		key = getenv(lc.SigningKeyEnv)
+	}
+	if key == "" {
+		return nil, fmt.Errorf("lifecycle: signed links need a key: set %s (at least %d bytes, e.g. `openssl rand -hex 32`) or lifecycle.signing_key_file",
+			lc.SigningKeyEnv, lifecycle.MinKeyLen)
+	}
+	if len(key) < lifecycle.MinKeyLen {
+		return nil, fmt.Errorf("lifecycle: the signing key is %d bytes; at least %d are needed", len(key), lifecycle.MinKeyLen)
+	}
+	return []byte(key), nil
+}
+
+// storeLifecycleConfig turns the section into the store's configuration.
+func storeLifecycleConfig(lc LifecycleConfig, loc *time.Location) store.LifecycleConfig {
+	out := store.LifecycleConfig{
+		OfferN: lc.Offer.N, OfferTimeout: lc.Offer.Timeout.D(), AtRisk: lc.AtRisk, Contractor: lc.Contractor,
+		BaseURL: lc.BaseURL, LinkTTL: lc.LinkTTL.D(), Dispatchers: lc.Dispatchers, DispatchersWebhook: lc.DispatchersWebhook,
+		EngineerWebhook: lc.EngineerWebhook, QCTeam: lc.QC.Team, QCDelay: map[string]time.Duration{"": lc.QC.Delay.D()},
+		Approvals: map[string][]store.ApprovalStep{}, Chains: map[string]store.NotifyTarget{},
+		MaxAttachmentBytes: lc.Attachments.MaxFileBytes, MaxTaskBytes: lc.Attachments.MaxTaskBytes, MaxAttachments: lc.Attachments.MaxFiles,
+		Location: loc,
+	}
+	for c, d := range lc.QC.Clients {
+		out.QCDelay[c] = d.D()
+	}
+	for c, steps := range lc.Approvals {
+		for _, s := range steps {
+			out.Approvals[c] = append(out.Approvals[c], store.ApprovalStep{Role: s.Role, ByRegion: s.ByRegion})
+		}
+	}
+	for c, t := range lc.Chains {
+		out.Chains[c] = store.NotifyTarget{Kind: t.Kind, Target: t.Target}
+	}
+	return out
+}
+
+func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory) (*store.Lifecycle, LifecycleConfig, error) {
+	lc, p := decodeLifecycle(&cfg)
+	if len(p) > 0 {
+		return nil, lc, &ConfigError{Problems: p}
+	}
+	loc, err := time.LoadLocation(cfg.Intake.Timezone)
+	if err != nil {
+		return nil, lc, err
+	}
+	var signer *lifecycle.Signer
+	if key, err := lifecycleKey(lc, getenv); err == nil {
+		if signer, err = lifecycle.NewSigner(key); err != nil {
+			return nil, lc, err
+		}
+	} else if lc.BaseURL != "" {
+		return nil, lc, err
+	}
+	return store.NewLifecycle(st, storeLifecycleConfig(lc, loc), signer, dir, time.Now), lc, nil
+}
+
+func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
+	l, lc, err := newLifecycle(env.cfg, env.eng.st, func() *routing.Directory { return env.eng.proc.Runtime().Directory })
+	if err != nil {
+		return nil, err
+	}
+	if lc.Enabled != nil && !*lc.Enabled {
+		env.log.Info("lifecycle disabled")
+		return nil, nil
+	}
+	if l.Signer() == nil {
+		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")
+	}
+	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
+		return l.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
+	})
+	(&web.Lifecycle{LC: l, Log: env.log}).Register(env.mux)
+	interval := lc.SchedulerInterval.D()
+	return func(ctx context.Context) error {
+		err := l.RunScheduler(ctx, interval, func(err error) { env.log.Error("lifecycle scheduler", "error", err) })
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}, nil
+}

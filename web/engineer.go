@@ -1,0 +1,517 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/store"
+)
+
+// Lifecycle serves the engineer API, the signed one-click links, approvals
+// and the dispatchers' lifecycle endpoints. Register adds its routes.
+type Lifecycle struct {
+	LC  *store.Lifecycle
+	Log *slog.Logger
+}
+
+// Register adds the lifecycle routes to mux.
+func (h *Lifecycle) Register(mux *http.ServeMux) {
+	// Engineers, with their API token.
+	mux.HandleFunc("GET /api/v1/engineer/tasks", h.engineer(h.myTasks))
+	mux.HandleFunc("GET /api/v1/engineer/tasks/{id}", h.engineer(h.myTask))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/accept", h.engineer(h.accept))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/reject", h.engineer(h.reject))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/postpone", h.engineer(h.postpone))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/start", h.engineer(h.start))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/complete", h.engineer(h.complete))
+	mux.HandleFunc("POST /api/v1/engineer/tasks/{id}/attachments", h.engineer(h.attach))
+	mux.HandleFunc("GET /api/v1/engineer/tasks/{id}/attachments/{aid}", h.engineer(h.attachment))
+	// Signed links from emails.
+	mux.HandleFunc("GET /l/{token}", h.linkPage)
+	mux.HandleFunc("POST /l/{token}", h.linkDo)
+	// Approvers.
+	mux.HandleFunc("POST /api/v1/approvals/{id}/approve", h.decide(true))
+	mux.HandleFunc("POST /api/v1/approvals/{id}/decline", h.decide(false))
+	// Dispatchers.
+	mux.HandleFunc("POST /api/v1/engineers/{code}/tokens", h.createToken)
+	mux.HandleFunc("DELETE /api/v1/engineers/{code}/tokens", h.revokeTokens)
+	mux.HandleFunc("GET /api/v1/tickets/{id}/lifecycle", h.ticketLifecycle)
+	mux.HandleFunc("GET /api/v1/tickets/{id}/act", h.act)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/dispatch", h.dispatch)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/cancel", h.cancel)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/close", h.close)
+	mux.HandleFunc("GET /api/v1/lifecycle/durations", h.durations)
+	mux.HandleFunc("GET /api/v1/recurring", h.contracts)
+	mux.HandleFunc("POST /api/v1/recurring", h.addContract)
+}
+
+type unauthorized struct{ error }
+type forbidden struct{ error }
+type conflict struct{ error }
+type tooLarge struct{ error }
+
+// fail maps lifecycle errors to status codes: the one place they become
+// HTTP.
+func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	var bad badRequest
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.As(err, &bad), errors.As(err, new(*json.SyntaxError)):
+		status = http.StatusBadRequest
+	case errors.As(err, new(unauthorized)), errors.Is(err, store.ErrBadToken):
+		status = http.StatusUnauthorized
+	case errors.As(err, new(forbidden)), errors.Is(err, lifecycle.ErrNotAssignee), errors.Is(err, lifecycle.ErrBadSignature):
+		status = http.StatusForbidden
+	case errors.Is(err, lifecycle.ErrLinkExpired):
+		status = http.StatusGone
+	case errors.Is(err, lifecycle.ErrTaken), errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal),
+		errors.Is(err, store.ErrApprovalClosed), errors.As(err, new(conflict)):
+		status = http.StatusConflict
+	case errors.Is(err, lifecycle.ErrReasonRequired), errors.Is(err, lifecycle.ErrUntilRequired), errors.Is(err, lifecycle.ErrWorkDoneRequired),
+		errors.As(err, new(unprocessable)):
+		status = http.StatusUnprocessableEntity
+	case errors.Is(err, store.ErrAttachmentLimit), errors.As(err, new(tooLarge)):
+		status = http.StatusRequestEntityTooLarge
+	}
+	if status == http.StatusInternalServerError {
+		h.Log.Error("http", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+type engineerHandler func(w http.ResponseWriter, r *http.Request, engineer string)
+
+// engineer authenticates the engineer by "Authorization: Bearer <token>".
+func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="intake"`)
+			h.fail(w, r, unauthorized{errors.New("send the engineer token as Authorization: Bearer <token>")})
+			return
+		}
+		code, err := h.LC.Store().EngineerByToken(r.Context(), strings.TrimSpace(tok))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r, code)
+	}
+}
+
+func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
+	ts, err := h.LC.Store().MyTasks(r.Context(), eng)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []store.TaskView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
+}
+
+func (h *Lifecycle) myTask(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	files, err := h.LC.Store().Attachments(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
+}
+
+// respondTask answers an action with the task as it now is.
+func (h *Lifecycle) respondTask(w http.ResponseWriter, r *http.Request, eng string, id int64, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Lifecycle) accept(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err == nil {
+		err = h.LC.Accept(r.Context(), id, eng, "engineer:"+eng)
+	}
+	h.respondTask(w, r, eng, id, err)
+}
+
+type reasonBody struct {
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+	By     string    `json:"by"`
+}
+
+// readJSON decodes a small JSON body; an empty body is the zero value.
+func readJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return badRequest{err}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest{fmt.Errorf("request body: %w", err)}
+	}
+	return nil
+}
+
+func (h *Lifecycle) reject(w http.ResponseWriter, r *http.Request, eng string) {
+	var b reasonBody
+	id, err := pathID(r)
+	if err == nil {
+		err = readJSON(r, &b)
+	}
+	if err == nil {
+		err = h.LC.Reject(r.Context(), id, eng, "engineer:"+eng, b.Reason)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task": id, "rejected": true})
+}
+
+func (h *Lifecycle) postpone(w http.ResponseWriter, r *http.Request, eng string) {
+	var b reasonBody
+	id, err := pathID(r)
+	if err == nil {
+		err = readJSON(r, &b)
+	}
+	if err == nil {
+		err = h.LC.Postpone(r.Context(), id, eng, "engineer:"+eng, b.Reason, b.Until)
+	}
+	h.respondTask(w, r, eng, id, err)
+}
+
+func (h *Lifecycle) start(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err == nil {
+		err = h.LC.Start(r.Context(), id, eng, "engineer:"+eng)
+	}
+	h.respondTask(w, r, eng, id, err)
+}
+
+// complete takes JSON {"problem_found", "work_done"} or a multipart form
+// with those fields and any number of "file" parts (photos, documents).
+func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var c store.Completion
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		c.ProblemFound, c.WorkDone = "", ""
+		if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
+			_, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+			return err
+		}, func(field, value string) {
+			switch field {
+			case "problem_found":
+				c.ProblemFound = value
+			case "work_done":
+				c.WorkDone = value
+			}
+		}); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	} else if err := readJSON(r, &c); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	err = h.LC.Complete(r.Context(), id, eng, "engineer:"+eng, c)
+	h.respondTask(w, r, eng, id, err)
+}
+
+// eachFile streams a multipart body: files go to file, other fields to
+// field. The body is capped a little above the task's byte limit.
+func (h *Lifecycle) eachFile(w http.ResponseWriter, r *http.Request, file func(name, ctype string, data []byte) error, field func(name, value string)) error {
+	r.Body = http.MaxBytesReader(w, r.Body, h.LC.MaxUpload())
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return badRequest{fmt.Errorf("multipart body: %w", err)}
+	}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return tooLarge{fmt.Errorf("request larger than %d bytes", mbe.Limit)}
+			}
+			return badRequest{fmt.Errorf("multipart body: %w", err)}
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return tooLarge{fmt.Errorf("request larger than %d bytes", mbe.Limit)}
+			}
+			return badRequest{err}
+		}
+		if p.FileName() == "" {
+			field(p.FormName(), string(data))
+			continue
+		}
+		ctype := p.Header.Get("Content-Type")
+		if ctype == "" {
+			ctype = http.DetectContentType(data)
+		}
+		if err := file(p.FileName(), ctype, data); err != nil {
+			return err
+		}
+	}
+}
+
+func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var ids []int64
+	if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
+		aid, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+		ids = append(ids, aid)
+		return err
+	}, func(string, string) {}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(ids) == 0 {
+		h.fail(w, r, unprocessable{errors.New(`no file parts: send multipart/form-data with one or more "file" parts`)})
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"task": id, "attachments": ids})
+}
+
+func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng string) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil {
+		h.fail(w, r, badRequest{errors.New("attachment id must be a number")})
+		return
+	}
+	if _, err := h.LC.Store().TaskFor(r.Context(), eng, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := h.LC.Store().AttachmentData(r.Context(), id, aid)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	w.Write(a.Data) //nolint:errcheck
+}
+
+func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Label string `json:"label"`
+	}
+	if err := readJSON(r, &b); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	code := r.PathValue("code")
+	tok, err := h.LC.Store().CreateEngineerToken(r.Context(), code, b.Label)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"engineer": code, "token": tok})
+}
+
+func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
+	n, err := h.LC.Store().RevokeEngineerTokens(r.Context(), r.PathValue("code"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
+}
+
+func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.LC.Store().LifecycleOf(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Lifecycle) act(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := h.LC.LoadAct(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := lifecycle.RenderAct(w, a); err != nil {
+		h.Log.Error("act", "ticket", id, "error", err)
+	}
+}
+
+type dispatcherBody struct {
+	By       string `json:"by"`
+	Reason   string `json:"reason"`
+	Engineer string `json:"engineer"`
+}
+
+func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
+	var b dispatcherBody
+	id, err := pathID(r)
+	if err == nil {
+		err = readJSON(r, &b)
+	}
+	if err == nil && b.By == "" {
+		err = unprocessable{errors.New(`"by" (who does it) is required`)}
+	}
+	if err == nil {
+		err = do(id, b)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	t, err := store.TicketByID(r.Context(), h.LC.Store().Pool, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Lifecycle) dispatch(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+		return h.LC.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
+	})
+}
+
+func (h *Lifecycle) cancel(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+		return h.LC.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+	})
+}
+
+func (h *Lifecycle) close(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+		return h.LC.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+	})
+}
+
+func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
+	by := r.URL.Query().Get("by")
+	if by == "" {
+		by = "client"
+	}
+	since := time.Now().AddDate(0, 0, -30)
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			h.fail(w, r, badRequest{fmt.Errorf("since: %q is not a date (2006-01-02)", v)})
+			return
+		}
+		since = t
+	}
+	stats, err := h.LC.Store().DurationStats(r.Context(), by, since)
+	if err != nil {
+		h.fail(w, r, badRequest{err})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"by": by, "since": since, "states": stats})
+}
+
+func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.LC.Store().Contracts(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contracts": cs})
+}
+
+func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		store.Contract
+		StartsOn string  `json:"starts_on"`
+		EndsOn   *string `json:"ends_on"`
+	}
+	if err := readJSON(r, &b); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c := b.Contract
+	c.Active = true
+	var err error
+	if c.StartsOn, err = time.Parse(time.DateOnly, b.StartsOn); err != nil {
+		h.fail(w, r, unprocessable{fmt.Errorf("starts_on: %q is not a date (2006-01-02)", b.StartsOn)})
+		return
+	}
+	if b.EndsOn != nil {
+		e, err := time.Parse(time.DateOnly, *b.EndsOn)
+		if err != nil {
+			h.fail(w, r, unprocessable{fmt.Errorf("ends_on: %q is not a date", *b.EndsOn)})
+			return
+		}
+		c.EndsOn = &e
+	}
+	if c.Client == "" || c.Object == "" || c.Problem == "" {
+		h.fail(w, r, unprocessable{errors.New("client, object and problem are required")})
+		return
+	}
+	id, err := h.LC.Store().AddContract(r.Context(), c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
+}
