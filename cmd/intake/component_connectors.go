@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/intakehq/intake/connectors"
+	"github.com/intakehq/intake/connectors/jira"
+	"github.com/intakehq/intake/connectors/naumen"
+	"github.com/intakehq/intake/connectors/okdesk"
+)
+
+// connectorConfig is one entry of the `connectors` list.
+type connectorConfig struct {
+	Name   string `yaml:"name"`
+	Kind   string `yaml:"kind"` // naumen | okdesk | jira
+	Client string `yaml:"client"`
+	URL    string `yaml:"base_url"`
+	// The credential: Naumen accessKey, Okdesk api_token, Jira API token.
+	Secret secretField `yaml:",inline"`
+	// Webhooks: Jira's HMAC secret, Okdesk's URL token.
+	WebhookSecret    string `yaml:"webhook_secret"`
+	WebhookSecretEnv string `yaml:"webhook_secret_env"`
+	WebhookSecretFil string `yaml:"webhook_secret_file"`
+
+	Interval Duration `yaml:"interval"` // between pulls; default 1m, 0 to disable pulling with `pull: false`
+	Pull     *bool    `yaml:"pull"`
+	Rate     Duration `yaml:"min_interval"` // between requests to the desk
+	Timeout  Duration `yaml:"timeout"`
+	Timezone string   `yaml:"timezone"`
+
+	// Naumen
+	MetaClass string            `yaml:"meta_class"`
+	Filter    map[string]string `yaml:"filter"`
+	Attrs     naumen.Attrs      `yaml:"attrs"`
+	// Okdesk
+	AuthorID    int64  `yaml:"author_id"`
+	ObjectParam string `yaml:"object_param"`
+	// Jira
+	Email       string `yaml:"email"`
+	JQL         string `yaml:"jql"`
+	ObjectField string `yaml:"object_field"`
+
+	States     map[string]string `yaml:"states"`
+	Categories map[string]string `yaml:"categories"`
+	Priorities map[string]string `yaml:"priorities"`
+	Closed     []string          `yaml:"closed"`
+	Cancelled  []string          `yaml:"cancelled"`
+}
+
+// connectorSet is the registry with each connector's pull settings.
+type connectorSet struct {
+	reg      *connectors.Registry
+	interval map[string]time.Duration // 0: not pulled
+}
+
+func decodeConnectors(cfg *Config) (*connectorSet, []string) {
+	set := &connectorSet{reg: connectors.NewRegistry(), interval: map[string]time.Duration{}}
+	if cfg.Connectors.Kind == 0 {
+		return set, nil
+	}
+	var list []connectorConfig
+	if err := cfg.Connectors.Decode(&list); err != nil {
+		return set, []string{"connectors: " + yamlProblem(err)}
+	}
+	var p []string
+	for i, c := range list {
+		key := fmt.Sprintf("connectors[%d]", i)
+		if c.Name != "" {
+			key = fmt.Sprintf("connectors[%d] (%s)", i, c.Name)
+		}
+		bad := func(f string, a ...any) { p = append(p, key+"."+fmt.Sprintf(f, a...)) }
+		if c.Name == "" {
+			bad("name: required")
+		}
+		if c.Client == "" {
+			bad("client: required (our client code)")
+		}
+		if u, err := url.Parse(c.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("base_url: %q is not an absolute URL", c.URL)
+		}
+		secret, problem := resolveSecret(key+".secret", c.Secret.Value, c.Secret.Env, c.Secret.File)
+		if problem != "" {
+			p = append(p, problem)
+		}
+		var hook string
+		if c.WebhookSecret != "" || c.WebhookSecretEnv != "" || c.WebhookSecretFil != "" {
+			hook, problem = resolveSecret(key+".webhook_secret", c.WebhookSecret, c.WebhookSecretEnv, c.WebhookSecretFil)
+			if problem != "" {
+				p = append(p, problem)
+			}
+		}
+		tz := c.Timezone
+		if tz == "" {
+			tz = cfg.Intake.Timezone
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			bad("timezone: %q: %v", tz, err)
+		}
+		var conn connectors.Connector
+		switch c.Kind {
+		case "naumen", "itsm365":
+			conn = naumen.New(naumen.Config{Name: c.Name, Client: c.Client, BaseURL: c.URL, AccessKey: secret, MetaClass: c.MetaClass,
+				Filter: c.Filter, Attrs: c.Attrs, Location: loc, Timeout: c.Timeout.D(), MinInterval: c.Rate.D()})
+		case "okdesk":
+			conn = okdesk.New(okdesk.Config{Name: c.Name, Client: c.Client, BaseURL: c.URL, Token: secret, WebhookToken: hook,
+				AuthorID: c.AuthorID, ObjectParam: c.ObjectParam, Location: loc, Timeout: c.Timeout.D(), MinInterval: c.Rate.D()})
+		case "jira":
+			if c.Email == "" {
+				bad("email: required for jira (the API token's account)")
+			}
+			conn = jira.New(jira.Config{Name: c.Name, Client: c.Client, BaseURL: c.URL, Email: c.Email, Token: secret, JQL: c.JQL,
+				WebhookSecret: hook, ObjectField: c.ObjectField, Location: loc, Timeout: c.Timeout.D(), MinInterval: c.Rate.D()})
+		default:
+			bad("kind: %q is not one of naumen, itsm365, okdesk, jira", c.Kind)
+			continue
+		}
+		for st := range c.States {
+			switch st {
+			case "new", "assigned", "accepted", "in_progress", "on_hold", "done", "closed", "cancelled":
+			default:
+				bad("states: %q is not one of our ticket states", st)
+			}
+		}
+		if err := set.reg.Add(conn, connectors.Mapping{Categories: c.Categories, Priorities: c.Priorities, States: c.States,
+			Closed: c.Closed, Cancelled: c.Cancelled}); err != nil {
+			bad("name: %v", err)
+		}
+		iv := c.Interval.D()
+		if iv == 0 {
+			iv = time.Minute
+		}
+		if c.Pull != nil && !*c.Pull {
+			iv = 0
+		}
+		set.interval[c.Name] = iv
+	}
+	return set, p
+}
