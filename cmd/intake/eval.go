@@ -228,6 +228,14 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stdout, "  "+m)
 		}
 	}
+	arep, err := verifyAssignments(ctx, st, eng.proc.Runtime().Directory)
+	if err != nil {
+		return err
+	}
+	arep.print(stdout)
+	if len(arep.Violations) > 0 {
+		failed = true
+	}
 	fmt.Fprintf(stdout, "eval: %d messages, kind %.1f%%, client %.1f%%, external_id %.1f%%, object %.1f%%, category %.1f%%, due %.1f%%\n",
 		n, pct["kind"], pct["client"], pct["external_id"], pct["object"], pct["category"], pct["due"])
 	if failed {

@@ -27,6 +27,7 @@ Usage:
   intake eval    [--config F] --labels L [--min 0.99] DIR
                                               check extraction against a labelled set
   intake retry   [--config F] [ID...]         re-run failed items (all when no ID)
+  intake verify  [--config F]                 check every assignment against the rules of assignment
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
   intake demo    [--once]                     run the whole job on sample data
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "retry":
 		return cmdRetry(ctx, rest, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, rest, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, rest, stdout, stderr)
 	case "demo":
