@@ -195,7 +195,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			continue
 		}
 		n++
-		got := toTryResult(r.file, r.outcome, r.follows)
+		got := toTryResult(r.file, r.outcome, r.follows, nil)
 		for _, field := range evalFields {
 			want, have := labelValue(l, field), resultValue(got, field)
 			if equalField(field, want, have) {

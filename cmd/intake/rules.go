@@ -259,7 +259,7 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 				if err != nil {
 					return err
 				}
-				out[id] = toTryResult(it.SourceRef, o, nil)
+				out[id] = toTryResult(it.SourceRef, o, nil, nil)
 				return nil
 			})
 			if err != nil {

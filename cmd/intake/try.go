@@ -35,10 +35,10 @@ type tryResult struct {
 	SLADue     *string  `json:"sla_due"`
 }
 
-func toTryResult(file string, o *pipeline.Outcome, follows *string) tryResult {
+func toTryResult(file string, o *pipeline.Outcome, follows *string, loc *time.Location) tryResult {
 	r := tryResult{
 		File: file, Kind: o.Kind, Client: o.Client, ExternalID: o.ExternalID, Object: o.Object,
-		Category: o.Category, Priority: o.Priority, Due: rfc3339(o.Due), SLADue: rfc3339(o.SLADue), Engineer: o.Engineer,
+		Category: o.Category, Priority: o.Priority, Due: rfc3339(o.Due, loc), SLADue: rfc3339(o.SLADue, loc), Engineer: o.Engineer,
 		Ticket: o.Ticket, Follows: follows, Rules: o.Rules, Reason: o.Reason,
 	}
 	if o.MessageID != "" {
@@ -51,11 +51,16 @@ func toTryResult(file string, o *pipeline.Outcome, follows *string) tryResult {
 	return r
 }
 
-func rfc3339(t *time.Time) *string {
+// rfc3339 formats t in loc (the configured zone, so that due times read as
+// the chains write them).
+func rfc3339(t *time.Time, loc *time.Location) *string {
 	if t == nil {
 		return nil
 	}
-	s := t.Format(time.RFC3339)
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := t.In(loc).Format(time.RFC3339)
 	return &s
 }
 
@@ -141,12 +146,12 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		follows := followsName(ctx, tx, o, fileOf)
 		if *asJSON {
-			if err := enc.Encode(toTryResult(filepath.Base(path), o, follows)); err != nil {
+			if err := enc.Encode(toTryResult(filepath.Base(path), o, follows, loc)); err != nil {
 				return err
 			}
 			continue
 		}
-		printTrace(stdout, path, o, follows)
+		printTrace(stdout, path, o, follows, loc)
 	}
 	return nil
 }
@@ -169,7 +174,7 @@ func followsName(ctx context.Context, q pipeline.Querier, o *pipeline.Outcome, f
 }
 
 // printTrace shows everything a person checking a rule wants to see.
-func printTrace(w io.Writer, path string, o *pipeline.Outcome, follows *string) {
+func printTrace(w io.Writer, path string, o *pipeline.Outcome, follows *string, loc *time.Location) {
 	s := func(p *string) string {
 		if p == nil {
 			return "-"
@@ -185,7 +190,7 @@ func printTrace(w io.Writer, path string, o *pipeline.Outcome, follows *string) 
 	fmt.Fprintf(w, "client:      %s\nexternal id: %s\nobject:      %s\ncategory:    %s\npriority:    %s\n",
 		s(o.Client), s(o.ExternalID), s(o.Object), s(o.Category), s(o.Priority))
 	fmt.Fprintf(w, "due:         %s\nsla due:     %s\nengineer:    %s\nticket:      %s\nfollows:     %s\n",
-		s(rfc3339(o.Due)), s(rfc3339(o.SLADue)), s(o.Engineer), s(o.Ticket), s(follows))
+		s(rfc3339(o.Due, loc)), s(rfc3339(o.SLADue, loc)), s(o.Engineer), s(o.Ticket), s(follows))
 	if pd := o.Parsed; pd != nil {
 		fmt.Fprintf(w, "from:        %s\nsubject:     %s\nformat:      %s\n", pd.From, pd.Subject, orDash(pd.Fields.Format))
 		if len(pd.Warnings) > 0 {
