@@ -80,7 +80,8 @@ func EnqueueOutbox(ctx context.Context, tx pgx.Tx, m OutboxMessage) error {
 	return nil
 }
 
-// ClaimOutbox takes up to limit due messages and hides them from other
+// ClaimOutbox takes up to limit due messages (a message waits while an
+// earlier pending one for the same ticket and target exists) and hides them from other
 // dispatchers for lease: their next attempt moves to now()+lease and their
 // attempt count goes up, in one statement over rows locked with SKIP LOCKED,
 // so each message is claimed by one replica. The caller reports each with
@@ -89,7 +90,11 @@ func EnqueueOutbox(ctx context.Context, tx pgx.Tx, m OutboxMessage) error {
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxRow, error) {
 	rows, err := s.Pool.Query(ctx, `
 		UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + $2::interval
-		FROM (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= now()
+		FROM (SELECT id FROM outbox x WHERE state = 'pending' AND next_attempt_at <= now()
+			-- one ticket's messages to one target go in order: a later status
+			-- never overtakes an earlier one that is still being retried
+			AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.ticket_id = x.ticket_id AND e.target = x.target
+				AND e.state = 'pending' AND e.id < x.id)
 			ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due
 		WHERE o.id = due.id
 		RETURNING o.id, o.kind, o.target, o.ticket_id, o.payload, o.dedup_key, o.state, o.attempts,
