@@ -620,3 +620,70 @@ func (p *Processor) RunInline(ctx context.Context, tx pgx.Tx, id int64) error {
 	}
 	return nil
 }
+
+// ErrNotUnmatched is returned by Resolve for an item that is not waiting
+// for a dispatcher.
+var ErrNotUnmatched = errors.New("item is not unmatched")
+
+// Resolve turns an unmatched item into a ticket for the store a dispatcher
+// chose: the store is assigned an engineer and the ticket created exactly as
+// the route and ticket stages would, and the ticket's history records who
+// decided.
+func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, object, by string) (int64, error) {
+	it, err := store.LockItem(ctx, tx, id)
+	if err != nil {
+		return 0, err
+	}
+	if it.Outcome == nil || *it.Outcome != store.OutcomeUnmatched {
+		return 0, fmt.Errorf("item %d: %w", id, ErrNotUnmatched)
+	}
+	rt := p.rt.Load()
+	obj := rt.Directory.Object(client, object)
+	if obj == nil {
+		return 0, fmt.Errorf("store %s/%s: %w", client, object, store.ErrNotFound)
+	}
+	var pd Parsed
+	if len(it.Parsed) > 0 {
+		if err := json.Unmarshal(it.Parsed, &pd); err != nil {
+			return 0, err
+		}
+	}
+	f := pd.Fields
+	dec := Decision{Kind: store.OutcomeTicket, Client: obj.Client, Object: obj.Code, ExternalID: f.ExternalID,
+		Category: f.Category, Priority: f.Priority, Due: f.Due, Via: "dispatcher " + by}
+	if dec.Category != "" && rt.Directory.Category(dec.Category) == nil {
+		dec.Category = ""
+	}
+	if dec.Category != "" {
+		loads, err := store.OpenLoads(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		a := rt.Directory.Assign(obj, dec.Category, loads, routing.Policy{})
+		dec.Assignment, dec.Engineer = &a, a.Engineer
+	}
+	if dec.Due != nil {
+		d := *dec.Due
+		dec.SLADue = &d
+	} else if h := slaHours(rt.Directory, dec.Category); h > 0 {
+		d := routing.Due(it.ReceivedAt, h, nil)
+		dec.SLADue = &d
+	}
+	if _, err := tx.Exec(ctx, `UPDATE inbound_items SET stage = 'routed', outcome = NULL, reason = '', client = $2, decision = $3, updated_at = now()
+		WHERE id = $1`, id, obj.Client, decisionJSON(dec)); err != nil {
+		return 0, err
+	}
+	if _, err := p.Ticket(ctx, tx, id); err != nil {
+		return 0, err
+	}
+	var tid *int64
+	if err := tx.QueryRow(ctx, `SELECT ticket_id FROM inbound_items WHERE id = $1`, id).Scan(&tid); err != nil {
+		return 0, err
+	}
+	if tid == nil {
+		return 0, fmt.Errorf("item %d: no ticket was created", id)
+	}
+	data, _ := json.Marshal(map[string]string{"client": obj.Client, "object": obj.Code})
+	itemID := id
+	return *tid, store.AddEvent(ctx, tx, store.Event{TicketID: *tid, Actor: by, Kind: "resolved", Reason: "store chosen by a dispatcher", ItemID: &itemID, Data: data})
+}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/intakehq/intake/store"
@@ -133,4 +135,41 @@ func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"mailboxes": s.Mailboxes.Status()})
+}
+
+// resolveItem is a dispatcher's decision on an unmatched item:
+// {"client": "PU", "object": "0123", "by": "ivanova"}.
+func (s *Server) resolveItem(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Resolve == nil {
+		s.writeError(w, r, unprocessable{errString("resolving is not available on this server")})
+		return
+	}
+	var req struct {
+		Client string `json:"client"`
+		Object string `json:"object"`
+		By     string `json:"by"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Client == "" || req.Object == "" {
+		s.writeError(w, r, badRequest{errString(`body must be {"client": "...", "object": "...", "by": "..."}`)})
+		return
+	}
+	if req.By == "" {
+		req.By = "dispatcher"
+	}
+	tid, err := s.Resolve(r.Context(), id, req.Client, req.Object, req.By)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := store.TicketByID(r.Context(), s.Store.Pool, tid)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
 }

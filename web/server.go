@@ -41,6 +41,9 @@ type Server struct {
 	Rules     RulesService // optional
 	// Retry re-queues failed items (all when ids is empty).
 	Retry func(ctx context.Context, ids []int64) ([]int64, error)
+	// Resolve turns an unmatched item into a ticket for the store a
+	// dispatcher chose and returns the ticket id. Optional.
+	Resolve func(ctx context.Context, id int64, client, object, by string) (int64, error)
 	// Extra serves every path the routes above do not: the routes of
 	// optional components (webhooks, engineer API). Optional.
 	Extra http.Handler
@@ -62,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/items/{id}/raw", s.getItemRaw)
 	mux.HandleFunc("POST /api/v1/items/{id}/retry", s.retryItem)
 	mux.HandleFunc("POST /api/v1/items/retry-failed", s.retryFailed)
+	mux.HandleFunc("POST /api/v1/items/{id}/resolve", s.resolveItem)
 	mux.HandleFunc("GET /api/v1/unmatched", s.unmatched)
 	mux.HandleFunc("GET /api/v1/tickets", s.listTickets)
 	mux.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
@@ -122,6 +126,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 type badRequest struct{ error }
 
 type unprocessable struct{ error }
+
+// Unprocessable marks err as a request that is well formed but cannot be
+// carried out in the current state (422).
+func Unprocessable(err error) error { return unprocessable{err} }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -19,6 +19,7 @@ import (
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
+	"github.com/intakehq/intake/web"
 )
 
 // openStore connects to the configured database.
@@ -77,6 +78,20 @@ func (e *engine) retry(ctx context.Context, ids []int64) ([]int64, error) {
 		return e.pipe.Publish(ctx, tx, done)
 	})
 	return done, err
+}
+
+// resolve turns an unmatched item into a ticket for a dispatcher's store.
+func (e *engine) resolve(ctx context.Context, id int64, client, object, by string) (int64, error) {
+	var tid int64
+	err := e.st.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		tid, err = e.proc.Resolve(ctx, tx, id, client, object, by)
+		return err
+	})
+	if errors.Is(err, pipeline.ErrNotUnmatched) {
+		return 0, web.Unprocessable(err)
+	}
+	return tid, err
 }
 
 // configuredRuleFiles are the files used when the database holds no rule

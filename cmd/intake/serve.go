@@ -78,7 +78,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 	srv := &http.Server{
 		Handler: (&web.Server{
 			Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
-			Extra: compMux,
+			Extra: compMux, Resolve: eng.resolve,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

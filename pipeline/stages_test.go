@@ -1,0 +1,124 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/rules/defaults"
+	"github.com/intakehq/intake/store"
+	"github.com/intakehq/intake/store/pgtest"
+	"github.com/intakehq/intake/testdata/demo"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type label struct {
+	File, Kind string
+	Object     *string
+}
+
+// ingestDemo stores the sample mailbox and runs every item through the
+// stages in order, inline.
+func ingestDemo(t *testing.T) (*store.Store, *pipeline.Processor, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	st := pgtest.Store(t)
+	for _, f := range demo.Reference() {
+		_, err := st.Import(ctx, strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
+		require.NoError(t, err)
+	}
+	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	require.NoError(t, err)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	in := ingest.NewInbox(st, nil)
+	ids := map[string]int64{}
+	for _, m := range demo.Mail() {
+		key, mid := ingest.MailKeys(m.Data)
+		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
+		require.NoError(t, err)
+		ids[m.Name] = res[0].ID
+		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }))
+	}
+	return st, proc, ids
+}
+
+func TestStagesGiveEveryItemOneOutcome(t *testing.T) {
+	ctx := context.Background()
+	st, proc, ids := ingestDemo(t)
+	var labels []label
+	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
+		var l label
+		require.NoError(t, json.Unmarshal([]byte(line), &l))
+		labels = append(labels, l)
+	}
+	for _, l := range labels {
+		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
+		require.NoError(t, err)
+		assert.Equal(t, l.Kind, o.Kind, l.File)
+	}
+
+	// Redelivered events change nothing: every stage finds its item done.
+	before, err := st.OutcomeCounts(ctx)
+	require.NoError(t, err)
+	var events int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM ticket_events`).Scan(&events))
+	for _, id := range ids {
+		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
+			for _, stage := range []pipeline.Stage{proc.Parse, proc.Route, proc.Ticket} {
+				next, err := stage(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				assert.False(t, next)
+			}
+			return nil
+		}))
+	}
+	after, err := st.OutcomeCounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+	var events2 int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM ticket_events`).Scan(&events2))
+	assert.Equal(t, events, events2)
+}
+
+func TestDispatcherResolvesUnmatched(t *testing.T) {
+	ctx := context.Background()
+	st, proc, _ := ingestDemo(t)
+	items, err := st.ListItems(ctx, store.ItemFilter{Outcome: store.OutcomeUnmatched})
+	require.NoError(t, err)
+	require.NotEmpty(t, items)
+	id := items[0].ID
+
+	var tid int64
+	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		tid, err = proc.Resolve(ctx, tx, id, "PU", "0135", "ivanova")
+		return err
+	}))
+	o, err := pipeline.ReadOutcome(ctx, st.Pool, id)
+	require.NoError(t, err)
+	assert.Equal(t, store.OutcomeTicket, o.Kind)
+	assert.Equal(t, "0135", *o.Object)
+	evs, err := st.TicketEvents(ctx, tid)
+	require.NoError(t, err)
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, e.Kind+"/"+e.Actor)
+	}
+	assert.Contains(t, kinds, "resolved/ivanova")
+
+	// Only unmatched items can be resolved, and a store must exist.
+	err = st.InTx(ctx, func(tx pgx.Tx) error { _, err := proc.Resolve(ctx, tx, id, "PU", "0135", "x"); return err })
+	require.ErrorIs(t, err, pipeline.ErrNotUnmatched)
+}
