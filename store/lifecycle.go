@@ -57,6 +57,9 @@ type ApprovalStep struct {
 type NotifyTarget struct {
 	Kind   string
 	Target string
+	// Statuses maps our status (done, cancelled) to the chain's code for a
+	// connector push; unmapped statuses are sent as ours.
+	Statuses map[string]string
 }
 
 // Lifecycle drives tickets after the pipeline created them: tasks, offers,

@@ -113,7 +113,7 @@ func (l *Lifecycle) nextApproval(ctx context.Context, tx pgx.Tx, t *Ticket, acto
 			a.ContactName, t.Number, t.Object, t.Problem, approve, decline)
 		tid := t.ID
 		return EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: a.ContactEmail, TicketID: &tid,
-			Payload:  EmailPayload{To: a.ContactEmail, Subject: "Согласование заявки " + t.Number, Text: text},
+			Payload:  EmailPayload{Subject: "Согласование заявки " + t.Number, Text: text},
 			DedupKey: fmt.Sprintf("lc:approval:%d", ev)})
 	}
 }

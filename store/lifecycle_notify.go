@@ -12,10 +12,12 @@ import (
 )
 
 // EmailPayload is the payload of the lifecycle's email outbox messages.
+// It is the outbox email sender's schema (connectors/outbox.Email): the
+// row's target is the recipient.
 type EmailPayload struct {
-	To      string `json:"to"`
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
+	Subject    string `json:"subject"`
+	Text       string `json:"text"`
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // EngineerNotice is the payload of the engineer webhook (a push or
@@ -47,11 +49,16 @@ type EscalationNotice struct {
 	Message string     `json:"message"`
 }
 
-// ChainStatus is the payload of a status push to a chain (connector kind).
+// ChainStatus is the payload of a status push to a chain (connector kind),
+// in the connectors' Push schema (op, external_id, status, comment,
+// ticket_id) plus the details a desk may want.
 type ChainStatus struct {
+	Op         string     `json:"op"` // always "status"
+	TicketID   int64      `json:"ticket_id"`
+	Comment    string     `json:"comment,omitempty"`
 	Ticket     string     `json:"ticket"`
 	ExternalID string     `json:"external_id,omitempty"`
-	Status     string     `json:"status"` // done | cancelled
+	Status     string     `json:"status"` // the chain's code for done | cancelled (lifecycle.chains.<client>.statuses)
 	Reason     string     `json:"reason,omitempty"`
 	WorkDone   string     `json:"work_done,omitempty"`
 	Engineers  []string   `json:"engineers,omitempty"`
@@ -102,7 +109,7 @@ func (l *Lifecycle) notifyEngineer(ctx context.Context, tx pgx.Tx, t *Ticket, k 
 			fmt.Fprintf(&b, "\nПринять: %s\nОтказаться: %s\n", n.AcceptURL, n.RejectURL)
 		}
 		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: email, TicketID: &tid,
-			Payload:  EmailPayload{To: email, Subject: fmt.Sprintf("%s %s", noticeWords[what], t.Number), Text: b.String()},
+			Payload:  EmailPayload{Subject: fmt.Sprintf("%s %s", noticeWords[what], t.Number), Text: b.String()},
 			DedupKey: fmt.Sprintf("lc:email:%d:%s", ev, engineer)}); err != nil {
 			return err
 		}
@@ -121,7 +128,7 @@ func (l *Lifecycle) notifyDispatchers(ctx context.Context, tx pgx.Tx, t *Ticket,
 	tid := t.ID
 	for _, to := range l.cfg.Dispatchers {
 		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
-			Payload: EmailPayload{To: to, Subject: subject, Text: text}, DedupKey: fmt.Sprintf("lc:disp:%d:%s", ev, to)}); err != nil {
+			Payload: EmailPayload{Subject: subject, Text: text}, DedupKey: fmt.Sprintf("lc:disp:%d:%s", ev, to)}); err != nil {
 			return err
 		}
 	}
@@ -140,12 +147,25 @@ func (l *Lifecycle) notifyChain(ctx context.Context, tx pgx.Tx, t *Ticket, ev in
 	if !ok {
 		return nil
 	}
-	s.Ticket = t.Number
+	ours := s.Status
+	s.Op, s.TicketID, s.Ticket = "status", t.ID, t.Number
+	if code, ok := target.Statuses[ours]; ok {
+		s.Status = code
+	}
 	if t.ExternalID != nil {
 		s.ExternalID = *t.ExternalID
 	}
-	if l.cfg.BaseURL != "" && s.Status == string(lifecycle.Done) {
+	if l.cfg.BaseURL != "" && ours == string(lifecycle.Done) {
 		s.ActURL = fmt.Sprintf("%s/api/v1/tickets/%d/act", strings.TrimRight(l.cfg.BaseURL, "/"), t.ID)
+	}
+	switch ours {
+	case string(lifecycle.Done):
+		s.Comment = "Работы выполнены: " + s.WorkDone
+		if s.ActURL != "" {
+			s.Comment += "\nАкт: " + s.ActURL
+		}
+	default:
+		s.Comment = "Заявка отменена: " + s.Reason
 	}
 	tid := t.ID
 	m := OutboxMessage{Kind: target.Kind, Target: target.Target, TicketID: &tid, Payload: s, DedupKey: fmt.Sprintf("lc:chain:%d", ev)}
@@ -155,7 +175,7 @@ func (l *Lifecycle) notifyChain(ctx context.Context, tx pgx.Tx, t *Ticket, ev in
 			ref = t.Number
 		}
 		var b strings.Builder
-		switch s.Status {
+		switch ours {
 		case string(lifecycle.Done):
 			fmt.Fprintf(&b, "Заявка %s (наш номер %s) выполнена.\n\nВыполненные работы:\n%s\n", ref, t.Number, s.WorkDone)
 			if s.ActURL != "" {
@@ -164,7 +184,7 @@ func (l *Lifecycle) notifyChain(ctx context.Context, tx pgx.Tx, t *Ticket, ev in
 		default:
 			fmt.Fprintf(&b, "Заявка %s (наш номер %s) отменена.\nПричина: %s\n", ref, t.Number, s.Reason)
 		}
-		m.Payload = EmailPayload{To: target.Target, Subject: fmt.Sprintf("Заявка %s: %s", ref, statusWords[s.Status]), Text: b.String()}
+		m.Payload = EmailPayload{Subject: fmt.Sprintf("Заявка %s: %s", ref, statusWords[ours]), Text: b.String(), ExternalID: s.ExternalID}
 	}
 	return EnqueueOutbox(ctx, tx, m)
 }

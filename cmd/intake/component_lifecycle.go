@@ -64,8 +64,9 @@ type lifecycleApprover struct {
 }
 
 type lifecycleTarget struct {
-	Kind   string `yaml:"kind"` // connector | email
-	Target string `yaml:"target"`
+	Kind     string            `yaml:"kind"` // connector | email
+	Target   string            `yaml:"target"`
+	Statuses map[string]string `yaml:"statuses"` // our done/cancelled -> the chain's status code
 }
 
 func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
@@ -183,7 +184,7 @@ func storeLifecycleConfig(lc LifecycleConfig, loc *time.Location) store.Lifecycl
 		}
 	}
 	for c, t := range lc.Chains {
-		out.Chains[c] = store.NotifyTarget{Kind: t.Kind, Target: t.Target}
+		out.Chains[c] = store.NotifyTarget{Kind: t.Kind, Target: t.Target, Statuses: t.Statuses}
 	}
 	return out
 }
