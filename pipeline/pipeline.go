@@ -46,8 +46,11 @@ const defaultPoll = 100 * time.Millisecond
 
 // Config tunes the bus and the handlers.
 type Config struct {
-	Bus          string // postgres | nats
-	NATSURL      string
+	Bus     string // postgres | nats
+	NATSURL string
+	// NATSPrefix names this deployment's subjects, streams and consumers on
+	// a NATS server that others share (default "intake").
+	NATSPrefix   string
 	PollInterval time.Duration
 	Retries      int
 	RetryInitial time.Duration
@@ -88,14 +91,25 @@ func New(cfg Config, st *store.Store, stages Stages, logger *slog.Logger) *Pipel
 	if cfg.Bus == "" {
 		cfg.Bus = "postgres"
 	}
+	if cfg.NATSPrefix == "" {
+		cfg.NATSPrefix = "intake"
+	}
 	quiet := slog.New(shutdownFilter{logger.Handler()})
 	return &Pipeline{cfg: cfg, store: st, stages: stages, log: logger,
 		wlog: watermill.NewSlogLoggerWithLevelMapping(quiet, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
 }
 
+// topic is the bus topic of a stage: with NATS, prefixed for the deployment.
+func (p *Pipeline) topic(name string) string {
+	if p.cfg.Bus == "nats" {
+		return p.cfg.NATSPrefix + "_" + name
+	}
+	return name
+}
+
 // Publish announces items inside tx (the inbox's Notifier).
 func (p *Pipeline) Publish(ctx context.Context, tx pgx.Tx, ids []int64) error {
-	return p.publish(ctx, tx, TopicReceived, ids...)
+	return p.publish(ctx, tx, p.topic(TopicReceived), ids...)
 }
 
 func (p *Pipeline) publish(ctx context.Context, tx pgx.Tx, topic string, ids ...int64) error {
@@ -155,7 +169,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	poison, err := middleware.PoisonQueue(poisonPub, TopicPoison)
+	poison, err := middleware.PoisonQueue(poisonPub, p.topic(TopicPoison))
 	if err != nil {
 		return err
 	}
@@ -174,10 +188,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		middleware.Timeout(p.cfg.Timeout),
 		middleware.Recoverer,
 	)
-	router.AddConsumerHandler("parse", TopicReceived, sub, p.handler("parse", p.stages.Parse, TopicParsed))
-	router.AddConsumerHandler("route", TopicParsed, sub, p.handler("route", p.stages.Route, TopicRouted))
-	router.AddConsumerHandler("ticket", TopicRouted, sub, p.handler("ticket", p.stages.Ticket, ""))
-	router.AddConsumerHandler("poison", TopicPoison, sub, p.poisonHandler)
+	router.AddConsumerHandler("parse", p.topic(TopicReceived), sub, p.handler("parse", p.stages.Parse, p.topic(TopicParsed)))
+	router.AddConsumerHandler("route", p.topic(TopicParsed), sub, p.handler("route", p.stages.Route, p.topic(TopicRouted)))
+	router.AddConsumerHandler("ticket", p.topic(TopicRouted), sub, p.handler("ticket", p.stages.Ticket, ""))
+	router.AddConsumerHandler("poison", p.topic(TopicPoison), sub, p.poisonHandler)
 
 	g.Go(func() error { return router.Run(ctx) })
 	g.Go(func() error {
@@ -267,7 +281,7 @@ func (p *Pipeline) natsBus() (message.Publisher, message.Subscriber, error) {
 	js := wnats.JetStreamConfig{
 		AutoProvision: true,
 		TrackMsgId:    true,
-		DurablePrefix: "intake",
+		DurablePrefix: p.cfg.NATSPrefix,
 		SubscribeOptions: []nats.SubOpt{
 			nats.DeliverAll(),
 			nats.AckExplicit(),
@@ -280,8 +294,8 @@ func (p *Pipeline) natsBus() (message.Publisher, message.Subscriber, error) {
 	}
 	sub, err := wnats.NewSubscriber(wnats.SubscriberConfig{
 		URL:              p.cfg.NATSURL,
-		QueueGroupPrefix: "intake",
-		SubscribersCount: 2,
+		QueueGroupPrefix: p.cfg.NATSPrefix,
+		SubscribersCount: 1, // in order within a replica: stages rely on it
 		AckWaitTimeout:   p.cfg.Timeout + 10*time.Second,
 		NatsOptions:      opts,
 		Unmarshaler:      &wnats.NATSMarshaler{},

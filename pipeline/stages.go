@@ -533,12 +533,17 @@ func (p *Processor) Ticket(ctx context.Context, tx pgx.Tx, id int64) (bool, erro
 		if err != nil {
 			return false, err
 		}
+		// The chain closing or cancelling its order ends an open ticket; a
+		// ticket already done or ended keeps its state (the lifecycle's
+		// hook sees the event and settles the tasks).
 		state := ""
-		switch dec.Event {
-		case "cancelled":
-			state = "cancelled"
-		case "closed":
-			state = "closed"
+		if t.State != "done" && t.State != "closed" && t.State != "cancelled" {
+			switch dec.Event {
+			case "cancelled":
+				state = "cancelled"
+			case "closed":
+				state = "closed"
+			}
 		}
 		if err := store.ApplyFollowUp(ctx, tx, t.ID, strPtr(dec.Priority), dec.Due, state); err != nil {
 			return false, err

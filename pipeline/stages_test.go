@@ -33,10 +33,7 @@ func ingestDemo(t *testing.T) (*store.Store, *pipeline.Processor, map[string]int
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
-	for _, f := range demo.Reference() {
-		_, err := st.Import(ctx, strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
-		require.NoError(t, err)
-	}
+	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC)
@@ -50,6 +47,14 @@ func ingestDemo(t *testing.T) (*store.Store, *pipeline.Processor, map[string]int
 		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }))
 	}
 	return st, proc, ids
+}
+
+func importDemo(t *testing.T, st *store.Store) {
+	t.Helper()
+	for _, f := range demo.Reference() {
+		_, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
+		require.NoError(t, err)
+	}
 }
 
 func TestStagesGiveEveryItemOneOutcome(t *testing.T) {

@@ -192,10 +192,18 @@ func ApplyFollowUp(ctx context.Context, tx pgx.Tx, id int64, priority *string, d
 	return err
 }
 
-// OpenLoads counts open tickets per engineer.
+// OpenLoads counts open work per engineer: open engineer tasks, and open
+// tickets that have no tasks (tickets assigned before the lifecycle ran).
 func OpenLoads(ctx context.Context, q TicketQuerier) (map[string]int, error) {
-	rows, err := q.Query(ctx, `SELECT engineer, count(*) FROM tickets
-		WHERE engineer IS NOT NULL AND state NOT IN ('done', 'closed', 'cancelled') GROUP BY engineer`)
+	rows, err := q.Query(ctx, `
+		SELECT engineer, count(*) FROM (
+			SELECT t.engineer FROM tickets t
+			WHERE t.engineer IS NOT NULL AND t.state NOT IN ('done', 'closed', 'cancelled')
+			  AND NOT EXISTS (SELECT 1 FROM engineer_tasks k WHERE k.ticket_id = t.id)
+			UNION ALL
+			SELECT k.engineer FROM engineer_tasks k
+			WHERE k.engineer IS NOT NULL AND k.state NOT IN ('done', 'closed', 'cancelled', 'rejected')
+		) open GROUP BY engineer`)
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,9 @@ type BusConfig struct {
 	// "nats" (JetStream, for several replicas).
 	Kind    string `yaml:"kind"`
 	NATSURL string `yaml:"nats_url"`
+	// NATSPrefix names this deployment's subjects and consumers on a shared
+	// NATS server.
+	NATSPrefix string `yaml:"nats_prefix"`
 	// PollInterval is how often the PostgreSQL bus polls for new events.
 	PollInterval Duration `yaml:"poll_interval"`
 }
@@ -111,7 +114,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func defaultConfig() Config {
 	return Config{
 		HTTP:     HTTPConfig{Addr: ":8080"},
-		Bus:      BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", PollInterval: Duration(100 * time.Millisecond)},
+		Bus:      BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
 		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second)},
 		Rules:    RulesConfig{ReloadInterval: Duration(5 * time.Second)},
 		Intake:   IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},

@@ -28,6 +28,8 @@ Usage:
                                               check extraction against a labelled set
   intake retry   [--config F] [ID...]         re-run failed items (all when no ID)
   intake verify  [--config F]                 check every assignment against the rules of assignment
+  intake act     [--config F] [--out act.html] TICKET-ID
+                                              completion act of a ticket (printable HTML)
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
   intake demo    [--once]                     run the whole job on sample data
 
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRetry(ctx, rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, rest, stdout, stderr)
+	case "act":
+		return cmdAct(ctx, rest, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, rest, stdout, stderr)
 	case "demo":
