@@ -117,11 +117,9 @@ func decodeConnectors(cfg *Config) (*connectorSet, []string) {
 			bad("kind: %q is not one of naumen, itsm365, okdesk, jira", c.Kind)
 			continue
 		}
-		for st := range c.States {
-			switch st {
-			case "new", "assigned", "accepted", "in_progress", "on_hold", "done", "closed", "cancelled":
-			default:
-				bad("states: %q is not one of our ticket states", st)
+		for st, code := range c.States {
+			if code == "" {
+				bad("states.%s: the chain's status code is empty", st)
 			}
 		}
 		if err := set.reg.Add(conn, connectors.Mapping{Categories: c.Categories, Priorities: c.Priorities, States: c.States,

@@ -29,11 +29,13 @@ type outboxConfig struct {
 
 // smtpConfig is the `smtp` section: the relay for replies by email.
 type smtpConfig struct {
-	Addr     string      `yaml:"addr"`
-	TLS      string      `yaml:"tls"` // starttls | tls | none
-	Username string      `yaml:"username"`
-	Password secretField `yaml:",inline"`
-	From     string      `yaml:"from"`
+	Addr         string `yaml:"addr"`
+	TLS          string `yaml:"tls"` // starttls | tls | none
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"`
 }
 
 func decodeOutbox(cfg *Config) (outbox.Config, []byte, *outbox.SMTPConfig, []string) {
@@ -77,7 +79,7 @@ func decodeOutbox(cfg *Config) (outbox.Config, []byte, *outbox.SMTPConfig, []str
 		var pw string
 		if s.Username != "" {
 			var problem string
-			pw, problem = resolveSecret("smtp.password", s.Password.Value, s.Password.Env, s.Password.File)
+			pw, problem = resolveSecret("smtp.password", s.Password, s.PasswordEnv, s.PasswordFile)
 			if problem != "" {
 				p = append(p, problem)
 			}
