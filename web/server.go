@@ -5,11 +5,13 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +46,10 @@ type Server struct {
 	// Resolve turns an unmatched item into a ticket for the store a
 	// dispatcher chose and returns the ticket id. Optional.
 	Resolve func(ctx context.Context, id int64, client, object, by string) (int64, error)
+	// APITokens, when set, are required as "Authorization: Bearer <token>"
+	// on /api/v1/ (dispatchers, operations, scripts). The engineer and
+	// approval endpoints carry their own credentials and are exempt.
+	APITokens []string
 	// Extra serves every path the routes above do not: the routes of
 	// optional components (webhooks, engineer API). Optional.
 	Extra http.Handler
@@ -76,7 +82,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}
-	return s.logRequests(mux)
+	return s.logRequests(s.requireToken(mux))
 }
 
 func (s *Server) logRequests(h http.Handler) http.Handler {
@@ -87,6 +93,31 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
 			s.Log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 		}
+	})
+}
+
+// requireToken guards the API with the configured tokens.
+func (s *Server) requireToken(h http.Handler) http.Handler {
+	if len(s.APITokens) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/v1/") && !strings.HasPrefix(p, "/api/v1/engineer/") && !strings.HasPrefix(p, "/api/v1/approvals/") {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			valid := false
+			for _, t := range s.APITokens {
+				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
+					valid = true
+				}
+			}
+			if !valid {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="intake"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong API token"})
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

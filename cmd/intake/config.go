@@ -46,6 +46,11 @@ type DatabaseConfig struct {
 // HTTPConfig: the API, health and metrics listener.
 type HTTPConfig struct {
 	Addr string `yaml:"addr"`
+	// APITokensFile holds the tokens (one a line) that /api/v1/ requires;
+	// INTAKE_API_TOKENS (comma-separated) overrides it. None: the API is
+	// open to whoever reaches addr (a warning is logged).
+	APITokensFile string   `yaml:"api_tokens_file"`
+	APITokens     []string `yaml:"-"`
 }
 
 // BusConfig: the message bus between pipeline stages.
@@ -160,6 +165,18 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	envStr("INTAKE_HTTP_ADDR", &cfg.HTTP.Addr)
+	if v := getenv("INTAKE_API_TOKENS"); v != "" {
+		cfg.HTTP.APITokens = splitTokens(strings.ReplaceAll(v, ",", "\n"))
+	} else if cfg.HTTP.APITokensFile != "" {
+		b, err := os.ReadFile(cfg.HTTP.APITokensFile)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("http.api_tokens_file: %v", err))
+		}
+		cfg.HTTP.APITokens = splitTokens(string(b))
+		if err == nil && len(cfg.HTTP.APITokens) == 0 {
+			problems = append(problems, "http.api_tokens_file: no token in the file")
+		}
+	}
 	envStr("INTAKE_BUS", &cfg.Bus.Kind)
 	envStr("INTAKE_NATS_URL", &cfg.Bus.NATSURL)
 	envStr("INTAKE_LOG_LEVEL", &cfg.Log.Level)
@@ -237,6 +254,16 @@ func (c *Config) validate() []string {
 		}
 	}
 	return p
+}
+
+func splitTokens(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -53,6 +53,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	if len(cfg.HTTP.APITokens) == 0 {
+		log.Warn("the API has no token: anyone who reaches http.addr can use /api/v1 (set http.api_tokens_file or INTAKE_API_TOKENS)")
+	}
 	log.Info("intake serving", "http", ln.Addr().String(), "bus", cfg.Bus.Kind, "rules_version", eng.proc.Runtime().RulesVersion)
 	return runServer(ctx, eng, sources, ln, log, prometheus.DefaultRegisterer)
 }
@@ -78,7 +81,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 	srv := &http.Server{
 		Handler: (&web.Server{
 			Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
-			Extra: compMux, Resolve: eng.resolve,
+			Extra: compMux, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
