@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +58,18 @@ func fillEnv(env *rules.Env, pd Parsed, f parsers.Fields, dir *routing.Directory
 		env.Attachments = append(env.Attachments, rules.Attachment{Name: a.Name, Type: a.ContentType, Size: a.Size})
 	}
 	env.SetFields(f)
+	if env.Source == rules.SourceCall {
+		// Call sources describe the call in Extra (call_missed,
+		// call_direction, call_duration, call_callee) and the caller as the
+		// first phone.
+		env.Call.Missed = f.Extra["call_missed"] == "true"
+		env.Call.Direction = firstNonEmpty(f.Extra["call_direction"], "in")
+		env.Call.Callee = f.Extra["call_callee"]
+		env.Call.Duration, _ = strconv.Atoi(f.Extra["call_duration"])
+		if len(f.Phones) > 0 {
+			env.Call.Caller = f.Phones[0]
+		}
+	}
 	if c := dir.Client(client); c != nil {
 		env.SetClient(*c)
 	}
