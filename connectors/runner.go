@@ -93,7 +93,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
-		n, err := r.PullOnce(ctx)
+		n, err := r.pullExclusive(ctx)
 		if err == nil {
 			fails, wait = 0, r.Interval
 			if n > 0 {
@@ -112,4 +112,25 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.Log.Warn("connector pull failed", "connector", r.Conn.Name(), "attempt", fails, "retry_in", wait.Round(time.Second), "error", err)
 	}
+}
+
+// pullExclusive pulls unless another replica is pulling this connector: a
+// session advisory lock, released when the pull ends or its holder dies,
+// keeps replicas from multiplying the requests to the desk.
+func (r *Runner) pullExclusive(ctx context.Context) (int, error) {
+	conn, err := r.Store.Pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	var got bool
+	key := "intake-connector:" + r.Conn.Name()
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, key).Scan(&got); err != nil {
+		return 0, err
+	}
+	if !got {
+		return 0, nil // another replica is pulling; try again next interval
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, key) //nolint:errcheck
+	return r.PullOnce(ctx)
 }
