@@ -279,3 +279,10 @@ func TestDefaultFormats(t *testing.T) {
 		})
 	}
 }
+
+func TestFindRefsWithYear(t *testing.T) {
+	text := "По обращению ZT-2026-000118 инженер был, см. также INC0529724; магазин ZT-MSK-0042"
+	refs := FindRefs(text)
+	assert.Equal(t, []string{"ZT-2026-000118", "INC0529724"}, refs)
+	assert.NotContains(t, FindCodes(text, refs), "ZT-2026")
+}

@@ -235,8 +235,9 @@ func isRef(code string, refs []string) bool {
 }
 
 var (
-	// INC0529724, WO0000000948256, SRV-37442, ЗНО-0182067, TSR-37839, INT-12.
-	refLettered = regexp.MustCompile(`(?:^|[^\pL\pN])(\pL{2,5}-?\d{5,15}|INT-\d{1,10})(?:[^\pN]|$)`)
+	// INC0529724, WO0000000948256, SRV-37442, ЗНО-0182067, TSR-37839, INT-12,
+	// and numbers that carry the year, as many desks write them: ZT-2026-000123.
+	refLettered = regexp.MustCompile(`(?:^|[^\pL\pN])(\pL{2,5}-(?:19|20)\d{2}-\d{3,10}|\pL{2,5}-?\d{5,15}|INT-\d{1,10})(?:[^\pN]|$)`)
 	// 00000045097 (eleven digits).
 	refDigits = regexp.MustCompile(`(?:^|[^\pN+\-])(\d{11})(?:[^\pN]|$)`)
 	// "запрос №310536", "заявка № 123456".

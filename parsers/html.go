@@ -15,7 +15,8 @@ type htmlRendering struct {
 
 // renderHTML turns an HTML body into text: blocks and <br> become line
 // breaks, a table row of two cells becomes "label: value", a wider row its
-// cells joined by " | ", and a link keeps its target in angle brackets when
+// cells joined by " | ", a definition list's <dt> and the <dd> right after
+// it become "label: value" as a two-cell row does, and a link keeps its target in angle brackets when
 // the target is not already its text. It also returns the data tables (those
 // without tables nested in them) as rows of trimmed cell text.
 func renderHTML(src string) htmlRendering {
@@ -182,6 +183,25 @@ func (b *textBuilder) node(n *html.Node, pre bool) {
 		b.table(n)
 		b.newline()
 		return
+	case atom.Dt:
+		// A service desk's card as <dl>: "term: definition" on one line,
+		// so that labels extractors read it like a two-cell table row.
+		if dd := nextElement(n); dd != nil && dd.DataAtom == atom.Dd {
+			if term := inlineText(n); term != "" {
+				b.newline()
+				b.WriteString(strings.TrimRight(term, ":") + ": ")
+				b.space = false
+				return
+			}
+		}
+	case atom.Dd:
+		if dt := prevElement(n); dt != nil && dt.DataAtom == atom.Dt && inlineText(dt) != "" && !b.atLineStart() {
+			var v textBuilder
+			v.children(n, pre)
+			b.WriteString(strings.TrimSpace(v.String()))
+			b.newline()
+			return
+		}
 	case atom.A:
 		before := b.Len()
 		b.children(n, pre)
@@ -241,6 +261,29 @@ func (b *textBuilder) table(t *html.Node) {
 			b.newline()
 		}
 	}
+}
+
+func nextElement(n *html.Node) *html.Node {
+	for c := n.NextSibling; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			return c
+		}
+	}
+	return nil
+}
+
+func prevElement(n *html.Node) *html.Node {
+	for c := n.PrevSibling; c != nil; c = c.PrevSibling {
+		if c.Type == html.ElementNode {
+			return c
+		}
+	}
+	return nil
+}
+
+func (b *textBuilder) atLineStart() bool {
+	s := b.String()
+	return s == "" || strings.HasSuffix(s, "\n")
 }
 
 func attr(n *html.Node, key string) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,6 +108,29 @@ func TestRenderHTML(t *testing.T) {
 	r := renderHTML(`<p>Привет</p><table><tr><td>Номер:</td><td> 42 </td></tr><tr><td>a</td><td>b</td><td>c</td></tr></table>line<br>next`)
 	assert.Equal(t, "Привет\n\nНомер: 42\na | b | c\nline\nnext", cleanText(r.text))
 	assert.Equal(t, [][][]string{{{"Номер:", "42"}, {"a", "b", "c"}}}, r.tables)
+}
+
+func TestRenderHTMLDefinitionList(t *testing.T) {
+	r := renderHTML(`<dl>
+  <dt>Номер обращения</dt> <dd>ZT-2026-000118</dd>
+  <dt>Важность:</dt><dd><p>P2 Высокий</p></dd>
+  <dt>Выполнить</dt><dd>до 10 ноября 2026 г., <b>14:00</b></dd>
+  <dt>Без значения</dt>
+  <dt>Два термина</dt><dd>одно значение</dd><dd>второе значение</dd>
+</dl><p>после</p>`)
+	assert.Equal(t, "Номер обращения: ZT-2026-000118\nВажность: P2 Высокий\nВыполнить: до 10 ноября 2026 г., 14:00\n"+
+		"Без значения\nДва термина: одно значение\nвторое значение\nпосле", cleanText(r.text))
+
+	// The labels extractor reads such a card.
+	f, err := CompileFormat(FormatSpec{Name: "dl", Fields: map[string]Extractors{
+		"priority": {{Labels: []string{"Важность"}}},
+		"due":      {{Labels: []string{"Выполнить"}}},
+	}, Priorities: map[string]string{"P2 Высокий": "high"}})
+	require.NoError(t, err)
+	got := f.Extract(&Document{Text: r.text}, ExtractContext{})
+	assert.Equal(t, "high", got.Priority)
+	require.NotNil(t, got.Due)
+	assert.Equal(t, "2026-11-10T14:00:00+03:00", got.Due.Format(time.RFC3339))
 }
 
 func TestSplitText(t *testing.T) {
