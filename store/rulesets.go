@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,7 +49,8 @@ func (s *Store) SaveRuleSet(ctx context.Context, hash string, sources []RuleSour
 			return err
 		}
 		created = true
-		_, err = tx.Exec(ctx, `SELECT pg_notify('intake_rules', $1::text)`, version)
+		// pgx does not encode an int64 as a text parameter: pass the text.
+		_, err = tx.Exec(ctx, `SELECT pg_notify('intake_rules', $1)`, strconv.FormatInt(version, 10))
 		return err
 	})
 	return version, created, err
