@@ -61,6 +61,11 @@ type dateHit struct {
 // "07/ноя/26 22:00"). Times without a zone are in loc (Moscow when nil);
 // relative days count from now. A date without a time is midnight.
 func ParseDate(s string, loc *time.Location, now time.Time) (time.Time, bool) {
+	t, ok := parseDateAny(s, loc, now)
+	return t, ok && sensibleTime(t)
+}
+
+func parseDateAny(s string, loc *time.Location, now time.Time) (time.Time, bool) {
 	if loc == nil {
 		loc = moscow
 	}

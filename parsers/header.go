@@ -331,8 +331,21 @@ func parseMsgIDs(raw []byte) []string {
 }
 
 // parseDate reads a Date header, trying the RFC 5322 layout and a few common
-// deviations.
+// deviations. A date that no clock can show (a zone offset of a day or
+// more, a year past 9999) counts as unreadable.
 func parseDate(s string) (time.Time, bool) {
+	t, ok := parseDateLayouts(s)
+	return t, ok && sensibleTime(t)
+}
+
+// sensibleTime reports whether t is a time that can be stored and shown:
+// a zone offset within ±14 hours and a four-digit year.
+func sensibleTime(t time.Time) bool {
+	_, off := t.Zone()
+	return off > -15*3600 && off < 15*3600 && t.Year() >= 0 && t.Year() <= 9999
+}
+
+func parseDateLayouts(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false

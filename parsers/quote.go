@@ -300,6 +300,11 @@ var (
 // RFC 5322, "вторник, 10 ноября 2026 г. 17:30", "Mon, Nov 9, 2026 at 10:00 AM",
 // "10.11.2026 17:30". Without a zone the time is taken in loc.
 func parseLooseDate(s string, loc *time.Location) (time.Time, bool) {
+	t, ok := parseLooseDateAny(s, loc)
+	return t, ok && sensibleTime(t)
+}
+
+func parseLooseDateAny(s string, loc *time.Location) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false

@@ -239,7 +239,8 @@ func (p *Processor) Parse(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 	}
 	data, err := json.Marshal(parsed)
 	if err != nil {
-		return false, err
+		// Something in the message cannot be represented: bad input.
+		return false, finishFailed(ctx, tx, id, "unrepresentable message: "+err.Error())
 	}
 	return true, store.Advance(ctx, tx, id, store.StageParsed, map[string]any{
 		"parsed": data, "client": fields.Client, "message_id": doc.MessageID, "rules_version": rt.RulesVersion,
