@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
 )
@@ -69,11 +70,15 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("try", stderr, &cf)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	asNew := fs.Bool("as-new", false, "process files even when the same message is already stored")
+	asDoc := fs.Bool("doc", false, "print each message as extraction sees it (decoded headers, text, tables, attachments) and stop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("usage: intake try [--json] FILE...")
+	}
+	if *asDoc {
+		return printDocuments(stdout, fs.Args())
 	}
 	cfg, err := loadConfig(cf.config, getenv)
 	if err != nil {
@@ -236,4 +241,45 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printDocuments shows what the extractors of a format work on: operations
+// staff write labels, table labels and regular expressions against it.
+func printDocuments(w io.Writer, paths []string) error {
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		doc, err := parsers.Normalize(raw)
+		if err != nil {
+			fmt.Fprintf(w, "== %s\nunreadable: %v\n\n", path, err)
+			continue
+		}
+		fmt.Fprintf(w, "== %s\nfrom:    %s <%s>\nsubject: %s\ndate:    %s\n", path, doc.From.Name, doc.From.Email, doc.Subject, doc.Date.Format(time.RFC3339))
+		for _, warn := range doc.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", warn)
+		}
+		fmt.Fprintf(w, "--- text (labels:, regex in: text)\n%s\n", strings.TrimRight(doc.Text, "\n"))
+		if doc.NewText != doc.Text {
+			fmt.Fprintf(w, "--- new text (in: new_text)\n%s\n", strings.TrimRight(doc.NewText, "\n"))
+		}
+		for i, tbl := range doc.Tables {
+			fmt.Fprintf(w, "--- table %d (table:)\n", i+1)
+			for _, row := range tbl {
+				fmt.Fprintf(w, "  %s\n", strings.Join(row, " | "))
+			}
+		}
+		for _, a := range doc.Attachments {
+			fmt.Fprintf(w, "--- attachment %s (%s, %d bytes)\n", a.Name, a.ContentType, a.Size)
+			if a.Text != "" {
+				fmt.Fprintln(w, strings.TrimRight(a.Text, "\n"))
+			}
+		}
+		if f := doc.Forwarded; f != nil {
+			fmt.Fprintf(w, "--- forwarded message from %s: %s\n%s\n", f.From.Email, f.Subject, strings.TrimRight(f.Text, "\n"))
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }
