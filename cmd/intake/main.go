@@ -23,7 +23,8 @@ Usage:
   intake migrate [--config F]                 apply database migrations
   intake import  [--config F] KIND FILE.csv   import reference data
                  KIND: clients | engineers | objects | contacts | categories
-  intake try     [--config F] [--json] FILE...  dry-run messages, writing nothing
+  intake try     [--config F] [--json|--doc] FILE...  dry-run messages, writing nothing
+  intake ingest  [--config F] [--wait 30s] FILE.eml...  feed saved mail to the running servers
   intake eval    [--config F] --labels L [--min 0.99] DIR
                                               check extraction against a labelled set
   intake retry   [--config F] [ID...]         re-run failed items (all when no ID)
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "retry":
 		return cmdRetry(ctx, rest, stdout, stderr)
+	case "ingest":
+		return cmdIngest(ctx, rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, rest, stdout, stderr)
 	case "act":
