@@ -41,6 +41,20 @@ func RulesFromStore(ctx context.Context, st *store.Store, fallback []rules.File)
 
 // LoadRuntime reads the directory and the rule set in force.
 func LoadRuntime(ctx context.Context, st *store.Store, fallback []rules.File) (*Runtime, error) {
+	rt, err := loadDirectory(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	set, err := RulesFromStore(ctx, st, fallback)
+	if err != nil {
+		return nil, err
+	}
+	rt.Rules, rt.RulesVersion = set, set.Version
+	return rt, nil
+}
+
+// loadDirectory reads the reference data: a runtime without rules.
+func loadDirectory(ctx context.Context, st *store.Store) (*Runtime, error) {
 	dd, err := st.LoadDirectory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading reference data: %w", err)
@@ -57,20 +71,27 @@ func LoadRuntime(ctx context.Context, st *store.Store, fallback []rules.File) (*
 	if err != nil {
 		return nil, fmt.Errorf("category keywords: %w", err)
 	}
-	set, err := RulesFromStore(ctx, st, fallback)
-	if err != nil {
-		return nil, err
-	}
-	return &Runtime{Directory: dir, DirVersion: dd.Version, Rules: set, RulesVersion: set.Version, Categories: cats}, nil
+	return &Runtime{Directory: dir, DirVersion: dd.Version, Categories: cats}, nil
 }
+
+// SetClock replaces the time rules see as now (a backtest gives each item
+// the time it was first processed). Call it before the stages run.
+func (p *Processor) SetClock(now func() time.Time) { p.now = now }
 
 // Watch keeps p's runtime current: it listens for the notifications that an
 // import or a rules apply sends, and polls the versions every interval in
 // case a notification was missed. A rule set that fails to compile is
-// logged and the set in force stays in force.
+// logged once and the set in force stays in force; reference data are
+// reloaded all the same.
 func Watch(ctx context.Context, st *store.Store, p *Processor, fallback []rules.File, interval time.Duration, log *slog.Logger) error {
 	notified := make(chan struct{}, 1)
-	go listen(ctx, st, notified, log)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		listen(ctx, st, notified, log)
+	}()
+	defer func() { <-listening }()
+	w := &watcher{st: st, p: p, fallback: fallback, log: log}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -80,44 +101,64 @@ func Watch(ctx context.Context, st *store.Store, p *Processor, fallback []rules.
 		case <-t.C:
 		case <-notified:
 		}
-		if err := refresh(ctx, st, p, fallback, log); err != nil && ctx.Err() == nil {
+		if err := w.refresh(ctx); err != nil && ctx.Err() == nil {
 			log.Error("reloading rules and reference data", "error", err)
 		}
 	}
 }
 
-func refresh(ctx context.Context, st *store.Store, p *Processor, fallback []rules.File, log *slog.Logger) error {
-	cur := p.Runtime()
-	dv, err := st.DirectoryVersion(ctx)
+type watcher struct {
+	st       *store.Store
+	p        *Processor
+	fallback []rules.File
+	log      *slog.Logger
+	// refused is the stored rule set version that did not compile: it is
+	// not compiled again at every poll.
+	refused int64
+}
+
+func (w *watcher) refresh(ctx context.Context) error {
+	cur := w.p.Runtime()
+	dv, err := w.st.DirectoryVersion(ctx)
 	if err != nil {
 		return err
 	}
-	rv, err := st.RuleSetVersion(ctx)
+	rv, err := w.st.RuleSetVersion(ctx)
 	if err != nil {
 		return err
-	}
-	if dv == cur.DirVersion && rv == cur.RulesVersion {
-		return nil
 	}
 	next := *cur
-	if rv != cur.RulesVersion {
-		set, err := RulesFromStore(ctx, st, fallback)
-		if err != nil {
-			return fmt.Errorf("rule set version %d refused, version %d stays active: %w", rv, cur.RulesVersion, err)
+	changed := false
+	var errs []error
+	if rv != cur.RulesVersion && rv != w.refused {
+		set, err := RulesFromStore(ctx, w.st, w.fallback)
+		var le *rules.LoadError
+		switch {
+		case errors.As(err, &le):
+			w.refused = rv
+			errs = append(errs, fmt.Errorf("rule set version %d refused, version %d stays active: %w", rv, cur.RulesVersion, err))
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			next.Rules, next.RulesVersion = set, set.Version
+			changed = true
+			w.log.Info("rule set switched", "version", set.Version)
 		}
-		next.Rules, next.RulesVersion = set, set.Version
-		log.Info("rule set switched", "version", set.Version)
 	}
 	if dv != cur.DirVersion {
-		rt, err := LoadRuntime(ctx, st, fallback)
+		rt, err := loadDirectory(ctx, w.st)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+		} else {
+			next.Directory, next.DirVersion, next.Categories = rt.Directory, rt.DirVersion, rt.Categories
+			changed = true
+			w.log.Info("reference data reloaded", "version", rt.DirVersion)
 		}
-		next.Directory, next.DirVersion, next.Categories = rt.Directory, rt.DirVersion, rt.Categories
-		log.Info("reference data reloaded", "version", rt.DirVersion)
 	}
-	p.Swap(&next)
-	return nil
+	if changed {
+		w.p.Swap(&next)
+	}
+	return errors.Join(errs...)
 }
 
 func listen(ctx context.Context, st *store.Store, notified chan<- struct{}, log *slog.Logger) {
@@ -132,6 +173,13 @@ func listen(ctx context.Context, st *store.Store, notified chan<- struct{}, log 
 				if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 					return err
 				}
+			}
+			// What changed before we listened (since the runtime was
+			// loaded, or while the connection was lost) sent its
+			// notification to nobody: look now rather than at the next poll.
+			select {
+			case notified <- struct{}{}:
+			default:
 			}
 			for {
 				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {

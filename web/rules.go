@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/intakehq/intake/rules"
 )
 
 // rulesRequest carries rule and format files: {"files": {"name.yaml": "..."}}.
@@ -52,7 +54,7 @@ func (s *Server) checkRules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Rules.Check(r.Context(), files); err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"ok": false, "error": err.Error()})
+		s.writeRulesError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
@@ -72,8 +74,36 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.Rules.Apply(r.Context(), files, by)
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"ok": false, "error": err.Error()})
+		s.writeRulesError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "version": v})
+}
+
+// ruleProblem is one mistake of a refused rule set, for a client that shows
+// each where it is.
+type ruleProblem struct {
+	File    string `json:"file"`
+	Rule    string `json:"rule,omitempty"`
+	Format  string `json:"format,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+	Snippet string `json:"snippet,omitempty"`
+}
+
+// writeRulesError answers 422 with every problem when the files are at
+// fault. Any other error (the database failing while a version is stored)
+// is ours, not the files', and is not reported as a refusal.
+func (s *Server) writeRulesError(w http.ResponseWriter, r *http.Request, err error) {
+	var le *rules.LoadError
+	if !errors.As(err, &le) {
+		s.writeError(w, r, err)
+		return
+	}
+	problems := make([]ruleProblem, len(le.Problems))
+	for i, p := range le.Problems {
+		problems[i] = ruleProblem{File: p.File, Rule: p.Rule, Format: p.Format, Line: p.Line, Column: p.Column, Message: p.Msg, Snippet: p.Snippet}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"ok": false, "error": err.Error(), "problems": problems})
 }

@@ -7,9 +7,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
@@ -181,8 +183,10 @@ func (r backtestReport) print(w io.Writer) {
 
 // backtest replays stored mail items, in the order they arrived, through
 // the stages twice, once with the rule set in force and once with the
-// candidate, each time in a scratch database seeded with the reference
-// data, and compares the outcomes. The live database is only read.
+// candidate, each in its own scratch database seeded with the reference
+// data, and compares the outcomes. The live database is only read. Both
+// replays run at once; each is sequential, so that a follow-up finds the
+// ticket of its order and an engineer's load is what it was.
 func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rules.Set, files []rules.File, since time.Time, limit int, stderr io.Writer) (backtestReport, error) {
 	rep := backtestReport{Changed: map[string]int{}, Examples: map[string][]string{}}
 	rows, err := live.Pool.Query(ctx, `SELECT id FROM inbound_items
@@ -202,80 +206,31 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 	if err != nil {
 		return rep, err
 	}
-	progress := progressFor(stderr, "backtest")
-	total := 2 * len(ids)
-	var done int
-	replay := func(set *rules.Set) (map[int64]tryResult, error) {
-		name := fmt.Sprintf("intake_backtest_%d", time.Now().UnixNano())
-		u, drop, err := createScratch(ctx, cfg.Database.URL, name)
-		if err != nil {
-			return nil, err
-		}
-		defer drop()
-		st, err := store.Open(ctx, u)
-		if err != nil {
-			return nil, err
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			return nil, err
-		}
-		if err := st.CopyReference(ctx, live); err != nil {
-			return nil, err
-		}
-		rt, err := pipeline.LoadRuntime(ctx, st, nil)
-		if err != nil && set == nil {
-			return nil, err
-		}
-		if rt == nil {
-			rt, err = pipeline.LoadRuntime(ctx, st, files)
-			if err != nil {
-				return nil, err
-			}
-		}
-		rt.Rules, rt.RulesVersion = set, set.Version
-		loc, _ := time.LoadLocation(cfg.Intake.Timezone)
-		proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
-		out := make(map[int64]tryResult, len(ids))
-		for _, id := range ids {
-			it, err := live.GetItem(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			err = st.InTx(ctx, func(tx pgx.Tx) error {
-				res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: it.Source, SourceRef: it.SourceRef, DedupKey: it.DedupKey, MessageID: it.MessageID, Raw: it.Raw})
-				if err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $2 WHERE id = $1`, res.ID, it.ReceivedAt); err != nil {
-					return err
-				}
-				if res.Status == ingest.StatusNew {
-					if err := proc.RunInline(ctx, tx, res.ID); err != nil {
-						return err
-					}
-				}
-				o, err := pipeline.ReadOutcome(ctx, tx, res.ID)
-				if err != nil {
-					return err
-				}
-				out[id] = toTryResult(it.SourceRef, o, nil, nil)
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("replaying item %d: %w", id, err)
-			}
-			done++
-			progress(done, total)
-		}
-		return out, nil
-	}
-	before, err := replay(current)
+	loc, err := time.LoadLocation(cfg.Intake.Timezone)
 	if err != nil {
 		return rep, err
 	}
-	after, err := replay(candidate)
-	if err != nil {
+	progress := progressFor(stderr, "backtest")
+	var mu sync.Mutex
+	done := 0
+	step := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		progress(done, 2*len(ids))
+	}
+	stamp := time.Now().UnixNano()
+	var before, after map[int64]tryResult
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		before, err = replay(gctx, cfg, live, fmt.Sprintf("intake_backtest_%d_current", stamp), current, files, ids, loc, step)
+		return err
+	})
+	g.Go(func() (err error) {
+		after, err = replay(gctx, cfg, live, fmt.Sprintf("intake_backtest_%d_candidate", stamp), candidate, files, ids, loc, step)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return rep, err
 	}
 	for _, id := range ids {
@@ -303,6 +258,95 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 		}
 	}
 	return rep, nil
+}
+
+// replayBatch is how many stored items a replay reads from the live
+// database at a time.
+const replayBatch = 200
+
+// replay runs the items ids of live, in order, through the stages with set
+// in a scratch database called name, and returns their outcomes. Each item
+// is replayed as of its original processing: received then, and rules that
+// look at now see when it was processed.
+func replay(ctx context.Context, cfg Config, live *store.Store, name string, set *rules.Set, files []rules.File, ids []int64, loc *time.Location, step func()) (map[int64]tryResult, error) {
+	u, drop, err := createScratch(ctx, cfg.Database.URL, name)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	st, err := store.Open(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := st.CopyReference(ctx, live); err != nil {
+		return nil, err
+	}
+	rt, err := pipeline.LoadRuntime(ctx, st, files)
+	if err != nil {
+		return nil, err
+	}
+	rt.Rules, rt.RulesVersion = set, set.Version
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
+	var processedAt time.Time
+	proc.SetClock(func() time.Time { return processedAt })
+	out := make(map[int64]tryResult, len(ids))
+	for len(ids) > 0 {
+		batch := ids[:min(replayBatch, len(ids))]
+		ids = ids[len(batch):]
+		rows, err := live.Pool.Query(ctx, `SELECT id, source, source_ref, dedup_key, message_id, raw, received_at, updated_at
+			FROM inbound_items WHERE id = ANY($1) ORDER BY id`, batch)
+		if err != nil {
+			return nil, err
+		}
+		items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[storedItem])
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			processedAt = it.UpdatedAt
+			err = st.InTx(ctx, func(tx pgx.Tx) error {
+				res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: it.Source, SourceRef: it.SourceRef, DedupKey: it.DedupKey, MessageID: it.MessageID, Raw: it.Raw})
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $2 WHERE id = $1`, res.ID, it.ReceivedAt); err != nil {
+					return err
+				}
+				if res.Status == ingest.StatusNew {
+					if err := proc.RunInline(ctx, tx, res.ID); err != nil {
+						return err
+					}
+				}
+				o, err := pipeline.ReadOutcome(ctx, tx, res.ID)
+				if err != nil {
+					return err
+				}
+				out[it.ID] = toTryResult(it.SourceRef, o, nil, nil)
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("replaying item %d: %w", it.ID, err)
+			}
+			step()
+		}
+	}
+	return out, nil
+}
+
+// storedItem is what a replay reads of a stored item.
+type storedItem struct {
+	ID         int64
+	Source     string
+	SourceRef  string
+	DedupKey   string
+	MessageID  string
+	Raw        []byte
+	ReceivedAt time.Time
+	UpdatedAt  time.Time
 }
 
 func mustRuleFiles(cfg Config) []rules.File {
