@@ -275,7 +275,7 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 		dec.Client, dec.Object = t.Client, t.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
 		dec.Rules = firedRules(dec.Trace)
-		return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec)})
+		return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "rules_version": rt.RulesVersion})
 	}
 	// Or to an earlier item whose ticket is about to be created: stages
 	// take their events in order, so the ticket stage creates that ticket
@@ -287,7 +287,7 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 		dec.Client, dec.Object = odec.Client, odec.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
 		dec.Rules = firedRules(dec.Trace)
-		return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec)})
+		return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "rules_version": rt.RulesVersion})
 	}
 
 	dir := rt.Directory
@@ -370,7 +370,7 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 	}
 	dec.Kind = store.OutcomeTicket
 	dec.Rules = firedRules(dec.Trace)
-	return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "client": dec.Client})
+	return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "client": dec.Client, "rules_version": rt.RulesVersion})
 }
 
 func slaHours(dir *routing.Directory, category string, overrides ...float64) float64 {
