@@ -103,7 +103,9 @@ type query struct {
 }
 
 func (ix *addrIndex) prepare(s string) *query {
-	q := &query{toks: tokenize(s), stems: map[string]bool{}, mentioned: map[string]bool{}, postcodes: map[string]bool{}}
+	// mentioned and postcodes stay nil (read as empty) until something is
+	// found: most texts name no city we know and no postcode.
+	q := &query{toks: tokenize(s), stems: map[string]bool{}}
 	toks := q.toks
 	for i, t := range toks {
 		switch t.kind {
@@ -122,11 +124,17 @@ func (ix *addrIndex) prepare(s string) *query {
 					}
 				}
 				if ok {
+					if q.mentioned == nil {
+						q.mentioned = map[string]bool{}
+					}
 					q.mentioned[ce.key] = true
 				}
 			}
 		case tokNum:
 			if len(t.digits) == 6 && t.house == t.digits {
+				if q.postcodes == nil {
+					q.postcodes = map[string]bool{}
+				}
 				q.postcodes[t.digits] = true
 			}
 		}
@@ -211,7 +219,7 @@ func (d *Directory) matchAddress(client, s string) ([]scored, float64, string) {
 func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 	st := &ix.stores[o]
 	toks := q.toks
-	var parts []string
+	parts := make([]string, 0, 8)
 
 	// Street: share of the store's street words present, minus words of the
 	// written street that the store's street does not have.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Assignment modes.
@@ -179,12 +180,12 @@ func (d *Directory) competenceOf(category string) string {
 	return category
 }
 
-// nearby returns the engineers who may cover the store: those with an area
-// above its OKTMO and those based within the largest radius of it.
-func (d *Directory) nearby(o *Object) []int {
-	var out []int
+// nearby appends to out the engineers who may cover the store: those with
+// an area above its OKTMO and those based within the largest radius of it.
+// The result is sorted and without duplicates.
+func (d *Directory) nearby(out []int, o *Object) []int {
 	ix := &d.engGeo
-	for _, n := range []int{2, 5, 8, 11} {
+	for _, n := range [...]int{2, 5, 8, 11} {
 		if n <= len(o.OKTMO) {
 			out = append(out, ix.byArea[o.OKTMO[:n]]...)
 		}
@@ -241,12 +242,18 @@ func (d *Directory) evaluate(i int, o *Object, competence string, load map[strin
 // Assign picks the engineer for a ticket at store obj in category. load holds
 // every engineer's open tickets (missing means none). See the package doc
 // for the rules; every Assignment says how it was reached.
+//
+// It runs for every message, against hundreds of engineers around a store in
+// a big city, so it allocates the Considered list once and ranks it in place:
+// garbage here is what drives the tail latency of the whole pipeline.
 func (d *Directory) Assign(obj *Object, category string, load map[string]int, p Policy) Assignment {
 	if obj == nil {
 		return Assignment{Reason: "no store: nobody to send"}
 	}
 	competence := d.competenceOf(category)
-	var idx []int
+	buf := idxPool.Get().(*[]int)
+	defer func() { idxPool.Put(buf) }()
+	idx := (*buf)[:0]
 	if len(p.Only) > 0 {
 		for _, code := range p.Only {
 			if i, ok := d.engByCode[code]; ok {
@@ -254,84 +261,79 @@ func (d *Directory) Assign(obj *Object, category string, load map[string]int, p 
 			}
 		}
 	} else {
-		idx = d.nearby(obj)
-		for _, code := range append([]string{obj.Engineer, p.Engineer}, p.Prefer...) {
+		idx = d.nearby(idx, obj)
+		add := func(code string) {
 			if i, ok := d.engByCode[code]; ok && !slices.Contains(idx, i) {
 				idx = append(idx, i)
 			}
 		}
-	}
-	cons := make([]Considered, 0, len(idx))
-	for _, i := range idx {
-		cons = append(cons, d.evaluate(i, obj, competence, load, len(p.Exclude) > 0 && slices.Contains(p.Exclude, d.engineers[i].Code)))
-	}
-	// Eligible first, ranked; the rejected follow in directory order. Only
-	// the eligible are sorted, by keys computed once: a store in a city may
-	// have hundreds of engineers around it.
-	type keyed struct {
-		at     int32
-		fixed  int8
-		pref   int32
-		km     int
-		load   int
-		rating float64
-		code   string
-	}
-	var ks []keyed
-	rejected := make([]Considered, 0, len(cons))
-	for k, c := range cons {
-		if !c.Eligible {
-			rejected = append(rejected, c)
-			continue
+		add(obj.Engineer)
+		add(p.Engineer)
+		for _, code := range p.Prefer {
+			add(code)
 		}
-		pref := int32(len(p.Prefer))
+	}
+	*buf = idx
+	// Eligible first, ranked; the rejected follow in directory order. The
+	// eligible fill the list from the front, the rejected from the back (so
+	// reversed), and only the eligible are sorted.
+	cons := make([]Considered, len(idx))
+	ne, back := 0, len(idx)
+	for _, i := range idx {
+		c := d.evaluate(i, obj, competence, load, len(p.Exclude) > 0 && slices.Contains(p.Exclude, d.engineers[i].Code))
+		if c.Eligible {
+			cons[ne] = c
+			ne++
+		} else {
+			back--
+			cons[back] = c
+		}
+	}
+	slices.Reverse(cons[ne:])
+	prefRank := func(code string) int {
+		if x := slices.Index(p.Prefer, code); x >= 0 {
+			return x
+		}
+		return len(p.Prefer)
+	}
+	slices.SortFunc(cons[:ne], func(a, b Considered) int {
+		if a.Fixed != b.Fixed {
+			if a.Fixed {
+				return -1
+			}
+			return 1
+		}
 		if len(p.Prefer) > 0 {
-			if x := slices.Index(p.Prefer, c.Code); x >= 0 {
-				pref = int32(x)
+			if c := cmp.Compare(prefRank(a.Code), prefRank(b.Code)); c != 0 {
+				return c
 			}
 		}
-		var fixed int8 = 1
-		if c.Fixed {
-			fixed = 0
-		}
-		ks = append(ks, keyed{at: int32(k), fixed: fixed, pref: pref, km: kmBucket(c.DistanceKm), load: c.Load, rating: c.Rating, code: c.Code})
-	}
-	slices.SortFunc(ks, func(a, b keyed) int {
 		return cmp.Or(
-			cmp.Compare(a.fixed, b.fixed),
-			cmp.Compare(a.pref, b.pref),
-			cmp.Compare(a.km, b.km),
-			cmp.Compare(a.load, b.load),
-			cmp.Compare(b.rating, a.rating),
-			strings.Compare(a.code, b.code),
+			cmp.Compare(kmBucket(a.DistanceKm), kmBucket(b.DistanceKm)),
+			cmp.Compare(a.Load, b.Load),
+			cmp.Compare(b.Rating, a.Rating),
+			strings.Compare(a.Code, b.Code),
 		)
 	})
-	sorted := make([]Considered, 0, len(cons))
-	for _, k := range ks {
-		sorted = append(sorted, cons[k.at])
+	for k := range ne {
+		cons[k].Rank = k + 1
 	}
-	cons = append(sorted, rejected...)
-	var ranked []string
-	for k := range cons {
-		if cons[k].Eligible {
-			cons[k].Rank = len(ranked) + 1
-			ranked = append(ranked, cons[k].Code)
-		}
-	}
+	eligible := cons[:ne]
 	a := Assignment{Considered: cons}
-	if len(ranked) == 0 {
+	if ne == 0 {
 		a.Reason = noneReason(cons, obj, competence)
 		return a
 	}
 	note := ""
+	forced := false
 	if p.Engineer != "" {
-		if slices.Contains(ranked, p.Engineer) {
+		if slices.ContainsFunc(eligible, func(c Considered) bool { return c.Code == p.Engineer }) {
 			if p.Mode != ModeOffer {
 				a.Engineer = p.Engineer
 				a.Reason = "forced by rule: " + p.Engineer
 				return a
 			}
-			ranked = append([]string{p.Engineer}, slices.DeleteFunc(slices.Clone(ranked), func(s string) bool { return s == p.Engineer })...)
+			forced = true
 		} else {
 			note = fmt.Sprintf("; rule's engineer %s not eligible (%s)", p.Engineer, rejection(cons, p.Engineer))
 		}
@@ -341,25 +343,50 @@ func (d *Directory) Assign(obj *Object, category string, load map[string]int, p 
 		if n <= 0 {
 			n = DefaultOfferN
 		}
-		a.Offer = ranked[:min(n, len(ranked))]
-		a.Reason = fmt.Sprintf("offered to %d of %d eligible", len(a.Offer), len(ranked)) + note
+		// The ranking, with the rule's engineer moved to the front.
+		nRanked := ne
+		if forced {
+			nRanked = 1
+			for _, c := range eligible {
+				if c.Code != p.Engineer {
+					nRanked++
+				}
+			}
+		}
+		offer := make([]string, 0, min(n, nRanked))
+		if forced {
+			offer = append(offer, p.Engineer)
+		}
+		for _, c := range eligible {
+			if len(offer) == cap(offer) {
+				break
+			}
+			if !forced || c.Code != p.Engineer {
+				offer = append(offer, c.Code)
+			}
+		}
+		a.Offer = offer
+		a.Reason = fmt.Sprintf("offered to %d of %d eligible", len(a.Offer), nRanked) + note
 		return a
 	}
-	a.Engineer = ranked[0]
 	best := cons[0]
+	a.Engineer = best.Code
 	switch {
 	case best.Fixed:
 		a.Reason = "store's fixed engineer" + note
 	case slices.Contains(p.Prefer, best.Code):
 		a.Reason = "preferred by rule" + note
 	default:
-		a.Reason = fmt.Sprintf("nearest eligible (%.1f km, load %d, rating %.2f) of %d", best.DistanceKm, best.Load, best.Rating, len(ranked)) + note
+		a.Reason = fmt.Sprintf("nearest eligible (%.1f km, load %d, rating %.2f) of %d", best.DistanceKm, best.Load, best.Rating, ne) + note
 		if obj.Engineer != "" {
 			a.Reason += fmt.Sprintf("; fixed engineer %s %s", obj.Engineer, rejection(cons, obj.Engineer))
 		}
 	}
 	return a
 }
+
+// idxPool holds the engineer index lists Assign works on.
+var idxPool = sync.Pool{New: func() any { return new([]int) }}
 
 // kmBucket compares distances in whole kilometres so that load and rating
 // decide between engineers about equally far; unknown distance goes last.

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,13 @@ import (
 // 100k stores and 10k engineers. Messages mix a store code, an address in
 // free text (client known), an address field with the client unknown, and a
 // phone. p50 and p99 of the per-message time are reported.
+//
+// Wall time includes waiting for a core: on a shared machine the p99 of
+// wall time is mostly other processes' time slices. The per-message CPU
+// time of the benchmark's thread (p50-cpu-µs, p99-cpu-µs; Linux only) is the
+// work itself, including any GC assist the message was charged with.
+//
+//	go test ./routing/ -run '^$' -bench MatchAndAssign -benchtime 20000x -count 5
 func BenchmarkMatchAndAssign(b *testing.B) {
 	d, objects, contacts := generateDirectory(b, 100_000, 10_000)
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -40,10 +48,18 @@ func BenchmarkMatchAndAssign(b *testing.B) {
 	cats := []string{"refrigeration", "electrical", "plumbing", "pos_it"}
 	load := map[string]int{}
 	durs := make([]time.Duration, 0, b.N)
+	cpus := make([]time.Duration, 0, b.N)
 	found := 0
+	// Collect the directory build's garbage now, not in the measured loop:
+	// a service builds its directory once and then routes for hours.
+	runtime.GC()
+	// Thread CPU time is per OS thread: keep the loop on one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
+		cpu0, cpuOK := threadCPUTime()
 		start := time.Now()
 		m := d.MatchObject(hints[i%nMsg])
 		if m.Object != nil {
@@ -54,14 +70,21 @@ func BenchmarkMatchAndAssign(b *testing.B) {
 			}
 		}
 		durs = append(durs, time.Since(start))
+		if cpu1, _ := threadCPUTime(); cpuOK {
+			cpus = append(cpus, cpu1-cpu0)
+		}
 	}
 	b.StopTimer()
-	slices.Sort(durs)
-	pct := func(p float64) float64 {
-		return float64(durs[min(len(durs)-1, int(float64(len(durs))*p))].Microseconds())
+	pct := func(ds []time.Duration, p float64) float64 {
+		slices.Sort(ds)
+		return float64(ds[min(len(ds)-1, int(float64(len(ds))*p))].Microseconds())
 	}
-	b.ReportMetric(pct(0.50), "p50-µs")
-	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(pct(durs, 0.50), "p50-µs")
+	b.ReportMetric(pct(durs, 0.99), "p99-µs")
+	if len(cpus) > 0 {
+		b.ReportMetric(pct(cpus, 0.50), "p50-cpu-µs")
+		b.ReportMetric(pct(cpus, 0.99), "p99-cpu-µs")
+	}
 	b.ReportMetric(float64(found)/float64(len(durs)), "matched/op")
 }
 

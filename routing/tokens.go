@@ -122,6 +122,24 @@ func foldWord(raw string) string {
 			break
 		}
 	}
+	// Most words need no change (numbers, lower-case words); returning them
+	// as they are saves an allocation per word of every message.
+	same := true
+	for _, r := range raw {
+		if unicode.ToLower(r) != r || r == 'ё' || r == utf8.RuneError {
+			same = false
+			break
+		}
+		if hasCyr && r < utf8.RuneSelf {
+			if _, ok := latinToCyrillic[r]; ok {
+				same = false
+				break
+			}
+		}
+	}
+	if same {
+		return raw
+	}
 	var b strings.Builder
 	b.Grow(len(raw))
 	for _, r := range raw {
