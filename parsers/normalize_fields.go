@@ -223,6 +223,7 @@ type CategoryMatcher struct {
 type compiledCategory struct {
 	code, name string
 	re         *regexp.Regexp
+	folded     *regexp.Regexp // re for folded text (see foldText); nil when not equivalent
 }
 
 // CompileCategories compiles the keyword alternations (case-insensitive; ё
@@ -240,15 +241,14 @@ func CompileCategories(cats []CategoryKeywords) (*CategoryMatcher, error) {
 				return nil, fmt.Errorf("category %s: keywords: %w", c.Code, err)
 			}
 			cc.re = re
+			cc.folded = compileFolded("(?i)" + foldYo(kw))
 		}
 		m.cats = append(m.cats, cc)
 	}
 	return m, nil
 }
 
-func foldYo(s string) string {
-	return strings.NewReplacer("ё", "е", "Ё", "Е").Replace(s)
-}
+func foldYo(s string) string { return yoFolder.Replace(s) }
 
 // Match returns the category whose keywords match best: each match in a
 // text counts its weight, ties go to the longer match, then to the earlier
@@ -261,18 +261,31 @@ func (m *CategoryMatcher) Match(weighted ...any) string {
 	type score struct {
 		points, longest, first int
 	}
+	// Fold the texts once for all categories.
+	n := len(weighted) / 2
+	weights := make([]int, n)
+	texts := make([]string, n)
+	for i := range n {
+		weights[i], _ = weighted[2*i].(int)
+		text, _ := weighted[2*i+1].(string)
+		texts[i] = foldYo(text)
+	}
+	folded := slices.Clone(texts)
+	foldedOK := foldedTexts(folded)
 	best, bestCode := score{}, ""
 	for _, c := range m.cats {
 		if c.re == nil {
 			continue
 		}
+		re, texts := c.re, texts
+		if c.folded != nil && foldedOK {
+			re, texts = c.folded, folded
+		}
 		s := score{first: int(^uint(0) >> 1)}
 		offset := 0
-		for i := 0; i+1 < len(weighted); i += 2 {
-			w, _ := weighted[i].(int)
-			text, _ := weighted[i+1].(string)
-			text = foldYo(text)
-			for _, loc := range c.re.FindAllStringIndex(text, 50) {
+		for i, text := range texts {
+			w := weights[i]
+			for _, loc := range re.FindAllStringIndex(text, 50) {
 				s.points += w
 				s.longest = max(s.longest, loc[1]-loc[0])
 				s.first = min(s.first, offset+loc[0])

@@ -90,6 +90,16 @@ func stripQuote(l string) string {
 // splitText separates new text, quoted history, an inline forward and the
 // signature. subject tells a forward from a reply when the marker is shared
 // (Outlook uses the same header block for both).
+// endsWithColon reports whether s ends with ':' and ASCII white space, as
+// every attribution line does. It is checked before the attribution
+// expressions, which are unanchored and case-insensitive and so cost a scan
+// from every position of every line.
+func endsWithColon(s string) bool {
+	return strings.HasSuffix(strings.TrimRight(s, " \t\n\f\r"), ":")
+}
+
+func isAttribution(l string) bool { return endsWithColon(l) && attribRe.MatchString(l) }
+
 func splitText(text, subject string) split {
 	var s split
 	if text == "" {
@@ -118,12 +128,12 @@ func splitText(text, subject string) split {
 				}
 				break
 			}
-		case attribRe.MatchString(l) && !strings.HasPrefix(l, ">"):
+		case isAttribution(l) && !strings.HasPrefix(l, ">"):
 			cut = i
-		case i+1 < len(lines) && attribRe.MatchString(lines[i+1]) && len(l) > 0 && !strings.HasPrefix(l, ">") &&
+		case i+1 < len(lines) && isAttribution(lines[i+1]) && len(l) > 0 && !strings.HasPrefix(l, ">") &&
 			strings.ContainsAny(l, "0123456789") && len(strings.TrimSpace(lines[i+1])) < 60:
 			cut = i // an attribution wrapped over two lines
-		case attribAddrRe.MatchString(l) && nextQuoted(lines, i+1):
+		case endsWithColon(l) && attribAddrRe.MatchString(l) && nextQuoted(lines, i+1):
 			cut = i
 		}
 	}
