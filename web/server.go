@@ -1,6 +1,6 @@
-// Package web is Intake's HTTP side: health, metrics and the JSON API used by
-// dispatchers' tools and operations staff. It is the only place where errors
-// become status codes.
+// Package web is Intake's HTTP side: health, metrics, the JSON API used by
+// dispatchers' tools and operations staff, and the dispatchers' pages under
+// /ui/. It is the only place where errors become status codes.
 package web
 
 import (
@@ -53,6 +53,9 @@ type Server struct {
 	// Extra serves every path the routes above do not: the routes of
 	// optional components (webhooks, engineer API). Optional.
 	Extra http.Handler
+	// Location is the zone the dispatcher pages show times in (UTC when
+	// nil).
+	Location *time.Location
 }
 
 // Handler returns the routes.
@@ -79,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rules", s.getRules)
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
+	s.registerPages(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}
@@ -96,7 +100,11 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 	})
 }
 
-// requireToken guards the API with the configured tokens.
+// requireToken guards the API with the configured tokens. A dispatcher
+// signed in to the pages may also read (GET) the API with the session
+// cookie: the pages link to raw messages and acts. Writes always need the
+// token, so a cookie sent along by a forged cross-site request changes
+// nothing.
 func (s *Server) requireToken(h http.Handler) http.Handler {
 	if len(s.APITokens) == 0 {
 		return h
@@ -110,6 +118,9 @@ func (s *Server) requireToken(h http.Handler) http.Handler {
 				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
 					valid = true
 				}
+			}
+			if !valid && (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.signedIn(r) {
+				valid = true
 			}
 			if !valid {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="intake"`)
@@ -136,18 +147,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v) //nolint:errcheck
 }
 
-// writeError maps errors to status codes, the one place that does.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
+// errorStatus maps errors to status codes, the one place that does; the
+// API answers with JSON (writeError), the pages with HTML (pageError).
+func errorStatus(err error) int {
 	var bad badRequest
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		status = http.StatusNotFound
+		return http.StatusNotFound
 	case errors.As(err, &bad):
-		status = http.StatusBadRequest
+		return http.StatusBadRequest
 	case errors.As(err, new(unprocessable)):
-		status = http.StatusUnprocessableEntity
+		return http.StatusUnprocessableEntity
+	case errors.As(err, new(forbidden)):
+		return http.StatusForbidden
 	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers the API with an error.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
 	if status == http.StatusInternalServerError {
 		s.Log.Error("http", "method", r.Method, "path", r.URL.Path, "error", err)
 	}

@@ -63,26 +63,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // runServer runs the pipeline, the sources and HTTP until ctx ends, then
 // stops intake first, drains the router and shuts the server down.
 func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener, log *slog.Logger, reg prometheus.Registerer) error {
-	compMux := http.NewServeMux()
-	var runs []func(context.Context) error
-	for _, c := range components {
-		run, err := c.setup(ctx, &componentEnv{cfg: eng.cfg, eng: eng, log: log.With("component", c.name), reg: reg, mux: compMux})
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-		if run != nil {
-			runs = append(runs, run)
-		}
-	}
-	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
-	if g, ok := reg.(prometheus.Gatherer); ok {
-		gatherer = g
+	compMux, runs, err := setupComponents(ctx, eng, log, reg)
+	if err != nil {
+		return err
 	}
 	srv := &http.Server{
-		Handler: (&web.Server{
-			Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
-			Extra: compMux, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens,
-		}).Handler(),
+		Handler:           newWebServer(eng, src, compMux, log, reg).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	httpErr := make(chan error, 1)
@@ -105,7 +91,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 			return fmt.Errorf("http: %w", err)
 		}
 	})
-	err := g.Wait()
+	err = g.Wait()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -116,4 +102,38 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 		return nil
 	}
 	return err
+}
+
+// setupComponents sets every component up: their routes on one mux, their
+// stage hooks on the processor, and what each runs.
+func setupComponents(ctx context.Context, eng *engine, log *slog.Logger, reg prometheus.Registerer) (*http.ServeMux, []func(context.Context) error, error) {
+	compMux := http.NewServeMux()
+	var runs []func(context.Context) error
+	for _, c := range components {
+		run, err := c.setup(ctx, &componentEnv{cfg: eng.cfg, eng: eng, log: log.With("component", c.name), reg: reg, mux: compMux})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		if run != nil {
+			runs = append(runs, run)
+		}
+	}
+	return compMux, runs, nil
+}
+
+// newWebServer is the HTTP side of a running server: the API, the
+// dispatcher pages and the components' routes (extra).
+func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Logger, reg prometheus.Registerer) *web.Server {
+	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		gatherer = g
+	}
+	loc, err := time.LoadLocation(eng.cfg.Intake.Timezone)
+	if err != nil {
+		loc = time.UTC // validated with the configuration; not reached
+	}
+	return &web.Server{
+		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: loc,
+	}
 }

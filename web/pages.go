@@ -1,0 +1,556 @@
+package web
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/intakehq/intake/parsers"
+	"github.com/intakehq/intake/routing"
+	"github.com/intakehq/intake/rules"
+	"github.com/intakehq/intake/store"
+)
+
+// The dispatcher pages are server-rendered HTML: one template file per
+// page, all sharing layout.html (the frame, the navigation and the CSS) and
+// partials.html, parsed once when the program starts.
+//
+// Sign-in: when APITokens are configured, /ui/login takes one of them and
+// sets a session cookie holding an expiry and an HMAC of the token over it,
+// never the token itself; any replica verifies it against the configured
+// tokens, and removing a token from the configuration ends its sessions.
+// Forms carry a CSRF token that must equal a random HttpOnly cookie (double
+// submit), and cross-origin browser POSTs are refused outright.
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageTemplates = parsePages()
+
+func parsePages() map[string]*template.Template {
+	base := template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		n = strings.TrimPrefix(n, "templates/")
+		if n == "layout.html" || n == "partials.html" {
+			continue
+		}
+		out[strings.TrimSuffix(n, ".html")] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n))
+	}
+	return out
+}
+
+var pageFuncs = template.FuncMap{
+	"deref": func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	},
+	"pct": func(f float64) string { return strconv.Itoa(int(f*100+0.5)) + "%" },
+	"km": func(f float64) string {
+		if f < 0 {
+			return "—"
+		}
+		return strconv.FormatFloat(f, 'f', 1, 64) + " км"
+	},
+	"clip": func(n int, s string) string {
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		r := []rune(s)
+		return string(r[:n]) + "…"
+	},
+	"stateRU": stateRU,
+	"resolveArgs": func(it itemView, csrf string) any {
+		return struct {
+			Item itemView
+			CSRF string
+		}{it, csrf}
+	},
+	"sourceRU": func(s string) string {
+		if v, ok := sourceNames[s]; ok {
+			return v
+		}
+		return s
+	},
+	"outcomeRU": func(p *string) string {
+		if p == nil {
+			return "в обработке"
+		}
+		if v, ok := outcomeNames[*p]; ok {
+			return v
+		}
+		return *p
+	},
+	"rawJSON": func(b []byte) string {
+		var buf bytes.Buffer
+		if len(b) == 0 || json.Indent(&buf, b, "", "  ") != nil {
+			return string(b)
+		}
+		return buf.String()
+	},
+}
+
+var stateNames = map[string]string{
+	"new": "новая", "awaiting_approval": "на согласовании", "assigned": "назначена", "offered": "предложена",
+	"accepted": "принята", "in_progress": "в работе", "postponed": "отложена", "rejected": "отклонена",
+	"done": "выполнена", "closed": "закрыта", "cancelled": "отменена",
+}
+
+// ticketStates is the order of the state filter.
+var ticketStates = []string{"new", "awaiting_approval", "assigned", "offered", "accepted", "in_progress", "postponed", "rejected", "done", "closed", "cancelled"}
+
+func stateRU(s string) string {
+	if v, ok := stateNames[s]; ok {
+		return v
+	}
+	return s
+}
+
+var outcomeNames = map[string]string{
+	store.OutcomeTicket: "заявка", store.OutcomeFollowUp: "дополнение", store.OutcomeDuplicate: "дубликат",
+	store.OutcomeIgnored: "пропущено", store.OutcomeUnmatched: "не сопоставлено", store.OutcomeFailed: "ошибка",
+}
+
+var sourceNames = map[string]string{store.SourceMail: "почта", store.SourceCall: "звонок", store.SourceConnector: "сервис-деск"}
+
+// page is what every page's template gets besides its own data.
+type page struct {
+	Title    string
+	Nav      string // the menu entry to highlight
+	CSRF     string
+	Name     string // who is signed in, as they gave it
+	Login    bool   // sign-in is required (a logout button makes sense)
+	Flash    string
+	FlashBad bool
+	loc      *time.Location
+}
+
+// Time formats t in the server's zone.
+func (p page) Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(p.loc).Format("02.01.2006 15:04")
+}
+
+// TimePtr formats an optional time.
+func (p page) TimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return p.Time(*t)
+}
+
+// parsedView and decisionView read what the pipeline saved on an item
+// (pipeline.Parsed and pipeline.Decision); only the fields the pages show.
+type parsedView struct {
+	From      string             `json:"from"`
+	FromName  string             `json:"from_name"`
+	Subject   string             `json:"subject"`
+	Date      time.Time          `json:"date"`
+	NewText   string             `json:"new_text"`
+	Signature string             `json:"signature"`
+	Warnings  []string           `json:"warnings"`
+	Fields    parsers.Fields     `json:"fields"`
+	Forwarded bool               `json:"forwarded"`
+	Trace     []rules.TraceEntry `json:"trace"`
+}
+
+type decisionView struct {
+	Kind       string              `json:"kind"`
+	Ticket     int64               `json:"ticket"`
+	Client     string              `json:"client"`
+	Object     string              `json:"object"`
+	Category   string              `json:"category"`
+	Priority   string              `json:"priority"`
+	Engineer   string              `json:"engineer"`
+	Via        string              `json:"via"`
+	Match      *routing.Match      `json:"match"`
+	Assignment *routing.Assignment `json:"assignment"`
+	Trace      []rules.TraceEntry  `json:"trace"`
+	Rules      []string            `json:"rules"`
+}
+
+// itemView is an item with its saved results decoded.
+type itemView struct {
+	store.Item
+	P parsedView
+	D decisionView
+}
+
+func newItemView(it store.Item) itemView {
+	v := itemView{Item: it}
+	if len(it.Parsed) > 0 {
+		json.Unmarshal(it.Parsed, &v.P) //nolint:errcheck // a page shows what it can
+	}
+	if len(it.Decision) > 0 {
+		json.Unmarshal(it.Decision, &v.D) //nolint:errcheck
+	}
+	return v
+}
+
+// Sender is who sent the item, as well as is known.
+func (v itemView) Sender() string {
+	switch {
+	case v.P.FromName != "" && v.P.From != "":
+		return v.P.FromName + " <" + v.P.From + ">"
+	case v.P.From != "":
+		return v.P.From
+	}
+	return v.SourceRef
+}
+
+// Candidates are the stores matching considered, best first.
+func (v itemView) Candidates() []routing.Candidate {
+	if v.D.Match == nil {
+		return nil
+	}
+	return v.D.Match.Candidates
+}
+
+// ClientGuess is the client to prefill the manual form with.
+func (v itemView) ClientGuess() string {
+	for _, c := range []string{v.Client, v.P.Fields.Client, v.D.Client} {
+		if c != "" {
+			return c
+		}
+	}
+	if v.D.Match != nil {
+		return v.D.Match.Client
+	}
+	return ""
+}
+
+// Trace is the rule trace of every stage that ran: the route stage's
+// decision carries the parse stage's trace followed by its own.
+func (v itemView) Trace() []rules.TraceEntry {
+	if len(v.D.Trace) >= len(v.P.Trace) {
+		return v.D.Trace
+	}
+	return v.P.Trace
+}
+
+// ResolvedBy is the dispatcher who chose the store ("" when matching did).
+func (v itemView) ResolvedBy() string {
+	by, _ := strings.CutPrefix(v.D.Via, "dispatcher ")
+	if by == v.D.Via {
+		return ""
+	}
+	return by
+}
+
+// IsUnmatched reports whether the item waits for a dispatcher.
+func (v itemView) IsUnmatched() bool {
+	return v.Outcome != nil && *v.Outcome == store.OutcomeUnmatched
+}
+
+// IsFailed reports whether the item failed.
+func (v itemView) IsFailed() bool { return v.Outcome != nil && *v.Outcome == store.OutcomeFailed }
+
+func (s *Server) registerPages(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
+	mux.HandleFunc("GET /ui/{$}", s.ui(s.queuePage))
+	mux.HandleFunc("GET /ui/failed", s.ui(s.failedPage))
+	mux.HandleFunc("GET /ui/items/{id}", s.ui(s.itemPage))
+	mux.HandleFunc("POST /ui/items/{id}/resolve", s.ui(s.resolvePage))
+	mux.HandleFunc("POST /ui/items/{id}/retry", s.ui(s.retryPage))
+	mux.HandleFunc("POST /ui/items/retry-failed", s.ui(s.retryAllPage))
+	mux.HandleFunc("GET /ui/tickets", s.ui(s.ticketsPage))
+	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
+	mux.HandleFunc("GET /ui/login", s.loginForm)
+	mux.HandleFunc("POST /ui/login", s.login)
+	mux.HandleFunc("POST /ui/logout", s.logout)
+}
+
+const (
+	sessionCookie = "intake_session"
+	csrfCookie    = "intake_csrf"
+	nameCookie    = "intake_name"
+	sessionTTL    = 12 * time.Hour
+)
+
+var crossOrigin = http.NewCrossOriginProtection()
+
+// ui wraps a page: sign-in when tokens are configured, the CSRF cookie, and
+// for POSTs the CSRF check.
+func (s *Server) ui(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		setPageHeaders(w)
+		if !s.signedIn(r) {
+			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		p := s.newPage(w, r)
+		if r.Method == http.MethodPost {
+			if err := checkCSRF(w, r); err != nil {
+				s.pageError(w, r, p, err)
+				return
+			}
+		}
+		h(w, r, p)
+	}
+}
+
+func setPageHeaders(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+}
+
+func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
+	p := page{CSRF: csrfToken(w, r), Login: len(s.APITokens) > 0, loc: s.Location}
+	if p.loc == nil {
+		p.loc = time.UTC
+	}
+	if c, err := r.Cookie(nameCookie); err == nil {
+		if v, err := url.QueryUnescape(c.Value); err == nil {
+			p.Name = cleanName(v)
+		}
+	}
+	return p
+}
+
+// csrfToken returns the request's CSRF cookie value, setting a new one when
+// there is none.
+func csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 22 {
+		return c.Value
+	}
+	b := make([]byte, 24)
+	rand.Read(b) //nolint:errcheck // never fails
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	return v
+}
+
+// checkCSRF refuses a form whose token is not the cookie's, and any
+// cross-origin browser request.
+func checkCSRF(w http.ResponseWriter, r *http.Request) error {
+	if err := crossOrigin.Check(r); err != nil {
+		return forbidden{errors.New("запрос с другого сайта отклонён")}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return badRequest{fmt.Errorf("форма: %w", err)}
+	}
+	c, err := r.Cookie(csrfCookie)
+	got := r.PostForm.Get("csrf")
+	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) != 1 {
+		return forbidden{errors.New("форма устарела или открыта не с этой страницы: обновите страницу и повторите")}
+	}
+	return nil
+}
+
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// sessionMAC is the HMAC, keyed by an API token, of the session's expiry.
+func sessionMAC(token string, exp int64) []byte {
+	m := hmac.New(sha256.New, []byte(token))
+	fmt.Fprintf(m, "intake-ui-session\x00%d", exp)
+	return m.Sum(nil)
+}
+
+func sessionValue(token string, exp time.Time) string {
+	e := exp.Unix()
+	return strconv.FormatInt(e, 10) + "." + base64.RawURLEncoding.EncodeToString(sessionMAC(token, e))
+}
+
+// signedIn reports whether r may see the pages: always when no tokens are
+// configured, else with a session cookie made from a configured token that
+// has not expired.
+func (s *Server) signedIn(r *http.Request) bool {
+	if len(s.APITokens) == 0 {
+		return true
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return false
+	}
+	es, sig, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return false
+	}
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil || time.Now().Unix() > exp {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return false
+	}
+	valid := false
+	for _, t := range s.APITokens {
+		if hmac.Equal(got, sessionMAC(t, exp)) {
+			valid = true
+		}
+	}
+	return valid
+}
+
+// cleanName keeps a dispatcher's name short and printable: it goes into
+// ticket histories.
+func cleanName(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:64])
+	}
+	return s
+}
+
+// by is who a dispatcher's action is recorded as.
+func (p page) by() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return "dispatcher"
+}
+
+type loginView struct {
+	page
+	Next       string
+	NeedsToken bool
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	setPageHeaders(w)
+	p := s.newPage(w, r)
+	p.Title, p.Nav = "Вход", "login"
+	s.render(w, r, http.StatusOK, "login", loginView{page: p, Next: safeNext(r.URL.Query().Get("next")), NeedsToken: len(s.APITokens) > 0})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	setPageHeaders(w)
+	p := s.newPage(w, r)
+	p.Title, p.Nav = "Вход", "login"
+	if err := checkCSRF(w, r); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	if len(s.APITokens) > 0 {
+		tok := strings.TrimSpace(r.PostForm.Get("token"))
+		ok := false
+		for _, t := range s.APITokens {
+			if tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(t)) == 1 {
+				ok = true
+			}
+		}
+		if !ok {
+			p.Flash, p.FlashBad = "Неверный токен.", true
+			s.render(w, r, http.StatusUnauthorized, "login", loginView{page: p, Next: next, NeedsToken: true})
+			return
+		}
+		exp := time.Now().Add(sessionTTL)
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sessionValue(tok, exp), Path: "/", Expires: exp,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	}
+	if name := cleanName(r.PostForm.Get("name")); name != "" {
+		http.SetCookie(w, &http.Cookie{Name: nameCookie, Value: url.QueryEscape(name), Path: "/ui/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	setPageHeaders(w)
+	p := s.newPage(w, r)
+	if err := checkCSRF(w, r); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect on the pages.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/ui/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/ui/"
+	}
+	return next
+}
+
+// render executes a page into a buffer first, so that a template error
+// gives a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	t, ok := pageTemplates[name]
+	if !ok {
+		s.Log.Error("page", "template", name, "error", "no such template")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		s.Log.Error("page", "template", name, "path", r.URL.Path, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck
+}
+
+type errorView struct {
+	page
+	Status  int
+	Heading string
+	Message string
+	Back    string
+}
+
+// pageError shows an error as a page, with the status errorStatus gives.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, p page, err error) {
+	status := errorStatus(err)
+	v := errorView{page: p, Status: status, Message: err.Error(), Back: "/ui/"}
+	switch status {
+	case http.StatusNotFound:
+		v.Heading = "Не найдено"
+	case http.StatusBadRequest:
+		v.Heading = "Неверный запрос"
+	case http.StatusUnprocessableEntity:
+		v.Heading = "Действие невозможно"
+	case http.StatusForbidden:
+		v.Heading = "Доступ запрещён"
+	default:
+		s.Log.Error("page", "method", r.Method, "path", r.URL.Path, "error", err)
+		v.Heading, v.Message = "Внутренняя ошибка", "Что-то пошло не так; подробности в журнале сервера."
+	}
+	if ref := r.Header.Get("Referer"); strings.Contains(ref, "/ui/") {
+		if i := strings.Index(ref, "/ui/"); i >= 0 {
+			v.Back = safeNext(ref[i:])
+		}
+	}
+	v.Title = v.Heading
+	s.render(w, r, status, "error", v)
+}
