@@ -75,17 +75,16 @@ func NewInbox(s *store.Store, notify Notifier) *Inbox { return &Inbox{store: s, 
 func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.Context, tx pgx.Tx) error) ([]Result, error) {
 	var results []Result
 	err := in.store.InTx(ctx, func(tx pgx.Tx) error {
-		results = results[:0]
+		var err error
+		results, err = putMany(ctx, tx, items)
+		if err != nil {
+			return err
+		}
 		var fresh []int64
-		for _, it := range items {
-			r, err := putOne(ctx, tx, it)
-			if err != nil {
-				return fmt.Errorf("storing %s item %s: %w", it.Source, it.SourceRef, err)
-			}
+		for _, r := range results {
 			if r.Status == StatusNew {
 				fresh = append(fresh, r.ID)
 			}
-			results = append(results, r)
 		}
 		if len(fresh) > 0 && in.notify != nil {
 			if err := in.notify(ctx, tx, fresh); err != nil {
@@ -103,44 +102,136 @@ func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.C
 	return results, nil
 }
 
-func putOne(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
+const insertItem = `
+	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, stage, outcome, error)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT DO NOTHING
+	RETURNING id`
+
+// prepared is an item with its derived columns.
+type prepared struct {
+	it   Item
+	sum  [32]byte
+	meta []byte
+}
+
+func prepare(it Item) (prepared, error) {
 	if it.Source == "" || it.SourceRef == "" {
-		return Result{}, errors.New("item needs a source and a source reference")
+		return prepared{}, errors.New("item needs a source and a source reference")
 	}
-	sum := sha256.Sum256(it.Raw)
-	if it.DedupKey == "" {
-		it.DedupKey = fmt.Sprintf("sha256:%x", sum)
+	p := prepared{it: it, sum: sha256.Sum256(it.Raw), meta: []byte("{}")}
+	if p.it.DedupKey == "" {
+		p.it.DedupKey = fmt.Sprintf("sha256:%x", p.sum)
 	}
-	meta, err := json.Marshal(it.Meta)
+	if it.Meta != nil {
+		m, err := json.Marshal(it.Meta)
+		if err != nil {
+			return prepared{}, err
+		}
+		p.meta = m
+	}
+	return p, nil
+}
+
+func (p prepared) insertArgs() []any {
+	var stage, outcome, errText any = "received", nil, ""
+	if p.it.Failed != "" {
+		stage, outcome, errText = "done", "failed", p.it.Failed
+	}
+	return []any{p.it.Source, p.it.SourceRef, p.it.DedupKey, p.sum[:], p.it.Raw, len(p.it.Raw), p.meta, p.it.MessageID, stage, outcome, errText}
+}
+
+func (p prepared) inserted(id int64) Result {
+	if p.it.Failed != "" {
+		return Result{ID: id, Status: StatusFailed}
+	}
+	return Result{ID: id, Status: StatusNew}
+}
+
+// putMany inserts items in one round trip (a backlog arrives in batches);
+// the few that collide with a unique key are then resolved one by one, in
+// order, so a re-delivery within the batch is a duplicate of the first.
+func putMany(ctx context.Context, tx pgx.Tx, items []Item) ([]Result, error) {
+	ps := make([]prepared, len(items))
+	for i, it := range items {
+		p, err := prepare(it)
+		if err != nil {
+			return nil, fmt.Errorf("storing %s item %s: %w", it.Source, it.SourceRef, err)
+		}
+		ps[i] = p
+	}
+	if len(ps) == 1 {
+		r, err := putPrepared(ctx, tx, ps[0])
+		if err != nil {
+			return nil, fmt.Errorf("storing %s item %s: %w", ps[0].it.Source, ps[0].it.SourceRef, err)
+		}
+		return []Result{r}, nil
+	}
+	results := make([]Result, len(items))
+	collided := make([]bool, len(items))
+	batch := &pgx.Batch{}
+	for _, p := range ps {
+		batch.Queue(insertItem, p.insertArgs()...)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for i, p := range ps {
+		var id int64
+		err := br.QueryRow().Scan(&id)
+		switch {
+		case err == nil:
+			results[i] = p.inserted(id)
+		case errors.Is(err, pgx.ErrNoRows):
+			collided[i] = true
+		default:
+			br.Close()
+			return nil, fmt.Errorf("storing %s item %s: %w", p.it.Source, p.it.SourceRef, err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	for i, p := range ps {
+		if !collided[i] {
+			continue
+		}
+		r, err := resolveCollision(ctx, tx, p)
+		if err != nil {
+			return nil, fmt.Errorf("storing %s item %s: %w", p.it.Source, p.it.SourceRef, err)
+		}
+		results[i] = r
+	}
+	return results, nil
+}
+
+func putOne(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
+	p, err := prepare(it)
 	if err != nil {
 		return Result{}, err
 	}
-	if it.Meta == nil {
-		meta = []byte("{}")
-	}
-	var stage, outcome, errText any = "received", nil, ""
-	if it.Failed != "" {
-		stage, outcome, errText = "done", "failed", it.Failed
-	}
+	return putPrepared(ctx, tx, p)
+}
+
+func putPrepared(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
 	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, stage, outcome, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT DO NOTHING
-		RETURNING id`,
-		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, stage, outcome, errText).Scan(&id)
+	err := tx.QueryRow(ctx, insertItem, p.insertArgs()...).Scan(&id)
 	if err == nil {
-		if it.Failed != "" {
-			return Result{ID: id, Status: StatusFailed}, nil
-		}
-		return Result{ID: id, Status: StatusNew}, nil
+		return p.inserted(id), nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Result{}, err
 	}
+	return resolveCollision(ctx, tx, p)
+}
+
+// resolveCollision says what an item that hit a unique key is: the same
+// source position (a re-fetch), the same bytes elsewhere (a re-scan), or a
+// re-delivery recorded as a duplicate of the first.
+func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
+	it, sum, meta := p.it, p.sum, p.meta
+	var id int64
 	// Same position at the source: a re-fetch (e.g. after a crash between
 	// commit and acknowledgement). Nothing to do.
-	err = tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
+	err := tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
 	if err == nil {
 		return Result{ID: id, Status: StatusKnown}, nil
 	}

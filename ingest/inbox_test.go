@@ -72,3 +72,25 @@ func TestInboxRollsBackWhenAfterFails(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&n))
 	require.Zero(t, n, "nothing is committed when the checkpoint write fails")
 }
+
+func TestInboxBatchResolvesCollisionsInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.Store(t)
+	in := ingest.NewInbox(s, nil)
+	a := []byte("Message-ID: <a@x>\r\n\r\nA\r\n")
+	a2 := append([]byte("Received: from mx2\r\n"), a...)
+	b := []byte("Message-ID: <b@x>\r\n\r\nB\r\n")
+	res, err := in.Put(ctx, []ingest.Item{
+		{Source: "mail", SourceRef: "r1", DedupKey: "mid:a@x", Raw: a},
+		{Source: "mail", SourceRef: "r2", DedupKey: "mid:a@x", Raw: a2}, // re-delivery in the same batch
+		{Source: "mail", SourceRef: "r3", DedupKey: "mid:b@x", Raw: b},
+		{Source: "mail", SourceRef: "r1", DedupKey: "mid:a@x", Raw: a}, // the same position twice
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, ingest.StatusNew, res[0].Status)
+	require.Equal(t, ingest.StatusDuplicate, res[1].Status)
+	require.Equal(t, res[0].ID, res[1].DuplicateOf)
+	require.Equal(t, ingest.StatusNew, res[2].Status)
+	require.Equal(t, ingest.StatusKnown, res[3].Status)
+	require.Equal(t, res[0].ID, res[3].ID)
+}
