@@ -33,6 +33,7 @@ Usage:
                                               completion act of a ticket (printable HTML)
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
   intake demo    [--once]                     run the whole job on sample data
+  intake bench   parse [--n 5000]             normalize + extract throughput on one core
 
 The configuration is intake.yaml (see intake.example.yaml) plus environment
 overrides; DATABASE_URL overrides the database.
@@ -79,6 +80,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "retry":
 		return cmdRetry(ctx, rest, stdout, stderr)
+	case "bench":
+		if len(rest) > 0 && rest[0] == "parse" {
+			return cmdBenchParse(ctx, rest[1:], stdout, stderr)
+		}
+		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R]")
 	case "ingest":
 		return cmdIngest(ctx, rest, stdout, stderr)
 	case "verify":
