@@ -43,11 +43,7 @@ func cmdAct(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return errors.New("act: give one ticket id, e.g. INT-123")
 	}
-	cfg, err := loadConfig(cf.config, getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := cf.open(ctx)
 	if err != nil {
 		return err
 	}

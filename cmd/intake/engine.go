@@ -30,6 +30,17 @@ func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
 	return store.Open(ctx, cfg.Database.URL)
 }
 
+// open loads the configuration named by the flags and connects to its
+// database.
+func (cf commonFlags) open(ctx context.Context) (Config, *store.Store, error) {
+	cfg, err := loadConfig(cf.config, getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	return cfg, st, err
+}
+
 // engine is the processing core shared by serve, demo and eval: the
 // processor with its runtime, the pipeline and the inbox that feeds it.
 type engine struct {

@@ -25,11 +25,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 {
 		return fmt.Errorf("usage: intake ingest [--wait 30s] FILE.eml...")
 	}
-	cfg, err := loadConfig(cf.config, getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := cf.open(ctx)
 	if err != nil {
 		return err
 	}

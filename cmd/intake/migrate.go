@@ -19,11 +19,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(cf.config, getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := cf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -52,11 +48,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("usage: intake import %s FILE.csv", strings.Join(importKinds, "|"))
 	}
 	kind, path := fs.Arg(0), fs.Arg(1)
-	cfg, err := loadConfig(cf.config, getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := cf.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		ids = append(ids, id)
 	}
-	cfg, err := loadConfig(cf.config, getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := cf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,11 +86,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "rules check: %d files, %d formats, %d rules: ok\n", len(files), len(set.Formats()), len(set.Rules("")))
 		return nil
 	case "apply":
-		cfg, err := loadConfig(cf.config, getenv)
-		if err != nil {
-			return err
-		}
-		st, err := openStore(ctx, cfg)
+		_, st, err := cf.open(ctx)
 		if err != nil {
 			return err
 		}
