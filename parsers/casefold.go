@@ -90,8 +90,8 @@ var foldedRunes = sync.OnceValue(func() []rune {
 // would not match exactly what the case-insensitive pattern matches: a part
 // of the pattern turns case folding off, or the pattern does not parse.
 func compileFolded(pattern string) *regexp.Regexp {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil || !foldTree(re) {
+	re := foldedTree(pattern)
+	if re == nil {
 		return nil
 	}
 	fast, err := regexp.Compile(re.String())
@@ -99,6 +99,16 @@ func compileFolded(pattern string) *regexp.Regexp {
 		return nil
 	}
 	return fast
+}
+
+// foldedTree is the parsed form of pattern for matching folded text; nil
+// when there is none (see compileFolded).
+func foldedTree(pattern string) *syntax.Regexp {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil || !foldTree(re) {
+		return nil
+	}
+	return re
 }
 
 func foldTree(re *syntax.Regexp) bool {

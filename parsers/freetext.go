@@ -174,6 +174,22 @@ var (
 	codeHash     = regexp.MustCompile(`(?:№|N\s?°|#)\s*(\d{1,5})(?:[^\pN]|$)`)
 )
 
+// The keyword-led expressions run over folded text at their keywords only
+// (see prefilter.go).
+var (
+	codeNumberedFast = foldedLitRegexp(codeNumbered.String())
+	refNumberedFast  = foldedLitRegexp(refNumbered.String())
+)
+
+// findAllFolded is re.FindAllStringSubmatchIndex(text, n), through fast (re
+// folded, see foldedLitRegexp) when text can be folded.
+func findAllFolded(re *regexp.Regexp, fast *litRegexp, text string, n int) [][]int {
+	if folded, ok := foldText(text); ok {
+		return fast.findAll(folded, n)
+	}
+	return re.FindAllStringSubmatchIndex(text, n)
+}
+
 // Words that look like a code prefix but are not ("до 12", "на 30").
 var notCodePrefix = map[string]bool{
 	"ДО": true, "НА": true, "ОТ": true, "ПО": true, "ЗА": true, "В": true, "С": true, "ИЗ": true,
@@ -208,10 +224,11 @@ func FindCodes(text string, refs []string) []string {
 		}
 		hits = append(hits, hit{m[2], code})
 	}
-	for _, re := range []*regexp.Regexp{codeNumbered, codeHash} {
-		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
-			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
-		}
+	for _, m := range findAllFolded(codeNumbered, codeNumberedFast, text, 50) {
+		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+	}
+	for _, m := range codeHash.FindAllStringSubmatchIndex(text, 50) {
+		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
 	var out []string
@@ -260,10 +277,11 @@ func FindRefs(text string) []string {
 		}
 		hits = append(hits, hit{m[2], ref})
 	}
-	for _, re := range []*regexp.Regexp{refDigits, refNumbered} {
-		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
-			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
-		}
+	for _, m := range refDigits.FindAllStringSubmatchIndex(text, 50) {
+		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+	}
+	for _, m := range findAllFolded(refNumbered, refNumberedFast, text, 50) {
+		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
 	var out []string

@@ -217,13 +217,15 @@ type CategoryKeywords struct {
 // CategoryMatcher finds our category in problem text. Build it once with
 // CompileCategories; it is safe for concurrent use.
 type CategoryMatcher struct {
-	cats []compiledCategory
+	cats  []compiledCategory
+	index *litIndex // literals of every category's fast form, owned by category index
 }
 
 type compiledCategory struct {
 	code, name string
 	re         *regexp.Regexp
 	folded     *regexp.Regexp // re for folded text (see foldText); nil when not equivalent
+	fast       *litRegexp     // folded run at its literals only (see prefilter.go); nil when not possible
 }
 
 // CompileCategories compiles the keyword alternations (case-insensitive; ё
@@ -241,9 +243,27 @@ func CompileCategories(cats []CategoryKeywords) (*CategoryMatcher, error) {
 				return nil, fmt.Errorf("category %s: keywords: %w", c.Code, err)
 			}
 			cc.re = re
-			cc.folded = compileFolded("(?i)" + foldYo(kw))
+			if tree := foldedTree("(?i)" + foldYo(kw)); tree != nil {
+				cc.folded, _ = regexp.Compile(tree.String())
+				if cc.folded != nil {
+					cc.fast = newLitRegexp(tree)
+				}
+			}
 		}
 		m.cats = append(m.cats, cc)
+	}
+	var lits []string
+	var owner []int
+	for i, c := range m.cats {
+		if c.fast != nil {
+			lits = append(lits, c.fast.lits...)
+			for range c.fast.lits {
+				owner = append(owner, i)
+			}
+		}
+	}
+	if len(lits) > 0 {
+		m.index = newLitIndex(lits, owner)
 	}
 	return m, nil
 }
@@ -272,8 +292,17 @@ func (m *CategoryMatcher) Match(weighted ...any) string {
 	}
 	folded := slices.Clone(texts)
 	foldedOK := foldedTexts(folded)
+	// cands[i][c]: where category c's literals occur in folded text i.
+	var cands [][][]int
+	if foldedOK && m.index != nil {
+		cands = make([][][]int, n)
+		for i, text := range folded {
+			cands[i] = make([][]int, len(m.cats))
+			m.index.scan(text, func(p, c int) { cands[i][c] = append(cands[i][c], p) })
+		}
+	}
 	best, bestCode := score{}, ""
-	for _, c := range m.cats {
+	for ci, c := range m.cats {
 		if c.re == nil {
 			continue
 		}
@@ -285,7 +314,13 @@ func (m *CategoryMatcher) Match(weighted ...any) string {
 		offset := 0
 		for i, text := range texts {
 			w := weights[i]
-			for _, loc := range re.FindAllStringIndex(text, 50) {
+			var locs [][]int
+			if cands != nil && c.fast != nil {
+				locs = c.fast.findAllAt(text, cands[i][ci], 50)
+			} else {
+				locs = re.FindAllStringIndex(text, 50)
+			}
+			for _, loc := range locs {
 				s.points += w
 				s.longest = max(s.longest, loc[1]-loc[0])
 				s.first = min(s.first, offset+loc[0])

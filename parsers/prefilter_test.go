@@ -1,0 +1,330 @@
+package parsers
+
+import (
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// litPatterns are run both ways (whole-text search and literal-driven) by
+// the tests below; (?i) patterns are folded first.
+var litPatterns = []string{
+	"холодил|витрин|камер|морозил|ларь|температур|компрессор|не холодит|течёт фреон|лар[ья]",
+	"электр|розетк|щит|автомат выбило|нет света|проводк|искрит",
+	"ламп|светильник|освещен|не горит|моргает",
+	"сантех|кран|протеч|засор|канализац|унитаз|раковин|вод[аы]",
+	"кондиц|вентиляц|сплит|жарко|тепловая завеса",
+	"касс|терминал|сканер|принтер чеков|фискал|эквайринг|pos",
+	"двер|входн.. групп|доводчик|автоматическ.. двер|ролл?ет|ворот",
+	"плитк|потол|покраск|штукатур|пол |стен[аы]|ремонт помещ",
+	"видеонаблюд|камер[аы] наблюд|сигнализац|охран|домофон",
+	refNumbered.String(),
+	codeNumbered.String(),
+	`(?:^|[^\pL])(ab|cd)x*$`,
+	`a^b|ab|(?:^|\n)ab`,
+	`(?:[^a]|^)(foo|bar)(\d+)?`,
+	`(?:.|^)(z)`,
+	`foo(bar)?|fo|f[oö]{2,}\z`,
+	`x$|xy(?m:$)`,
+	"k|s|\u212a",
+}
+
+type litCase struct {
+	pattern string
+	re      *regexp.Regexp // over the text as is
+	slow    *regexp.Regexp // the folded expression over folded text; nil for a case-sensitive pattern
+	fast    *litRegexp
+}
+
+func litCases(t testing.TB) []litCase {
+	var out []litCase
+	for _, p := range litPatterns {
+		for _, fold := range []bool{false, true} {
+			pattern := p
+			if fold {
+				pattern = "(?i)" + foldYo(p)
+			}
+			tree, err := syntax.Parse(pattern, syntax.Perl)
+			require.NoError(t, err)
+			c := litCase{pattern: pattern, re: regexp.MustCompile(pattern)}
+			if fold {
+				if !foldTree(tree) {
+					continue
+				}
+				c.slow = regexp.MustCompile(tree.String())
+			}
+			c.fast = newLitRegexp(tree)
+			if c.fast == nil {
+				continue
+			}
+			c.fast.index = newLitIndex(c.fast.lits, nil)
+			out = append(out, c)
+		}
+	}
+	require.Greater(t, len(out), len(litPatterns), "most patterns have a literal prefilter")
+	return out
+}
+
+// checkLitCase compares the literal-driven search with the regexp's own over
+// text, for several match limits.
+func checkLitCase(t testing.TB, c litCase, text string) bool {
+	slow, fast := c.re, text
+	if c.slow != nil {
+		folded, ok := foldText(text)
+		if !ok {
+			return true // the callers use the original expression then
+		}
+		slow, fast = c.slow, folded
+		// The folded search finds what the original finds.
+		if !assert.Equal(t, c.re.FindAllStringSubmatchIndex(text, -1), c.slow.FindAllStringSubmatchIndex(folded, -1), "%q over %q", c.pattern, text) {
+			return false
+		}
+	}
+	for _, n := range []int{-1, 1, 2, 50} {
+		want := slow.FindAllStringSubmatchIndex(fast, n)
+		got := c.fast.findAll(fast, n)
+		if !assert.Equal(t, want, got, "%q over %q (n=%d)", c.pattern, text, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// litTexts are the fold test texts, the text of every mail fixture and
+// pieces of them glued at random, with invalid bytes in between.
+func litTexts(t testing.TB) []string {
+	texts := slices.Clone(foldTexts)
+	texts = append(texts,
+		"ab", "abx", "xab", "\nab\nab", "aab cdxx", "foo12 bar3 afoo4 foobar föö", "xy\nx", "zz\nz",
+		"запрос №123456, ЗАЯВКА 654321, магазин 12, маг. № 57, ТТ 3, Store #4",
+		"ЗАПРОС\xff123456 заказ\n\n1234567 \xd0заказ 12345",
+	)
+	for _, f := range mailFixtures(t) {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		d, err := Normalize(raw)
+		if err != nil {
+			continue
+		}
+		texts = append(texts, d.Subject+"\n"+d.Text)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	pieces := slices.Clone(texts)
+	for range 300 {
+		var b strings.Builder
+		for range 1 + r.IntN(6) {
+			p := pieces[r.IntN(len(pieces))]
+			i := r.IntN(len(p) + 1)
+			j := i + r.IntN(len(p)-i+1)
+			b.WriteString(p[i:j])
+			if r.IntN(4) == 0 {
+				b.WriteByte(byte(0x80 + r.IntN(0x80)))
+			}
+		}
+		texts = append(texts, b.String())
+	}
+	return texts
+}
+
+func TestLitRegexpFindsWhatTheRegexpFinds(t *testing.T) {
+	cases := litCases(t)
+	for _, text := range litTexts(t) {
+		for _, c := range cases {
+			if !checkLitCase(t, c, text) {
+				return
+			}
+		}
+	}
+}
+
+func TestLitRegexpRefuses(t *testing.T) {
+	for _, p := range []string{`\bkws`, `(?m)^ab`, `a*b`, `.ab`, `ab|`, `[a-z]x`, `(?i)ab`} {
+		tree, err := syntax.Parse(p, syntax.Perl)
+		require.NoError(t, err)
+		assert.Nil(t, newLitRegexp(tree), p)
+	}
+}
+
+// slowCategoryMatch is CategoryMatcher.Match as it was before the literal
+// prefilter: every expression over every whole text.
+func slowCategoryMatch(m *CategoryMatcher, weighted ...any) string {
+	type score struct {
+		points, longest, first int
+	}
+	n := len(weighted) / 2
+	weights := make([]int, n)
+	texts := make([]string, n)
+	for i := range n {
+		weights[i], _ = weighted[2*i].(int)
+		text, _ := weighted[2*i+1].(string)
+		texts[i] = foldYo(text)
+	}
+	folded := slices.Clone(texts)
+	foldedOK := foldedTexts(folded)
+	best, bestCode := score{}, ""
+	for _, c := range m.cats {
+		if c.re == nil {
+			continue
+		}
+		re, texts := c.re, texts
+		if c.folded != nil && foldedOK {
+			re, texts = c.folded, folded
+		}
+		s := score{first: int(^uint(0) >> 1)}
+		offset := 0
+		for i, text := range texts {
+			w := weights[i]
+			for _, loc := range re.FindAllStringIndex(text, 50) {
+				s.points += w
+				s.longest = max(s.longest, loc[1]-loc[0])
+				s.first = min(s.first, offset+loc[0])
+			}
+			offset += len(text) + 1
+		}
+		if s.points == 0 {
+			continue
+		}
+		if bestCode == "" || s.points > best.points ||
+			s.points == best.points && (s.longest > best.longest || s.longest == best.longest && s.first < best.first) {
+			best, bestCode = s, c.code
+		}
+	}
+	return bestCode
+}
+
+func demoLikeCategories(t testing.TB) *CategoryMatcher {
+	var cats []CategoryKeywords
+	for i, p := range litPatterns[:9] {
+		cats = append(cats, CategoryKeywords{Code: string(rune('a' + i)), Keywords: p})
+	}
+	cats = append(cats, testCategories...)
+	m, err := CompileCategories(cats)
+	require.NoError(t, err)
+	return m
+}
+
+func TestCategoryMatchAsBefore(t *testing.T) {
+	m := demoLikeCategories(t)
+	texts := litTexts(t)
+	for i, text := range texts {
+		other := texts[(i*7+3)%len(texts)]
+		require.Equal(t, slowCategoryMatch(m, 3, other, 1, text), m.Match(3, other, 1, text), "%q / %q", other, text)
+		require.Equal(t, slowCategoryMatch(m, 1, text), m.Match(1, text), "%q", text)
+	}
+}
+
+func FuzzLitRegexp(f *testing.F) {
+	for _, text := range foldTexts {
+		f.Add(text)
+	}
+	f.Add("запрос №123456, ЗАЯВКА 654321, магазин 12, маг. № 57, ТТ 3, Store #4")
+	cases := litCases(f)
+	m := demoLikeCategories(f)
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, c := range cases {
+			if !checkLitCase(t, c, text) {
+				t.FailNow()
+			}
+		}
+		half := text[:len(text)/2]
+		require.Equal(t, slowCategoryMatch(m, 3, half, 1, text), m.Match(3, half, 1, text), "%q", text)
+	})
+}
+
+// slowFindRefs and slowFindCodes are FindRefs and FindCodes as they were
+// before the keyword-led expressions ran at their keywords only.
+func slowFindRefs(text string) []string {
+	type hit struct {
+		pos int
+		ref string
+	}
+	var hits []hit
+	for _, m := range refLettered.FindAllStringSubmatchIndex(text, 50) {
+		ref := text[m[2]:m[3]]
+		letters := strings.TrimRightFunc(ref, func(r rune) bool { return unicode.IsDigit(r) || r == '-' })
+		if strings.ToUpper(letters) != letters {
+			continue
+		}
+		hits = append(hits, hit{m[2], ref})
+	}
+	for _, re := range []*regexp.Regexp{refDigits, refNumbered} {
+		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
+			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
+	var out []string
+	for _, h := range hits {
+		if slices.Contains(out, h.ref) {
+			continue
+		}
+		if !strings.ContainsFunc(h.ref, unicode.IsLetter) && NormalizePhone(h.ref) != "" {
+			continue
+		}
+		out = append(out, h.ref)
+	}
+	return out
+}
+
+func slowFindCodes(text string, refs []string) []string {
+	type hit struct {
+		pos  int
+		code string
+	}
+	var hits []hit
+	for _, m := range codeLettered.FindAllStringSubmatchIndex(text, 50) {
+		code := text[m[2]:m[3]]
+		prefix := strings.ToUpper(strings.TrimRightFunc(code, func(r rune) bool { return !unicode.IsLetter(r) }))
+		if i := strings.IndexFunc(prefix, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
+			prefix = prefix[:i]
+		}
+		if notCodePrefix[prefix] || prefix != strings.ToUpper(prefix) {
+			continue
+		}
+		if w := strings.TrimRightFunc(code, func(r rune) bool { return !unicode.IsLetter(r) }); strings.ToUpper(w) != w {
+			continue
+		}
+		hits = append(hits, hit{m[2], code})
+	}
+	for _, re := range []*regexp.Regexp{codeNumbered, codeHash} {
+		for _, m := range re.FindAllStringSubmatchIndex(text, 50) {
+			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
+	var out []string
+	for _, h := range hits {
+		c := strings.TrimSpace(h.code)
+		if c == "" || slices.Contains(out, c) || isRef(c, refs) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func TestFindRefsAndCodesAsBefore(t *testing.T) {
+	for _, text := range litTexts(t) {
+		refs := slowFindRefs(text)
+		require.Equal(t, refs, FindRefs(text), "%q", text)
+		require.Equal(t, slowFindCodes(text, refs), FindCodes(text, refs), "%q", text)
+	}
+}
+
+func FuzzFindRefsAndCodes(f *testing.F) {
+	f.Add("запрос №123456, ЗАЯВКА 654321, магазин 12, маг. № 57, ТТ 3, Store #4, ГМ-106 INC0529724")
+	f.Add("Заказ\u212a 1234567 магазин 5")
+	f.Fuzz(func(t *testing.T, text string) {
+		refs := slowFindRefs(text)
+		require.Equal(t, refs, FindRefs(text), "%q", text)
+		require.Equal(t, slowFindCodes(text, refs), FindCodes(text, refs), "%q", text)
+	})
+}
