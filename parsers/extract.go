@@ -310,7 +310,7 @@ func (ex *extractor) candidates(d *Document) []string {
 	switch ex.kind {
 	case "labels":
 		for _, re := range ex.labelRes {
-			add(findLabel(d.Text, []*regexp.Regexp{re}))
+			add(findLabel(d.Text, []*labelMatcher{re}))
 		}
 	case "table":
 		for _, l := range ex.labels {
@@ -373,9 +373,10 @@ func submatchValue(re *regexp.Regexp, s string) string {
 
 // findLabel returns the value of the first label (in the order given) found
 // in the text; an empty value means the value is on the next non-empty line.
-func findLabel(text string, res []*regexp.Regexp) string {
+func findLabel(text string, res []*labelMatcher) string {
+	folded, ok := foldText(text)
 	for _, re := range res {
-		for _, m := range re.FindAllStringSubmatchIndex(text, 5) {
+		for _, m := range re.findAll(text, folded, ok, 5) {
 			if v := strings.TrimSpace(text[m[2]:m[3]]); v != "" {
 				return v
 			}

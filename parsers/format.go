@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -172,7 +173,7 @@ type compiledEvent struct {
 
 type extractor struct {
 	kind      string // labels|table|regex|xpath|json
-	labelRes  []*regexp.Regexp
+	labelRes  []*labelMatcher
 	labels    []string // squashed, for table
 	re        *regexp.Regexp
 	in        string
@@ -290,7 +291,7 @@ func compileExtractor(field string, es ExtractorSpec) (*extractor, error) {
 			if strings.TrimSpace(l) == "" {
 				return nil, &SpecError{Field: field, Key: "labels", Msg: "empty label"}
 			}
-			ex.labelRes = append(ex.labelRes, labelRegexp(l))
+			ex.labelRes = append(ex.labelRes, newLabelMatcher(l))
 		}
 	}
 	if len(es.Table) > 0 {
@@ -378,6 +379,69 @@ func labelRegexp(label string) *regexp.Regexp {
 	}
 	return regexp.MustCompile(`(?im)^[ \t>*|]*` + strings.Join(words, `[ \t]+`) +
 		`[ \t.*]*(?::|[-–—](?:[ \t]|$))[ \t*]*([^\r\n]*)$`)
+}
+
+// labelMatcher is a labelRegexp that runs only on the lines holding the
+// label's first word. Its matches never span a line break and start at the
+// start of a line, so each such line can be matched alone, anchored; the
+// word is looked for in folded text (see foldText), as (?i) compares it.
+type labelMatcher struct {
+	re   *regexp.Regexp
+	line *regexp.Regexp // re anchored at the start of its input
+	word string         // the first word, folded; "" when re runs over the whole text
+}
+
+func newLabelMatcher(label string) *labelMatcher {
+	re := labelRegexp(label)
+	m := &labelMatcher{re: re}
+	words := strings.Fields(strings.TrimRight(strings.TrimSpace(label), ":"))
+	if len(words) == 0 || !utf8.ValidString(words[0]) {
+		return m
+	}
+	if w, ok := foldText(words[0]); ok {
+		m.word, m.line = w, regexp.MustCompile(`^(?:`+re.String()+`)`)
+	}
+	return m
+}
+
+// findAll is re.FindAllStringSubmatchIndex(text, n); folded is foldText(text)
+// when ok.
+func (m *labelMatcher) findAll(text, folded string, ok bool, n int) [][]int {
+	if m.word == "" || !ok {
+		return m.re.FindAllStringSubmatchIndex(text, n)
+	}
+	var out [][]int
+	pos, from := 0, 0
+	for from < len(text) && (n < 0 || len(out) < n) {
+		i := strings.Index(folded[from:], m.word)
+		if i < 0 {
+			break
+		}
+		p := from + i
+		start := strings.LastIndexByte(text[:p], '\n') + 1
+		end := strings.IndexByte(text[p:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += p
+		}
+		from = end + 1
+		if start < pos {
+			continue
+		}
+		loc := m.line.FindStringSubmatchIndex(text[start:end])
+		if loc == nil {
+			continue
+		}
+		for k := range loc {
+			if loc[k] >= 0 {
+				loc[k] += start
+			}
+		}
+		out = append(out, loc)
+		pos = loc[1]
+	}
+	return out
 }
 
 // squash lower-cases, folds ё and drops everything but letters and digits,

@@ -328,3 +328,51 @@ func FuzzFindRefsAndCodes(f *testing.F) {
 		require.Equal(t, slowFindCodes(text, refs), FindCodes(text, refs), "%q", text)
 	})
 }
+
+var labelTests = []string{"Номер", "Номер заявки", "Приоритет", "Срок:", "Магазин", "ID", "kelvin", "s", "Дата и время"}
+
+var labelTexts = []string{
+	"Номер: WO0000000123456\nПриоритет ....: 1 - Высокий (был: Средний)\nСрок:\n21.11.2026 14:00",
+	"> НОМЕР ЗАЯВКИ - 123\n|номер заявки: 5\n* Номер   заявки *: x\r\nномер:y\nНомер-\nНомер —z",
+	"текст номер: 1\nномер: 2 номер: 3\n\nМагазин: ГМ-106\nмагазин:\n\n ГМ-107\nID: a\nid - b\nKELVIN: \u212aelvin: x\nſ: 1\nS: 2",
+	"\xffНомер: 1\n\xd0Номер: 2\nНомер\xff: 3",
+}
+
+func checkLabel(t *testing.T, m *labelMatcher, text string) bool {
+	folded, ok := foldText(text)
+	for _, n := range []int{-1, 1, 5} {
+		if !assert.Equal(t, m.re.FindAllStringSubmatchIndex(text, n), m.findAll(text, folded, ok, n), "%q over %q (n=%d)", m.re, text, n) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLabelMatcherFindsWhatTheRegexpFinds(t *testing.T) {
+	texts := append(slices.Clone(labelTexts), litTexts(t)...)
+	for _, l := range labelTests {
+		m := newLabelMatcher(l)
+		for _, text := range texts {
+			if !checkLabel(t, m, text) {
+				return
+			}
+		}
+	}
+}
+
+func FuzzLabelMatcher(f *testing.F) {
+	for _, text := range labelTexts {
+		f.Add(text)
+	}
+	var ms []*labelMatcher
+	for _, l := range labelTests {
+		ms = append(ms, newLabelMatcher(l))
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, m := range ms {
+			if !checkLabel(t, m, text) {
+				t.FailNow()
+			}
+		}
+	})
+}
