@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -75,6 +76,8 @@ type Pipeline struct {
 	wlog   watermill.LoggerAdapter
 	// onOutcome is called after an item's transaction commits with an outcome.
 	onOutcome func(id int64)
+	// closing is set once Run's context ends.
+	closing atomic.Bool
 }
 
 // New builds a pipeline.
@@ -94,9 +97,10 @@ func New(cfg Config, st *store.Store, stages Stages, logger *slog.Logger) *Pipel
 	if cfg.NATSPrefix == "" {
 		cfg.NATSPrefix = "intake"
 	}
-	quiet := slog.New(shutdownFilter{logger.Handler()})
-	return &Pipeline{cfg: cfg, store: st, stages: stages, log: logger,
-		wlog: watermill.NewSlogLoggerWithLevelMapping(quiet, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
+	p := &Pipeline{cfg: cfg, store: st, stages: stages, log: logger}
+	quiet := slog.New(shutdownFilter{Handler: logger.Handler(), closing: &p.closing})
+	p.wlog = watermill.NewSlogLoggerWithLevelMapping(quiet, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	return p
 }
 
 // topic is the bus topic of a stage: with NATS, prefixed for the deployment.
@@ -196,6 +200,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	g.Go(func() error { return router.Run(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()
+		p.closing.Store(true)
 		return router.Close()
 	})
 	err = g.Wait()
@@ -308,14 +313,22 @@ func (p *Pipeline) natsBus() (message.Publisher, message.Subscriber, error) {
 	return pub, sub, nil
 }
 
-// shutdownFilter drops the bus's complaints that a query was cancelled: they
-// are what a clean shutdown looks like, not errors.
-type shutdownFilter struct{ slog.Handler }
+// shutdownFilter drops the bus's complaints that a query was cancelled, or
+// its connection closed while the pipeline stops: they are what a clean
+// shutdown looks like, not errors.
+type shutdownFilter struct {
+	slog.Handler
+	closing *atomic.Bool
+}
 
 func (h shutdownFilter) Handle(ctx context.Context, r slog.Record) error {
 	drop := false
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "error" && strings.Contains(a.Value.String(), context.Canceled.Error()) {
+		if a.Key != "error" {
+			return true
+		}
+		msg := a.Value.String()
+		if strings.Contains(msg, context.Canceled.Error()) || (h.closing.Load() && strings.Contains(msg, "conn closed")) {
 			drop = true
 			return false
 		}
@@ -328,9 +341,9 @@ func (h shutdownFilter) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h shutdownFilter) WithAttrs(as []slog.Attr) slog.Handler {
-	return shutdownFilter{h.Handler.WithAttrs(as)}
+	return shutdownFilter{h.Handler.WithAttrs(as), h.closing}
 }
 
 func (h shutdownFilter) WithGroup(name string) slog.Handler {
-	return shutdownFilter{h.Handler.WithGroup(name)}
+	return shutdownFilter{h.Handler.WithGroup(name), h.closing}
 }
