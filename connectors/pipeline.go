@@ -24,8 +24,14 @@ func randFloat() float64 { return rand.Float64() }
 func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *pipeline.Runtime) (*pipeline.Parsed, error) {
 	var meta struct {
 		Connector string `json:"connector"`
+		Refused   bool   `json:"refused"`
 	}
 	json.Unmarshal(it.Meta, &meta) //nolint:errcheck // checked below
+	if meta.Refused {
+		// A webhook request the desk did not sign: kept for audit, never
+		// read, whatever it claims.
+		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeIgnored, "bad signature", nil, nil)
+	}
 	c := r.byName[meta.Connector]
 	if c == nil {
 		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFailed, fmt.Sprintf("connector %q is not configured", meta.Connector), nil, nil)

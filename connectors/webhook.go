@@ -1,7 +1,10 @@
 package connectors
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,6 +33,7 @@ func (r *Registry) WebhookHandler(inbox *ingest.Inbox, log *slog.Logger) http.Ha
 		orders, err := wr.Webhook(req, body)
 		if errors.Is(err, ErrBadSignature) {
 			log.Warn("connector webhook refused", "connector", name, "remote", req.RemoteAddr, "reason", err.Error())
+			keepRefused(req, inbox, name, body, err, log)
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
@@ -54,4 +58,24 @@ func (r *Registry) WebhookHandler(inbox *ingest.Inbox, log *slog.Logger) http.Ha
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// keepRefused stores a request with a bad or missing signature for audit: an
+// item with outcome ignored, reason "bad signature", that is never read. It
+// is keyed by its bytes, so it cannot stand in for a real change.
+func keepRefused(req *http.Request, inbox *ingest.Inbox, name string, body []byte, cause error, log *slog.Logger) {
+	var raw bytes.Buffer
+	fmt.Fprintf(&raw, "%s %s\r\n", req.Method, req.URL.RequestURI())
+	req.Header.Write(&raw) //nolint:errcheck // writes to memory
+	raw.WriteString("\r\n")
+	raw.Write(body)
+	sum := sha256.Sum256(raw.Bytes())
+	ref := fmt.Sprintf("refused/%s/%x", name, sum)
+	_, err := inbox.Put(req.Context(), []ingest.Item{{
+		Source: ingest.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw.Bytes(),
+		Meta: map[string]any{"connector": name, "refused": true, "remote": req.RemoteAddr, "reason": cause.Error()},
+	}}, nil)
+	if err != nil {
+		log.Error("connector webhook: keeping a refused request", "connector", name, "error", err)
+	}
 }

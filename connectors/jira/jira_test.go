@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,4 +166,31 @@ func TestWebhookSignature(t *testing.T) {
 			assert.Equal(t, "SRV-7", orders[0].ExternalID)
 		})
 	}
+}
+
+// TestRefusedWebhookKeptForAudit: an unsigned request through the handler
+// gets 401, is stored as an item, and is never read: its outcome is
+// ignored with reason "bad signature", and no ticket comes of it.
+func TestRefusedWebhookKeptForAudit(t *testing.T) {
+	env, _ := setup(t, &fake{})
+	h := env.Reg.WebhookHandler(env.Inbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mux := http.NewServeMux()
+	mux.Handle("POST /connectors/{name}/webhook", h)
+	body := `{"webhookEvent":"jira:issue_created","issue":{"key":"SRV-9","fields":{"summary":"forged","updated":"2026-11-03T10:33:00.000+0300","status":{"name":"Open"}}}}`
+	req := httptest.NewRequest("POST", "/connectors/mg-jira/webhook", strings.NewReader(body))
+	req.Header.Set("X-Hub-Signature", jira.Sign("forger", []byte(body)))
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+
+	env.Process()
+	items, err := env.Store.ListItems(context.Background(), store.ItemFilter{})
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	require.NotNil(t, items[0].Outcome)
+	assert.Equal(t, store.OutcomeIgnored, *items[0].Outcome)
+	assert.Equal(t, "bad signature", items[0].Reason)
+	tickets, err := env.Store.ListTickets(context.Background(), 10)
+	require.NoError(t, err)
+	assert.Empty(t, tickets)
 }
