@@ -174,6 +174,12 @@ var (
 	codeHash     = regexp.MustCompile(`(?:№|N\s?°|#)\s*(\d{1,5})(?:[^\pN]|$)`)
 )
 
+// mayHaveCodeHash reports whether text holds a rune every codeHash match
+// starts with or holds (№, # or the ° of "N°"); most text has none.
+func mayHaveCodeHash(text string) bool {
+	return strings.ContainsAny(text, "#№°")
+}
+
 // The keyword-led expressions run over folded text at their keywords only
 // (see prefilter.go).
 var (
@@ -208,7 +214,7 @@ func FindCodes(text string, refs []string) []string {
 		code string
 	}
 	var hits []hit
-	for _, m := range codeLettered.FindAllStringSubmatchIndex(text, 50) {
+	for _, m := range findAllInWindows(codeLettered, text, digitWindows(text), 50) {
 		code := text[m[2]:m[3]]
 		prefix := strings.ToUpper(strings.TrimRightFunc(code, func(r rune) bool { return !unicode.IsLetter(r) }))
 		if i := strings.IndexFunc(prefix, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
@@ -227,8 +233,10 @@ func FindCodes(text string, refs []string) []string {
 	for _, m := range findAllFolded(codeNumbered, codeNumberedFast, text, 50) {
 		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
 	}
-	for _, m := range codeHash.FindAllStringSubmatchIndex(text, 50) {
-		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+	if mayHaveCodeHash(text) {
+		for _, m := range codeHash.FindAllStringSubmatchIndex(text, 50) {
+			hits = append(hits, hit{m[2], text[m[2]:m[3]]})
+		}
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.pos - b.pos })
 	var out []string
@@ -269,7 +277,8 @@ func FindRefs(text string) []string {
 		ref string
 	}
 	var hits []hit
-	for _, m := range refLettered.FindAllStringSubmatchIndex(text, 50) {
+	wins := digitWindows(text)
+	for _, m := range findAllInWindows(refLettered, text, wins, 50) {
 		ref := text[m[2]:m[3]]
 		letters := strings.TrimRightFunc(ref, func(r rune) bool { return unicode.IsDigit(r) || r == '-' })
 		if strings.ToUpper(letters) != letters {
@@ -277,7 +286,7 @@ func FindRefs(text string) []string {
 		}
 		hits = append(hits, hit{m[2], ref})
 	}
-	for _, m := range refDigits.FindAllStringSubmatchIndex(text, 50) {
+	for _, m := range findAllInWindows(refDigits, text, wins, 50) {
 		hits = append(hits, hit{m[2], text[m[2]:m[3]]})
 	}
 	for _, m := range findAllFolded(refNumbered, refNumberedFast, text, 50) {

@@ -390,3 +390,70 @@ func (x *litIndex) scan(text string, yield func(p, owner int)) {
 		}
 	}
 }
+
+// Digit windows. Every match of the case-sensitive code and reference
+// expressions (codeLettered, refLettered, refDigits) holds an ASCII digit (\d
+// is ASCII in RE2), starts at most digitLead bytes before its first digit and
+// ends at most digitTrail bytes after its last one. Run over the windows
+// around digit runs (margins of digitLead and digitTrail, touching windows
+// merged), such an expression finds exactly the matches of a whole-text
+// search: no match starts in the text between windows; a window's edge is at
+// least a margin away from any digit, so `^` at a window start and `$` at its
+// end cannot complete a match that the whole text would not have; and the
+// search enters each window with nothing consumed past the window before.
+const (
+	// A context rune, five letters and a dash: at most 7 runes of 4 bytes.
+	digitLead = 32
+	// The rune after the last digit.
+	digitTrail = 8
+)
+
+// digitWindows returns [start, end) byte ranges of text around its ASCII
+// digits, on rune boundaries; nil when text has no digit.
+func digitWindows(text string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < '0' || c > '9' {
+			continue
+		}
+		j := i + 1
+		for j < len(text) && '0' <= text[j] && text[j] <= '9' {
+			j++
+		}
+		s, e := max(i-digitLead, 0), min(j+digitTrail, len(text))
+		for s > 0 && !utf8.RuneStart(text[s]) {
+			s--
+		}
+		for e < len(text) && !utf8.RuneStart(text[e]) {
+			e++
+		}
+		if k := len(out) - 1; k >= 0 && s <= out[k][1] {
+			out[k][1] = e
+		} else {
+			out = append(out, [2]int{s, e})
+		}
+		i = j - 1
+	}
+	return out
+}
+
+// findAllInWindows is re.FindAllStringSubmatchIndex(text, n) for an
+// expression whose matches obey the digitLead and digitTrail bounds, searched
+// only inside wins (from digitWindows(text)).
+func findAllInWindows(re *regexp.Regexp, text string, wins [][2]int, n int) [][]int {
+	var out [][]int
+	for _, w := range wins {
+		for _, m := range re.FindAllStringSubmatchIndex(text[w[0]:w[1]], n-len(out)) {
+			for i := range m {
+				if m[i] >= 0 {
+					m[i] += w[0]
+				}
+			}
+			out = append(out, m)
+		}
+		if len(out) >= n {
+			break
+		}
+	}
+	return out
+}

@@ -376,3 +376,50 @@ func FuzzLabelMatcher(f *testing.F) {
 		}
 	})
 }
+
+// digitTexts adds to litTexts random strings of the runes the code and
+// reference expressions care about: digits next to letters of every width,
+// separators, line ends, invalid bytes and long digit-free stretches.
+func digitTexts(t testing.TB) []string {
+	texts := litTexts(t)
+	atoms := []string{
+		"0", "1", "19", "20", "12345", "00000045097", "-", "/", " ", "\n", "#", "№", "N", "°", "+",
+		"A", "ZT", "INT", "ГМ", "ЗНО", "ж", "ω", "\u212a", "𝐀", "\xff", "\xd0", "  ", "x", "٣", "²",
+		strings.Repeat("абв ", 12), strings.Repeat("q", 40),
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(atoms[r.IntN(len(atoms))])
+		}
+		texts = append(texts, b.String())
+	}
+	return texts
+}
+
+// checkDigitWindows compares the digit-window search and the codeHash
+// prefilter with a whole-text search.
+func checkDigitWindows(t *testing.T, text string) {
+	wins := digitWindows(text)
+	for _, re := range []*regexp.Regexp{codeLettered, refLettered, refDigits} {
+		for _, n := range []int{50, 1, 3} {
+			require.Equal(t, re.FindAllStringSubmatchIndex(text, n), findAllInWindows(re, text, wins, n), "%s n=%d %q", re, n, text)
+		}
+	}
+	if !mayHaveCodeHash(text) {
+		require.Nil(t, codeHash.FindAllStringSubmatchIndex(text, 50), "%q", text)
+	}
+}
+
+func TestDigitWindowsAsWholeText(t *testing.T) {
+	for _, text := range digitTexts(t) {
+		checkDigitWindows(t, text)
+	}
+}
+
+func FuzzDigitWindows(f *testing.F) {
+	f.Add("ZT-2026-000123 INC0529724 ГМ-106 MG-04-844 DM/0164 00000045097 INT-12")
+	f.Add(strings.Repeat("ы", 20) + "AB12" + strings.Repeat(" ", 30) + "CD-12345\n\xffEF34")
+	f.Fuzz(checkDigitWindows)
+}
