@@ -27,12 +27,29 @@ func foldCanon(r rune) rune {
 		}
 		return r
 	}
+	if r < rune(len(foldTable)) {
+		return foldTable[r]
+	}
+	return foldOrbitMin(r)
+}
+
+// foldOrbitMin walks r's folding orbit. foldCanon looks two-byte runes
+// (Cyrillic, Greek, accented Latin: most of the mail) up in foldTable instead.
+func foldOrbitMin(r rune) rune {
 	m := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		m = min(m, f)
 	}
 	return m
 }
+
+// foldTable is foldOrbitMin of every rune below U+0800.
+var foldTable = func() (t [0x800]rune) {
+	for r := range t {
+		t[r] = foldOrbitMin(rune(r))
+	}
+	return t
+}()
 
 // foldText folds s rune by rune with foldCanon. ok is false when a rune's
 // folded form has another byte length: positions in the result would not

@@ -3,6 +3,7 @@ package parsers
 import (
 	"regexp"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +78,24 @@ func FuzzFoldedCategories(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFoldCanonTableAsOrbitWalk(t *testing.T) {
+	for r := rune(0); r <= 0x1FFFF; r++ {
+		if got, want := foldCanon(r), foldOrbitMin(r); got != want {
+			t.Fatalf("foldCanon(%U) = %U, orbit walk gives %U", r, got, want)
+		}
+	}
+}
+
+func TestRuFreqOfAsMap(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		f, ok := ruFreq[r]
+		if ok && f <= 0 {
+			t.Fatalf("ruFreq[%U] = %v: ruFreqOf needs positive frequencies", r, f)
+		}
+		if got := ruFreqOf(r); got != f {
+			t.Fatalf("ruFreqOf(%U) = %v, map gives %v", r, got, f)
+		}
+	}
 }

@@ -172,6 +172,24 @@ var ruFreq = map[rune]float64{
 	'ж': 9, 'ш': 7, 'ю': 6, 'ц': 5, 'щ': 4, 'э': 3, 'ф': 2.6, 'ъ': 0.4, 'ё': 0.4,
 }
 
+// ruFreqTable is ruFreq indexed by r-'а' ('а' to 'ё'); a map look-up per
+// rune was most of readability's time.
+var ruFreqTable = func() (t ['ё' - 'а' + 1]float64) {
+	for r, f := range ruFreq {
+		t[r-'а'] = f
+	}
+	return t
+}()
+
+// ruFreqOf is ruFreq[r], 0 for a rune ruFreq does not hold (every held
+// frequency is positive).
+func ruFreqOf(r rune) float64 {
+	if r < 'а' || r > 'ё' {
+		return 0
+	}
+	return ruFreqTable[r-'а']
+}
+
 // readability scores how much t looks like Russian (or plain) text: common
 // lower-case letters score, capitals inside a lower-case word, control
 // characters, box drawing and stray symbols (typical of a wrong single-byte
@@ -190,7 +208,7 @@ func readability(t string) float64 {
 		case r == utf8.RuneError:
 			score -= 20
 		case unicode.Is(unicode.Cyrillic, r):
-			if f, ok := ruFreq[r]; ok {
+			if f := ruFreqOf(r); f > 0 {
 				score += f / 10
 				prevLower = true
 				continue
