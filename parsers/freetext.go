@@ -143,6 +143,10 @@ func isUrgent(d *Document, subject, body string) bool {
 	return false
 }
 
+func hasASCIIDigit(s string) bool {
+	return strings.ContainsAny(s, "0123456789")
+}
+
 var deadlineCue = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:до|к|не\s+позднее|срок\pL*)\s+(?:\pL+\s+)?\d{1,2}[:.]\d{2}`)
 
 // explicitDue finds a date written with a time. A day named relatively
@@ -151,6 +155,11 @@ func explicitDue(body string, now time.Time) (time.Time, bool) {
 	for i, line := range strings.Split(body, "\n") {
 		if i > 300 {
 			break
+		}
+		// Every date expression and deadlineCue needs an ASCII digit, so a
+		// line without one can neither hold a date nor a relative deadline.
+		if !hasASCIIDigit(line) {
+			continue
 		}
 		hit, ok := findDate(line)
 		if ok {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/stretchr/testify/assert"
@@ -422,4 +423,51 @@ func FuzzDigitWindows(f *testing.F) {
 	f.Add("ZT-2026-000123 INC0529724 ГМ-106 MG-04-844 DM/0164 00000045097 INT-12")
 	f.Add(strings.Repeat("ы", 20) + "AB12" + strings.Repeat(" ", 30) + "CD-12345\n\xffEF34")
 	f.Fuzz(checkDigitWindows)
+}
+
+// slowExplicitDue is explicitDue as it was before lines without a digit
+// were skipped.
+func slowExplicitDue(body string, now time.Time) (time.Time, bool) {
+	for i, line := range strings.Split(body, "\n") {
+		if i > 300 {
+			break
+		}
+		hit, ok := findDate(line)
+		if ok {
+			if _, _, _, okT := findTime(line, hit.start, hit.end); !okT && !hit.hasTime {
+				continue
+			}
+			return ParseDate(line, moscow, now)
+		}
+		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
+			return ParseDate(line, moscow, now)
+		}
+	}
+	return time.Time{}, false
+}
+
+func checkExplicitDue(t *testing.T, text string) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, moscow)
+	wantT, wantOK := slowExplicitDue(text, now)
+	gotT, gotOK := explicitDue(text, now)
+	require.Equal(t, wantOK, gotOK, "%q", text)
+	require.True(t, wantT.Equal(gotT), "%q: %v vs %v", text, wantT, gotT)
+	for _, line := range strings.Split(text, "\n") {
+		if !hasASCIIDigit(line) {
+			_, ok := findDate(line)
+			require.False(t, ok || deadlineCue.MatchString(line), "%q", line)
+		}
+	}
+}
+
+func TestExplicitDueAsBefore(t *testing.T) {
+	texts := append(digitTexts(t), "завтра до 12:00", "сегодня\nдо 12:00", "21 ноября 2026 14:00", "срок: завтра к 9.30\nNov 21, 2026 10:00")
+	for _, text := range texts {
+		checkExplicitDue(t, text)
+	}
+}
+
+func FuzzExplicitDue(f *testing.F) {
+	f.Add("Срок: 21.11.2026 14:00\nзавтра до 12:00\n2026-11-21T10:00Z")
+	f.Fuzz(checkExplicitDue)
 }
