@@ -101,8 +101,8 @@ func decodeBytes(b []byte, label string) (text string, warn string) {
 			// Only the last character was cut short (a truncated body).
 			return string(cut), ""
 		}
-		t, guessed := guessCyrillic(b, len(cyrillicCandidates))
-		if invalidUTF8Ratio(b) > 0.2 && readability(t) > 0 {
+		t, guessed, score := guessCyrillicScored(b, len(cyrillicCandidates), nil)
+		if invalidUTF8Ratio(b) > 0.2 && score > 0 {
 			if strings.TrimSpace(label) == "" {
 				return t, "no charset declared, guessed " + guessed
 			}
@@ -111,16 +111,27 @@ func decodeBytes(b []byte, label string) (text string, warn string) {
 		return strings.ToValidUTF8(string(b), "\uFFFD"), "invalid UTF-8 repaired"
 	}
 	t, err := enc.NewDecoder().String(string(b))
+	decoded := err == nil
 	if err != nil {
 		t = strings.ToValidUTF8(string(b), "\uFFFD")
 	}
+	valid, cyrillic := utf8.Valid(b), isCyrillicCandidate(name)
+	var tScore float64
+	if valid || cyrillic {
+		tScore = readability(t)
+	}
 	// A single-byte label on valid multi-byte UTF-8 is a frequent mistake.
-	if utf8.Valid(b) && readability(string(b)) > readability(t) {
+	if valid && readability(string(b)) > tScore {
 		return string(b), fmt.Sprintf("charset %s does not match the bytes, decoded as utf-8", name)
 	}
-	if isCyrillicCandidate(name) {
-		best, guessed := guessCyrillic(b, len(cyrillicCandidates))
-		if guessed != name && readability(best) > readability(t)+float64(len(b))/8 {
+	if cyrillic {
+		// The declared charset is one of the candidates: reuse its decoding.
+		var known *decoding
+		if decoded {
+			known = &decoding{enc: enc, text: t, score: tScore}
+		}
+		best, guessed, bestScore := guessCyrillicScored(b, len(cyrillicCandidates), known)
+		if guessed != name && bestScore > tScore+float64(len(b))/8 {
 			return best, fmt.Sprintf("charset %s does not match the bytes, decoded as %s", name, guessed)
 		}
 	}
@@ -149,19 +160,41 @@ func decodeHeaderBytes(b []byte) (string, bool) {
 // guessCyrillic decodes b with each of the first n candidates and keeps the
 // most readable result.
 func guessCyrillic(b []byte, n int) (string, string) {
+	best, bestName, _ := guessCyrillicScored(b, n, nil)
+	return best, bestName
+}
+
+// decoding is b decoded with enc, and its readability.
+type decoding struct {
+	enc   encoding.Encoding
+	text  string
+	score float64
+}
+
+// guessCyrillicScored is guessCyrillic that also returns the readability of
+// its choice; known, if not nil, is a successful decoding of b already made,
+// used instead of decoding again with its candidate.
+func guessCyrillicScored(b []byte, n int, known *decoding) (string, string, float64) {
 	bestScore := 0.0
 	best, bestName := "", ""
 	for i, c := range cyrillicCandidates[:n] {
-		t, err := c.enc.NewDecoder().String(string(b))
-		if err != nil {
-			continue
+		var t string
+		var s float64
+		if known != nil && known.enc == c.enc {
+			t, s = known.text, known.score
+		} else {
+			var err error
+			t, err = c.enc.NewDecoder().String(string(b))
+			if err != nil {
+				continue
+			}
+			s = readability(t)
 		}
-		s := readability(t)
 		if i == 0 || s > bestScore {
 			best, bestName, bestScore = t, c.name, s
 		}
 	}
-	return best, bestName
+	return best, bestName, bestScore
 }
 
 // ruFreq is the per-mille frequency of lower-case Russian letters.
