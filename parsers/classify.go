@@ -93,9 +93,10 @@ func isBounce(d *Document) bool {
 	if d.HeaderGet("X-Failed-Recipients") != "" {
 		return true
 	}
-	return bounceSubjectRe.MatchString(d.Subject) &&
-		(d.From.Email == "" || strings.Contains(strings.ToLower(d.From.Name), "mail delivery") ||
-			strings.TrimSpace(d.HeaderGet("Return-Path")) == "<>")
+	// The sender checks first: they are cheap and rarely pass.
+	return (d.From.Email == "" || strings.Contains(strings.ToLower(d.From.Name), "mail delivery") ||
+		strings.TrimSpace(d.HeaderGet("Return-Path")) == "<>") &&
+		bounceSubjectRe.MatchString(d.Subject)
 }
 
 func autoSubject(subject string) bool {
