@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -124,6 +126,9 @@ func decodeBytes(b []byte, label string) (text string, warn string) {
 	if valid && readability(string(b)) > tScore {
 		return string(b), fmt.Sprintf("charset %s does not match the bytes, decoded as utf-8", name)
 	}
+	if cyrillic && !otherMayReadBetter(b, enc, tScore+float64(len(b))/8) {
+		return t, ""
+	}
 	if cyrillic {
 		// The declared charset is one of the candidates: reuse its decoding.
 		var known *decoding
@@ -195,6 +200,79 @@ func guessCyrillicScored(b []byte, n int, known *decoding) (string, string, floa
 		}
 	}
 	return best, bestName, bestScore
+}
+
+// otherBest[k][c] bounds the readability a byte c >= 0x80 adds to b read by
+// any candidate but cyrillicCandidates[k]: each byte is one rune in these
+// charsets, ASCII reads the same in all of them and adds at most 0.
+var otherBest = func() (t [4][256]float64) {
+	for k := range cyrillicCandidates {
+		for c := 0x80; c < 0x100; c++ {
+			best := math.Inf(-1)
+			for i, cand := range cyrillicCandidates {
+				if i == k {
+					continue
+				}
+				d, err := cand.enc.NewDecoder().String(string([]byte{byte(c)}))
+				r, size := utf8.DecodeRuneInString(d)
+				if err != nil || size != len(d) {
+					best = math.Inf(1) // no bound: never skip
+					break
+				}
+				best = max(best, runeScoreBound(r))
+			}
+			t[k][c] = best
+		}
+	}
+	return t
+}()
+
+// runeScoreBound is the most readability can add for r, whatever precedes it.
+func runeScoreBound(r rune) float64 {
+	switch {
+	case r < 0x80:
+		return 0
+	case r == utf8.RuneError:
+		return -20
+	case unicode.Is(unicode.Cyrillic, r):
+		if f := ruFreqOf(r); f > 0 {
+			return f / 10
+		}
+		if unicode.IsUpper(r) {
+			return 1
+		}
+		return -3
+	case strings.ContainsRune("«»—–№…“”„’‘•·°±€\u00a0", r):
+		return 0
+	case r >= 0x2500 && r <= 0x25FF:
+		return -10
+	case r < 0x100:
+		return -5
+	}
+	return -3
+}
+
+// otherMayReadBetter reports whether a candidate other than enc (one of
+// cyrillicCandidates) might read b with a readability above threshold. It
+// sums per-byte bounds, so a false answer is certain; the margin of 1 covers
+// rounding in the two sums.
+func otherMayReadBetter(b []byte, enc encoding.Encoding, threshold float64) bool {
+	k := slices.IndexFunc(cyrillicCandidates, func(c struct {
+		name string
+		enc  encoding.Encoding
+	}) bool {
+		return c.enc == enc
+	})
+	if k < 0 {
+		return true
+	}
+	bound := 0.0
+	for _, c := range b {
+		if c >= 0x80 {
+			bound += otherBest[k][c]
+		}
+	}
+	return bound+1 > threshold
 }
 
 // ruFreq is the per-mille frequency of lower-case Russian letters.

@@ -126,3 +126,30 @@ func FuzzDecodeBytes(f *testing.F) {
 	}
 	f.Fuzz(checkDecodeBytes)
 }
+
+func TestOtherBestBoundsReadability(t *testing.T) {
+	skipped := 0
+	for _, b := range decodeSamples() {
+		for k, declared := range cyrillicCandidates {
+			bound := 0.0
+			for _, c := range b {
+				if c >= 0x80 {
+					bound += otherBest[k][c]
+				}
+			}
+			for i, c := range cyrillicCandidates {
+				if i == k {
+					continue
+				}
+				d, err := c.enc.NewDecoder().String(string(b))
+				require.NoError(t, err)
+				require.LessOrEqual(t, readability(d), bound, "%q read as %s, declared %s", b, c.name, declared.name)
+			}
+			d, _ := declared.enc.NewDecoder().String(string(b))
+			if !otherMayReadBetter(b, declared.enc, readability(d)+float64(len(b))/8) {
+				skipped++
+			}
+		}
+	}
+	require.Positive(t, skipped, "the shortcut never applied")
+}
