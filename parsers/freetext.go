@@ -120,7 +120,7 @@ var (
 // Importance/Priority high in the headers.
 func isUrgent(d *Document, subject, body string) bool {
 	for _, s := range []string{subject, body} {
-		if urgentWord.MatchString(s) && !notUrgentWord.MatchString(s) {
+		if matchFolded(urgentWord, urgentWordFast, s) && !matchFolded(notUrgentWord, notUrgentWordFast, s) {
 			return true
 		}
 	}
@@ -195,6 +195,17 @@ var (
 	codeNumberedFast = foldedLitRegexp(codeNumbered.String())
 	refNumberedFast  = foldedLitRegexp(refNumbered.String())
 )
+
+// The urgency words are looked for in every subject and body.
+var (
+	urgentWordFast    = foldedLitRegexp(urgentWord.String())
+	notUrgentWordFast = foldedLitRegexp(notUrgentWord.String())
+)
+
+// matchFolded is re.MatchString(text), through fast as findAllFolded.
+func matchFolded(re *regexp.Regexp, fast *litRegexp, text string) bool {
+	return len(findAllFolded(re, fast, text, 1)) > 0
+}
 
 // findAllFolded is re.FindAllStringSubmatchIndex(text, n), through fast (re
 // folded, see foldedLitRegexp) when text can be folded.

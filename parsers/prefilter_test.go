@@ -29,6 +29,8 @@ var litPatterns = []string{
 	"видеонаблюд|камер[аы] наблюд|сигнализац|охран|домофон",
 	refNumbered.String(),
 	codeNumbered.String(),
+	urgentWord.String(),
+	notUrgentWord.String(),
 	`(?:^|[^\pL])(ab|cd)x*$`,
 	`a^b|ab|(?:^|\n)ab`,
 	`(?:[^a]|^)(foo|bar)(\d+)?`,
@@ -107,6 +109,7 @@ func litTexts(t testing.TB) []string {
 		"ab", "abx", "xab", "\nab\nab", "aab cdxx", "foo12 bar3 afoo4 foobar föö", "xy\nx", "zz\nz",
 		"запрос №123456, ЗАЯВКА 654321, магазин 12, маг. № 57, ТТ 3, Store #4",
 		"ЗАПРОС\xff123456 заказ\n\n1234567 \xd0заказ 12345",
+		"СРОЧНО! не срочно, несрочно Urgent ASAP aſap срочнейшим\nнет  срочности",
 	)
 	for _, f := range mailFixtures(t) {
 		raw, err := os.ReadFile(f)
