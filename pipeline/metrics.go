@@ -13,6 +13,9 @@ var (
 	stageErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "intake_stage_errors_total", Help: "Stage attempts that returned an error (before retries).",
 	}, []string{"stage"})
+	deferrals = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "intake_stage_deferrals_total", Help: "Items put back at the end of a stage's topic to wait for an earlier item they refer to.",
+	}, []string{"stage"})
 	outcomes = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "intake_item_outcomes_total", Help: "Items that reached an outcome, by outcome.",
 	}, []string{"outcome"})

@@ -192,9 +192,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		middleware.Timeout(p.cfg.Timeout),
 		middleware.Recoverer,
 	)
-	router.AddConsumerHandler("parse", p.topic(TopicReceived), sub, p.handler("parse", p.stages.Parse, p.topic(TopicParsed)))
-	router.AddConsumerHandler("route", p.topic(TopicParsed), sub, p.handler("route", p.stages.Route, p.topic(TopicRouted)))
-	router.AddConsumerHandler("ticket", p.topic(TopicRouted), sub, p.handler("ticket", p.stages.Ticket, ""))
+	router.AddConsumerHandler("parse", p.topic(TopicReceived), sub, p.handler("parse", p.stages.Parse, p.topic(TopicReceived), p.topic(TopicParsed)))
+	router.AddConsumerHandler("route", p.topic(TopicParsed), sub, p.handler("route", p.stages.Route, p.topic(TopicParsed), p.topic(TopicRouted)))
+	router.AddConsumerHandler("ticket", p.topic(TopicRouted), sub, p.handler("ticket", p.stages.Ticket, p.topic(TopicRouted), ""))
 	router.AddConsumerHandler("poison", p.topic(TopicPoison), sub, p.poisonHandler)
 
 	g.Go(func() error { return router.Run(ctx) })
@@ -211,7 +211,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // Running waits until the router is running; for tests and the demo.
-func (p *Pipeline) handler(name string, stage Stage, next string) message.NoPublishHandlerFunc {
+func (p *Pipeline) handler(name string, stage Stage, self, next string) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		id, err := decodeEvent(msg)
 		if err != nil {
@@ -232,6 +232,20 @@ func (p *Pipeline) handler(name string, stage Stage, next string) message.NoPubl
 			return nil
 		})
 
+		if errors.Is(err, ErrDeferred) {
+			// Put the event back at the end of the topic, counting the
+			// deferral, and let the bus go on with the next event.
+			err = p.store.InTx(ctx, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `UPDATE inbound_items SET attempts = attempts + 1 WHERE id = $1`, id); err != nil {
+					return err
+				}
+				return p.publish(ctx, tx, self, id)
+			})
+			deferrals.WithLabelValues(name).Inc()
+			if err == nil {
+				return nil
+			}
+		}
 		stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		if err != nil {
 			stageErrors.WithLabelValues(name).Inc()

@@ -277,6 +277,13 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 		dec.Rules = firedRules(dec.Trace)
 		return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "rules_version": rt.RulesVersion})
 	}
+	// An earlier item it refers to that is not even routed yet (its event
+	// was redelivered late, or it is being retried): come back after it.
+	if other, err := earlierUnrouted(ctx, tx, id, pd); err != nil {
+		return false, err
+	} else if other != 0 && it.Attempts < maxDeferrals {
+		return false, fmt.Errorf("item %d waits for item %d: %w", id, other, ErrDeferred)
+	}
 	// Or to an earlier item whose ticket is about to be created: stages
 	// take their events in order, so the ticket stage creates that ticket
 	// before it takes this item.
@@ -424,6 +431,34 @@ func findTicket(ctx context.Context, tx pgx.Tx, pd Parsed) (*store.Ticket, strin
 		}
 	}
 	return nil, "", nil
+}
+
+// ErrDeferred asks the pipeline to put the item's event back at the end of
+// its topic: it refers to an earlier item that has not been routed yet. The
+// handler never waits for it: a waiting handler would hold the bus up.
+var ErrDeferred = errors.New("deferred until an earlier item it refers to is routed")
+
+// maxDeferrals bounds how often an item is put back before it is routed on
+// its own (the earlier item may be stuck or failing).
+const maxDeferrals = 200
+
+// earlierUnrouted finds an earlier item, not yet past parsing, that this item
+// replies to or that carries the same order number.
+func earlierUnrouted(ctx context.Context, tx pgx.Tx, id int64, pd Parsed) (int64, error) {
+	refs := append(append([]string{}, pd.InReplyTo...), pd.References...)
+	f := pd.Fields
+	var other int64
+	err := tx.QueryRow(ctx, `
+		SELECT id FROM inbound_items
+		WHERE id < $1 AND stage IN ('received', 'parsed') AND duplicate_of IS NULL
+		  AND (message_id = ANY($2)
+		       OR ($3 <> '' AND client = $4 AND parsed->'fields'->>'external_id' = $3)
+		       OR ($3 = '' AND parsed->'fields'->>'external_id' = ANY($5) AND ($4 = '' OR client = $4)))
+		ORDER BY id LIMIT 1`, id, refs, f.ExternalID, f.Client, f.Refs).Scan(&other)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return other, err
 }
 
 // earlierRouted finds an earlier item, routed to become a ticket but not yet

@@ -127,3 +127,47 @@ func TestDispatcherResolvesUnmatched(t *testing.T) {
 	err = st.InTx(ctx, func(tx pgx.Tx) error { _, err := proc.Resolve(ctx, tx, id, "PU", "0135", "x"); return err })
 	require.ErrorIs(t, err, pipeline.ErrNotUnmatched)
 }
+
+// TestRouteDefersAReplyToAnUnroutedItem: when a reply is routed before the
+// order it refers to (the order's event was redelivered late), the route
+// stage defers it instead of making a second ticket; once the order is
+// routed, the reply becomes its follow-up.
+func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.Store(t)
+	importDemo(t, st)
+	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	require.NoError(t, err)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	in := ingest.NewInbox(st, nil)
+	mail := map[string][]byte{}
+	for _, m := range demo.Mail() {
+		mail[m.Name] = m.Data
+	}
+	put := func(name string) int64 {
+		key, mid := ingest.MailKeys(mail[name])
+		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: mail[name]}}, nil)
+		require.NoError(t, err)
+		return res[0].ID
+	}
+	step := func(stage pipeline.Stage, id int64) error {
+		return st.InTx(ctx, func(tx pgx.Tx) error { _, err := stage(ctx, tx, id); return err })
+	}
+	order, reply := put("0029.eml"), put("0035.eml")
+	require.NoError(t, step(proc.Parse, order))
+	require.NoError(t, step(proc.Parse, reply))
+
+	require.ErrorIs(t, step(proc.Route, reply), pipeline.ErrDeferred)
+	require.NoError(t, step(proc.Route, order))
+	require.NoError(t, step(proc.Route, reply))
+	require.NoError(t, step(proc.Ticket, order))
+	require.NoError(t, step(proc.Ticket, reply))
+
+	o, err := pipeline.ReadOutcome(ctx, st.Pool, reply)
+	require.NoError(t, err)
+	assert.Equal(t, "follow_up", o.Kind)
+	first, err := pipeline.ReadOutcome(ctx, st.Pool, order)
+	require.NoError(t, err)
+	assert.Equal(t, "ticket", first.Kind)
+	assert.Equal(t, *first.Ticket, *o.Ticket)
+}
