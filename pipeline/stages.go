@@ -40,6 +40,39 @@ type Processor struct {
 	// Set before the pipeline runs; read-only afterwards.
 	sources  map[string]SourceParser
 	onTicket []TicketHook
+	bizHours map[string]*routing.BusinessHours // per client
+	slaOver  []routing.SLAOverride
+}
+
+// SetSLA installs business hours per client and SLA overrides by client and
+// category; rules' sla_hours still win over both.
+func (p *Processor) SetSLA(businessHours map[string]*routing.BusinessHours, overrides []routing.SLAOverride) {
+	p.bizHours, p.slaOver = businessHours, overrides
+}
+
+// slaDue is when a ticket must be done: the chain's stated due wins; else
+// a rule's hours, a configured override or the category's hours, counted
+// in the client's business hours when it has them. Zero when unknown.
+func (p *Processor) slaDue(dir *routing.Directory, received time.Time, client, category string, ruleHours ...float64) time.Time {
+	sla := dir.ResolveSLA(client, category, p.slaOver)
+	hours := sla.Hours
+	if sla.Source == "default" {
+		hours = 0 // no category and no override: no SLA clock
+	}
+	for _, h := range ruleHours {
+		if h > 0 {
+			hours = h
+			break
+		}
+	}
+	if hours <= 0 {
+		return time.Time{}
+	}
+	bh := sla.BusinessHours
+	if bh == nil {
+		bh = p.bizHours[client]
+	}
+	return routing.Due(received, hours, bh)
 }
 
 // SourceParser is the parse stage for a source other than mail (a call, a
@@ -371,25 +404,12 @@ func (p *Processor) Route(ctx context.Context, tx pgx.Tx, id int64) (bool, error
 	if dec.Due != nil {
 		d := *dec.Due
 		dec.SLADue = &d
-	} else if hours := slaHours(dir, dec.Category, res.SLAHours, ares.SLAHours); hours > 0 {
-		d := routing.Due(it.ReceivedAt, hours, nil)
+	} else if d := p.slaDue(dir, it.ReceivedAt, dec.Client, dec.Category, res.SLAHours, ares.SLAHours); !d.IsZero() {
 		dec.SLADue = &d
 	}
 	dec.Kind = store.OutcomeTicket
 	dec.Rules = firedRules(dec.Trace)
 	return true, store.Advance(ctx, tx, id, store.StageRouted, map[string]any{"decision": decisionJSON(dec), "client": dec.Client, "rules_version": rt.RulesVersion})
-}
-
-func slaHours(dir *routing.Directory, category string, overrides ...float64) float64 {
-	for _, h := range overrides {
-		if h > 0 {
-			return h
-		}
-	}
-	if c := dir.Category(category); c != nil {
-		return c.SLAHours
-	}
-	return 0
 }
 
 // findTicket looks for the ticket a message refers to: the chain's number
@@ -706,8 +726,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 	if dec.Due != nil {
 		d := *dec.Due
 		dec.SLADue = &d
-	} else if h := slaHours(rt.Directory, dec.Category); h > 0 {
-		d := routing.Due(it.ReceivedAt, h, nil)
+	} else if d := p.slaDue(rt.Directory, it.ReceivedAt, dec.Client, dec.Category); !d.IsZero() {
 		dec.SLADue = &d
 	}
 	if _, err := tx.Exec(ctx, `UPDATE inbound_items SET stage = 'routed', outcome = NULL, reason = '', client = $2, decision = $3, updated_at = now()

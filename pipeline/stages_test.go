@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -170,4 +171,46 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ticket", first.Kind)
 	assert.Equal(t, *first.Ticket, *o.Ticket)
+}
+
+// TestSLAOverridesAndBusinessHours: a configured override replaces the
+// category's hours, and a client's business hours stop the clock outside
+// them; a chain's stated due time still wins.
+func TestSLAOverridesAndBusinessHours(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.Store(t)
+	importDemo(t, st)
+	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	require.NoError(t, err)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	msk, err := time.LoadLocation("Europe/Moscow")
+	require.NoError(t, err)
+	bh := &routing.BusinessHours{Days: []time.Weekday{time.Monday}, Open: 9 * time.Hour, Close: 10 * time.Hour, Location: msk}
+	proc.SetSLA(map[string]*routing.BusinessHours{"SB": bh}, []routing.SLAOverride{{Client: "SB", Hours: 2}})
+
+	// 0007.eml: a store director of SB, free text, no stated due.
+	var raw []byte
+	for _, m := range demo.Mail() {
+		if m.Name == "0007.eml" {
+			raw = m.Data
+		}
+	}
+	key, mid := ingest.MailKeys(raw)
+	res, err := ingest.NewInbox(st, nil).Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+	require.NoError(t, err)
+	id := res[0].ID
+	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, id) }))
+	o, err := pipeline.ReadOutcome(ctx, st.Pool, id)
+	require.NoError(t, err)
+	require.Equal(t, "ticket", o.Kind)
+	require.Equal(t, "SB", *o.Client)
+	require.Nil(t, o.Due, "free text states no due time")
+	it, err := st.GetItem(ctx, id)
+	require.NoError(t, err)
+	want := routing.Due(it.ReceivedAt, 2, bh)
+	require.NotNil(t, o.SLADue)
+	assert.True(t, o.SLADue.Equal(want), "sla due %s, want %s", o.SLADue, want)
+	// Two working hours on Mondays 9–10 take two Mondays.
+	assert.Equal(t, time.Monday, o.SLADue.In(msk).Weekday())
+	assert.Greater(t, o.SLADue.Sub(it.ReceivedAt), 7*24*time.Hour)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +156,38 @@ func TestDemoOnce(t *testing.T) {
 	out, _, err := runCLI(t, url, "demo", "--once", "--http", "127.0.0.1:0")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "demo: received 42, tickets 20, follow-ups 17, duplicates 1, unmatched 1, ignored 3, failed 0")
+}
+
+func TestSLAConfig(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "intake.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`
+sla:
+  business_hours:
+    PU: {days: [mon, tue, wed, thu, fri], open: "08:00", close: "20:00", timezone: Europe/Moscow, holidays: ["2026-12-31"]}
+    OK: {days: [someday], open: "8am"}
+  overrides:
+    - {client: PU, category: refrigeration, hours: 2}
+    - {hours: 5}
+`), 0o600))
+	_, err := loadConfig(cfgPath, func(string) string { return "" })
+	require.Error(t, err)
+	for _, want := range []string{
+		`sla.business_hours.OK.days: "someday" is not a weekday`,
+		`sla.business_hours.OK.open: "8am" is not a time of day`,
+		`sla.overrides[1]: give a client, a category or both`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.NotContains(t, err.Error(), "business_hours.PU")
+
+	cfg := Config{SLA: SLAConfig{
+		BusinessHours: map[string]BusinessHoursConfig{"PU": {Days: []string{"Mon", "friday"}, Open: "08:00", Close: "24:00"}},
+		Overrides:     []SLAOverrideConfig{{Client: "PU", Category: "refrigeration", Hours: 2}},
+	}}
+	bhs, ovs, problems := cfg.SLA.build()
+	require.Empty(t, problems)
+	assert.Equal(t, []time.Weekday{time.Monday, time.Friday}, bhs["PU"].Days)
+	assert.Equal(t, 8*time.Hour, bhs["PU"].Open)
+	assert.Zero(t, bhs["PU"].Close, "24:00 is midnight")
+	assert.Equal(t, 2.0, ovs[0].Hours)
 }

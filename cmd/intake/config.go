@@ -25,6 +25,7 @@ type Config struct {
 	Pipeline PipelineConfig `yaml:"pipeline"`
 	Rules    RulesConfig    `yaml:"rules"`
 	Intake   IntakeConfig   `yaml:"intake"`
+	SLA      SLAConfig      `yaml:"sla"`
 	Log      LogConfig      `yaml:"log"`
 	// Mailboxes are decoded by the mailbox source (see docs/mailboxes.md).
 	Mailboxes yaml.Node `yaml:"mailboxes"`
@@ -193,6 +194,9 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		cfg.Intake.OwnAddresses = strings.Split(v, ",")
 	}
 	problems = append(problems, cfg.validate()...)
+	if _, _, p := cfg.SLA.build(); len(p) > 0 {
+		problems = append(problems, p...)
+	}
 	if _, err := mailbox.DecodeConfigs(&cfg.Mailboxes); err != nil {
 		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}

@@ -67,6 +67,8 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 		return nil, err
 	}
 	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
+	bhs, overrides, _ := cfg.SLA.build() // validated with the configuration
+	proc.SetSLA(bhs, overrides)
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),
 		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),
