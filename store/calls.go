@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -99,17 +98,9 @@ func LinkCallTicket(ctx context.Context, tx pgx.Tx, itemID, ticketID int64) erro
 
 // OpenTicketForObject returns the store's most recently updated open ticket.
 func OpenTicketForObject(ctx context.Context, q TicketQuerier, client, object string) (*Ticket, error) {
-	rows, err := q.Query(ctx, `SELECT `+ticketColumns+` FROM tickets
+	return one[Ticket](ctx, q, "", `SELECT `+ticketColumns+` FROM tickets
 		WHERE client = $1 AND object = $2 AND state NOT IN ('done', 'closed', 'cancelled')
 		ORDER BY updated_at DESC, id DESC LIMIT 1`, client, object)
-	if err != nil {
-		return nil, err
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Ticket])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return t, err
 }
 
 // CallFilter selects calls for listing.
@@ -140,15 +131,7 @@ func (s *Store) ListCalls(ctx context.Context, f CallFilter) ([]Call, error) {
 
 // GetCall reads a call.
 func (s *Store) GetCall(ctx context.Context, id int64) (*Call, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+callColumns+` FROM calls WHERE id = $1`, id)
-	if err != nil {
-		return nil, err
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Call])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("call %d: %w", id, ErrNotFound)
-	}
-	return c, err
+	return one[Call](ctx, s.Pool, fmt.Sprintf("call %d", id), `SELECT `+callColumns+` FROM calls WHERE id = $1`, id)
 }
 
 // CallEvent is one webhook request of a call.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -58,28 +57,12 @@ const itemColumns = `id, source, source_ref, dedup_key, raw, size, meta, receive
 
 // LockItem reads an item FOR UPDATE inside tx.
 func LockItem(ctx context.Context, tx pgx.Tx, id int64) (*Item, error) {
-	rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1 FOR UPDATE`, id)
-	if err != nil {
-		return nil, err
-	}
-	it, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Item])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("item %d: %w", id, ErrNotFound)
-	}
-	return it, err
+	return one[Item](ctx, tx, fmt.Sprintf("item %d", id), `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1 FOR UPDATE`, id)
 }
 
 // GetItem reads an item.
 func (s *Store) GetItem(ctx context.Context, id int64) (*Item, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1`, id)
-	if err != nil {
-		return nil, err
-	}
-	it, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Item])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("item %d: %w", id, ErrNotFound)
-	}
-	return it, err
+	return one[Item](ctx, s.Pool, fmt.Sprintf("item %d", id), `SELECT `+itemColumns+` FROM inbound_items WHERE id = $1`, id)
 }
 
 // ItemFilter selects items for listing.
@@ -171,19 +154,5 @@ func (s *Store) PendingItems(ctx context.Context, olderThan time.Duration, limit
 
 // OutcomeCounts counts items by outcome ("pending" for those without one).
 func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT coalesce(outcome, 'pending'), count(*) FROM inbound_items GROUP BY 1`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return counts(ctx, s.Pool, nil, `SELECT coalesce(outcome, 'pending'), count(*) FROM inbound_items GROUP BY 1`)
 }

@@ -161,15 +161,7 @@ const (
 )
 
 func lockTicket(ctx context.Context, tx pgx.Tx, id int64) (*Ticket, error) {
-	rows, err := tx.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id)
-	if err != nil {
-		return nil, err
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Ticket])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("ticket %d: %w", id, ErrNotFound)
-	}
-	return t, err
+	return one[Ticket](ctx, tx, fmt.Sprintf("ticket %d", id), `SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id)
 }
 
 // lockTask locks the task's ticket, then the task: every writer takes them

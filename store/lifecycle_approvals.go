@@ -198,13 +198,5 @@ func (s *Store) Approvals(ctx context.Context, ticketID int64) ([]Approval, erro
 
 // ApprovalByID reads one approval.
 func (s *Store) ApprovalByID(ctx context.Context, id int64) (*Approval, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, id)
-	if err != nil {
-		return nil, err
-	}
-	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Approval])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("approval %d: %w", id, ErrNotFound)
-	}
-	return a, err
+	return one[Approval](ctx, s.Pool, fmt.Sprintf("approval %d", id), `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, id)
 }

@@ -149,15 +149,7 @@ func (s *Store) ListOutbox(ctx context.Context, f OutboxFilter) ([]OutboxRow, er
 
 // GetOutbox reads one outbox row.
 func (s *Store) GetOutbox(ctx context.Context, id int64) (*OutboxRow, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id)
-	if err != nil {
-		return nil, err
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[OutboxRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("outbox message %d: %w", id, ErrNotFound)
-	}
-	return r, err
+	return one[OutboxRow](ctx, s.Pool, fmt.Sprintf("outbox message %d", id), `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id)
 }
 
 // RetryOutbox makes a dead (or backing-off) message due now with a fresh
@@ -189,19 +181,5 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64) (*OutboxRow, error) {
 
 // OutboxCounts counts outbox rows by state.
 func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{OutboxPending: 0, OutboxSent: 0, OutboxDead: 0}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return counts(ctx, s.Pool, map[string]int{OutboxPending: 0, OutboxSent: 0, OutboxDead: 0}, `SELECT state, count(*) FROM outbox GROUP BY state`)
 }

@@ -39,15 +39,7 @@ type TicketQuerier interface {
 }
 
 func oneTicket(ctx context.Context, q TicketQuerier, where string, args ...any) (*Ticket, error) {
-	rows, err := q.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+where+` LIMIT 1`, args...)
-	if err != nil {
-		return nil, err
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Ticket])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return t, err
+	return one[Ticket](ctx, q, "", `SELECT `+ticketColumns+` FROM tickets WHERE `+where+` LIMIT 1`, args...)
 }
 
 // TicketByID reads a ticket.
@@ -195,7 +187,7 @@ func ApplyFollowUp(ctx context.Context, tx pgx.Tx, id int64, priority *string, d
 // OpenLoads counts open work per engineer: open engineer tasks, and open
 // tickets that have no tasks (tickets assigned before the lifecycle ran).
 func OpenLoads(ctx context.Context, q TicketQuerier) (map[string]int, error) {
-	rows, err := q.Query(ctx, `
+	return counts(ctx, q, nil, `
 		SELECT engineer, count(*) FROM (
 			SELECT t.engineer FROM tickets t
 			WHERE t.engineer IS NOT NULL AND t.state NOT IN ('done', 'closed', 'cancelled')
@@ -204,20 +196,6 @@ func OpenLoads(ctx context.Context, q TicketQuerier) (map[string]int, error) {
 			SELECT k.engineer FROM engineer_tasks k
 			WHERE k.engineer IS NOT NULL AND k.state NOT IN ('done', 'closed', 'cancelled', 'rejected')
 		) open GROUP BY engineer`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
 }
 
 // ListTickets lists tickets, newest first.
