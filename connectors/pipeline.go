@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/parsers"
-	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/store"
 )
 
@@ -21,7 +21,7 @@ func randFloat() float64 { return rand.Float64() }
 // order becomes fields for the route and ticket stages. The client is the
 // connector's; the category and priority are mapped through the
 // connector's mapping, the category falling back to our keyword match.
-func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *pipeline.Runtime) (*pipeline.Parsed, error) {
+func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flow.Runtime) (*flow.Parsed, error) {
 	var meta struct {
 		Connector string `json:"connector"`
 		Refused   bool   `json:"refused"`
@@ -54,7 +54,7 @@ func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *pip
 		f.Category = rt.Categories.Match(2, o.Title, 1, o.Problem)
 	}
 	f.Priority = parsers.NormalizePriority(o.Priority, m.Priorities)
-	return &pipeline.Parsed{Subject: o.Title, NewText: o.Problem, Date: o.UpdatedAt, Fields: f}, nil
+	return &flow.Parsed{Subject: o.Title, NewText: o.Problem, Date: o.UpdatedAt, Fields: f}, nil
 }
 
 func eventOf(status string, m Mapping) string {
@@ -120,7 +120,7 @@ func (r *Registry) QueuePush(ctx context.Context, tx pgx.Tx, t *store.Ticket, co
 // TicketHook queues a push when a ticket of a connector's chain is created,
 // or when a follow-up not coming from the desk itself changes its state
 // (pipeline.TicketHook). Changes the desk told us about are not echoed back.
-func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
+func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 	if r.byClient[dec.Client] == nil {
 		return nil
 	}

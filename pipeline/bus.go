@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -12,6 +13,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/intakehq/intake/fault"
 )
 
 // Topics. Events carry an item id, never a payload: each stage reads what it
@@ -26,27 +29,40 @@ const (
 // Topics lists the pipeline's topics.
 var Topics = []string{TopicReceived, TopicParsed, TopicRouted, TopicPoison}
 
-// Event is the payload of every pipeline message.
+// Event is the payload of every pipeline message: the items that are ready
+// (ItemID alone in events of earlier versions).
 type Event struct {
-	ItemID int64 `json:"item_id"`
+	ItemID  int64   `json:"item_id,omitempty"`
+	ItemIDs []int64 `json:"item_ids,omitempty"`
 }
 
-func newEventMessage(id int64) (*message.Message, error) {
-	payload, err := json.Marshal(Event{ItemID: id})
+// maxEventItems bounds the items one event names.
+const maxEventItems = 256
+
+func newEventMessage(ids []int64) (*message.Message, error) {
+	payload, err := json.Marshal(Event{ItemIDs: ids})
 	if err != nil {
 		return nil, err
 	}
 	msg := message.NewMessage(watermill.NewUUID(), payload)
-	middleware.SetCorrelationID("item-"+strconv.FormatInt(id, 10), msg)
+	middleware.SetCorrelationID("item-"+strconv.FormatInt(ids[0], 10), msg)
 	return msg, nil
 }
 
-func decodeEvent(msg *message.Message) (int64, error) {
+func decodeEvent(msg *message.Message) ([]int64, error) {
 	var e Event
-	if err := json.Unmarshal(msg.Payload, &e); err != nil || e.ItemID <= 0 {
-		return 0, Permanent(fmt.Errorf("bad event payload %q", msg.Payload))
+	if err := json.Unmarshal(msg.Payload, &e); err != nil {
+		return nil, fault.Permanent(fmt.Errorf("bad event payload %q", msg.Payload))
 	}
-	return e.ItemID, nil
+	ids := e.ItemIDs
+	if e.ItemID > 0 {
+		ids = append(ids, e.ItemID)
+	}
+	ids = slices.DeleteFunc(ids, func(id int64) bool { return id <= 0 })
+	if len(ids) == 0 {
+		return nil, fault.Permanent(fmt.Errorf("event names no item: %q", msg.Payload))
+	}
+	return ids, nil
 }
 
 var sqlSchema = wsql.DefaultPostgreSQLSchema{}

@@ -1,22 +1,35 @@
-// Package pipeline runs Intake's stages on a watermill router:
+// Package pipeline runs Intake's stages on a watermill router.
 //
-//	intake_received -> parse -> intake_parsed -> route -> intake_routed -> ticket
+// An event on intake_received names items that are ready. The handler claims
+// a batch of the oldest items no attempt has touched yet (the event's among
+// them), counting each item's attempt and leasing it before any work starts.
+// It parses the batch on all cores (parsing is pure), then routes each item
+// in id order and creates its ticket or applies its follow-up, all in one
+// PostgreSQL transaction that records every item's outcome. So a follow-up
+// never overtakes its order, and a crash loses the whole batch's work and
+// none of its items.
 //
-// Events carry item ids. Each stage locks its item, saves its result and
-// publishes the next event in one PostgreSQL transaction, so a crash at any
-// point either loses the whole step (and the event is redelivered) or keeps
-// all of it. Handlers are idempotent: a redelivered event finds the item
-// already past the stage and does nothing.
+// No item can hold up the ones behind it:
+//   - each attempt has its own time limit;
+//   - when a batch fails, its items are run one by one, so only the culprit
+//     is held back;
+//   - a failure that can heal is retried later, with backoff, by the
+//     sweeper, while the handler goes on with the next items; one that
+//     cannot (fault.IsPermanent) ends as failed at once, and so does an item
+//     whose attempts ran out;
+//   - an item whose attempt counter grows without an outcome (it keeps
+//     killing the process) is given up after the same number of attempts;
+//   - an item that refers to an earlier one still without an outcome is put
+//     back for a moment, never waited for.
 //
-// Middleware, outermost first: correlation id, poison queue (an item whose
-// handler still fails after retries, or fails permanently, is marked failed
-// with the error and can be retried by `intake retry`), retry with
-// exponential backoff (skipped for permanent errors), timeout, recoverer.
+// The sweeper also re-announces items whose lease expired (their replica
+// died) and items whose event was lost. With several replicas, claims skip
+// each other's items.
 //
-// The default bus is PostgreSQL (watermill-sql). With bus kind "nats" the
-// stages publish into a PostgreSQL outbox topic in the same transaction and a
-// forwarder relays the events to NATS JetStream, from which every replica's
-// router consumes in one queue group.
+// The default bus is PostgreSQL (watermill-sql). With bus kind "nats" events
+// leave each transaction through a PostgreSQL outbox topic and a forwarder
+// relays them to NATS JetStream, from which every replica's router consumes
+// in one queue group.
 package pipeline
 
 import (
@@ -24,7 +37,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +54,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/fault"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/store"
 )
 
@@ -53,35 +72,48 @@ type Config struct {
 	// a NATS server that others share (default "intake").
 	NATSPrefix   string
 	PollInterval time.Duration
+	// Retries is how often an item whose attempt failed is tried again
+	// before it ends as failed; RetryInitial the first wait, doubled each
+	// time up to a minute.
 	Retries      int
 	RetryInitial time.Duration
-	Timeout      time.Duration
-}
-
-// Stage runs one step for an item inside tx. It returns true when the item
-// moved on to a stage that the next handler takes.
-type Stage func(ctx context.Context, tx pgx.Tx, id int64) (next bool, err error)
-
-// Stages are the three steps.
-type Stages struct {
-	Parse, Route, Ticket Stage
+	// Timeout limits one attempt at one item (a batch gets the same).
+	Timeout time.Duration
+	// BatchSize is how many items are claimed and committed at once.
+	BatchSize int
+	// Workers parse a batch in parallel (default: one per core).
+	Workers int
+	// Concurrency is how many transactions complete a batch's items at
+	// once (default 4). Items that may refer to each other (the same order
+	// number, Message-IDs that reply to one another) always share one, in
+	// arrival order.
+	Concurrency int
+	// Lease is how long a claim holds before the item counts as abandoned
+	// (default twice Timeout plus 30 s).
+	Lease time.Duration
+	// SweepInterval is how often due retries and abandoned items are looked
+	// for (default 1 s).
+	SweepInterval time.Duration
 }
 
 // Pipeline is the router and its bus.
 type Pipeline struct {
-	cfg    Config
-	store  *store.Store
-	stages Stages
-	log    *slog.Logger
-	wlog   watermill.LoggerAdapter
-	// onOutcome is called after an item's transaction commits with an outcome.
+	cfg   Config
+	store *store.Store
+	proc  *Processor
+	log   *slog.Logger
+	wlog  watermill.LoggerAdapter
+	// onOutcome is called after an item's outcome is committed.
 	onOutcome func(id int64)
 	// closing is set once Run's context ends.
 	closing atomic.Bool
+	// finished are items this replica saw to their outcome: their other
+	// events are dropped without a query.
+	finished *recentSet
 }
 
-// New builds a pipeline.
-func New(cfg Config, st *store.Store, stages Stages, logger *slog.Logger) *Pipeline {
+// New builds a pipeline; proc may be nil for one that only publishes.
+func New(cfg Config, st *store.Store, proc *Processor, logger *slog.Logger) *Pipeline {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = defaultPoll
 	}
@@ -97,7 +129,22 @@ func New(cfg Config, st *store.Store, stages Stages, logger *slog.Logger) *Pipel
 	if cfg.NATSPrefix == "" {
 		cfg.NATSPrefix = "intake"
 	}
-	p := &Pipeline{cfg: cfg, store: st, stages: stages, log: logger}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 64
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2*cfg.Timeout + 30*time.Second
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Second
+	}
+	p := &Pipeline{cfg: cfg, store: st, proc: proc, log: logger, finished: newRecentSet(1 << 16)}
 	quiet := slog.New(shutdownFilter{Handler: logger.Handler(), closing: &p.closing})
 	p.wlog = watermill.NewSlogLoggerWithLevelMapping(quiet, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	return p
@@ -117,6 +164,9 @@ func (p *Pipeline) Publish(ctx context.Context, tx pgx.Tx, ids []int64) error {
 }
 
 func (p *Pipeline) publish(ctx context.Context, tx pgx.Tx, topic string, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	pub, err := sqlTxPublisher(tx, p.wlog)
 	if err != nil {
 		return err
@@ -124,9 +174,9 @@ func (p *Pipeline) publish(ctx context.Context, tx pgx.Tx, topic string, ids ...
 	if p.cfg.Bus == "nats" {
 		pub = forwarder.NewPublisher(pub, forwarder.PublisherConfig{ForwarderTopic: TopicOutbox})
 	}
-	msgs := make([]*message.Message, 0, len(ids))
-	for _, id := range ids {
-		m, err := newEventMessage(id)
+	var msgs []*message.Message
+	for chunk := range slices.Chunk(ids, maxEventItems) {
+		m, err := newEventMessage(chunk)
 		if err != nil {
 			return err
 		}
@@ -136,9 +186,12 @@ func (p *Pipeline) publish(ctx context.Context, tx pgx.Tx, topic string, ids ...
 	return pub.Publish(topic, msgs...)
 }
 
-// Run runs the router (and, with NATS, the forwarder) until ctx is done, then
-// drains in-flight handlers.
+// Run runs the router, the sweeper (and, with NATS, the forwarder) until ctx
+// is done, then drains in-flight handlers.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.proc == nil {
+		return errors.New("pipeline: no processor")
+	}
 	if err := InitSchema(ctx, p.store.Pool, p.wlog); err != nil {
 		return err
 	}
@@ -150,7 +203,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	var sub message.Subscriber = sqlSub
-	var poisonPub message.Publisher
 	if p.cfg.Bus == "nats" {
 		natsPub, natsSub, err := p.natsBus()
 		if err != nil {
@@ -164,40 +216,35 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		g.Go(func() error { return fwd.Run(ctx) })
 		g.Go(func() error { <-ctx.Done(); return fwd.Close() })
-		sub, poisonPub = natsSub, natsPub
-	} else {
-		poisonPub = &poolPublisher{p: p}
+		sub = natsSub
 	}
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, p.wlog)
 	if err != nil {
 		return err
 	}
-	poison, err := middleware.PoisonQueue(poisonPub, p.topic(TopicPoison))
-	if err != nil {
-		return err
-	}
+	// Item failures never reach the middleware: the handler records them on
+	// the item. What does is the database itself failing, and that is
+	// retried until it heals (the event stays on the bus meanwhile).
 	router.AddMiddleware(
 		middleware.CorrelationID,
-		poison,
 		middleware.Retry{
 			MaxRetries:          p.cfg.Retries,
 			InitialInterval:     p.cfg.RetryInitial,
 			MaxInterval:         30 * time.Second,
 			Multiplier:          2,
 			RandomizationFactor: 0.3,
-			ShouldRetry:         func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
+			ShouldRetry:         func(rp middleware.RetryParams) bool { return !fault.IsPermanent(rp.Err) },
 			Logger:              p.wlog,
 		}.Middleware,
-		middleware.Timeout(p.cfg.Timeout),
 		middleware.Recoverer,
 	)
-	router.AddConsumerHandler("parse", p.topic(TopicReceived), sub, p.handler("parse", p.stages.Parse, p.topic(TopicReceived), p.topic(TopicParsed)))
-	router.AddConsumerHandler("route", p.topic(TopicParsed), sub, p.handler("route", p.stages.Route, p.topic(TopicParsed), p.topic(TopicRouted)))
-	router.AddConsumerHandler("ticket", p.topic(TopicRouted), sub, p.handler("ticket", p.stages.Ticket, p.topic(TopicRouted), ""))
-	router.AddConsumerHandler("poison", p.topic(TopicPoison), sub, p.poisonHandler)
+	// Items that earlier versions left between their stages (events on
+	// intake_parsed and intake_routed) are found by the sweeper.
+	router.AddConsumerHandler("process", p.topic(TopicReceived), sub, p.handle)
 
 	g.Go(func() error { return router.Run(ctx) })
+	g.Go(func() error { return p.sweep(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()
 		p.closing.Store(true)
@@ -210,91 +257,347 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return err
 }
 
-// Running waits until the router is running; for tests and the demo.
-func (p *Pipeline) handler(name string, stage Stage, self, next string) message.NoPublishHandlerFunc {
-	return func(msg *message.Message) error {
-		id, err := decodeEvent(msg)
+// handle takes one event: it processes fresh items in batches until the
+// event's are covered, then those of the event's that were tried before, one
+// at a time.
+func (p *Pipeline) handle(msg *message.Message) error {
+	ids, err := decodeEvent(msg)
+	if err != nil {
+		p.log.Error("dropping an unreadable pipeline event", "error", err)
+		return nil
+	}
+	ctx := msg.Context()
+	ids = slices.DeleteFunc(ids, p.finished.has)
+	if len(ids) == 0 {
+		return nil
+	}
+	last := slices.Max(ids)
+	for {
+		items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, p.cfg.Lease)
 		if err != nil {
+			return fmt.Errorf("claiming items: %w", err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		p.runBatch(ctx, items)
+		if items[len(items)-1].ID >= last {
+			break
+		}
+	}
+	for _, id := range ids {
+		if p.finished.has(id) {
+			continue
+		}
+		if err := p.runOne(ctx, id); err != nil {
 			return err
 		}
-		ctx := msg.Context()
-		start := time.Now()
-		var done bool
-		err = p.store.InTx(ctx, func(tx pgx.Tx) error {
-			more, err := stage(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if more && next != "" {
-				return p.publish(ctx, tx, next, id)
-			}
-			done = !more
-			return nil
-		})
+	}
+	return nil
+}
 
-		if errors.Is(err, ErrDeferred) {
-			// Put the event back at the end of the topic, counting the
-			// deferral, and let the bus go on with the next event.
-			err = p.store.InTx(ctx, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, `UPDATE inbound_items SET attempts = attempts + 1 WHERE id = $1`, id); err != nil {
-					return err
-				}
-				return p.publish(ctx, tx, self, id)
-			})
-			deferrals.WithLabelValues(name).Inc()
-			if err == nil {
-				return nil
+// runBatch takes claimed items to their outcomes: parsed in parallel, then
+// completed in one transaction; when that fails, one by one.
+func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
+	start := time.Now()
+	rt := p.proc.Runtime()
+	jobs := make([]*job, len(items))
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(p.cfg.Workers, len(items)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
+				jobs[i] = p.proc.parseWithin(&items[i], rt, p.cfg.Timeout)
 			}
+		})
+	}
+	wg.Wait()
+	ready := jobs[:0:0]
+	for _, j := range jobs {
+		if j.err != nil {
+			p.settle(ctx, j, j.err)
+			continue
 		}
-		stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
-		if err != nil {
-			stageErrors.WithLabelValues(name).Inc()
-			return fmt.Errorf("%s item %d: %w", name, id, err)
+		ready = append(ready, j)
+	}
+	var groups sync.WaitGroup
+	for _, g := range groupJobs(ready, p.cfg.Concurrency) {
+		groups.Go(func() { p.commitGroup(ctx, g) })
+	}
+	groups.Wait()
+	stageSeconds.WithLabelValues("batch").Observe(time.Since(start).Seconds())
+}
+
+// commitGroup completes jobs in one transaction; when that fails, one by
+// one.
+func (p *Pipeline) commitGroup(ctx context.Context, jobs []*job) {
+	deferred, err := p.commitBatch(ctx, jobs)
+	if err != nil {
+		stageErrors.WithLabelValues("batch").Inc()
+		p.log.Debug("batch failed, running its items one by one", "items", len(jobs), "error", err)
+		for _, j := range jobs {
+			p.runJob(ctx, j)
 		}
-		if done && p.onOutcome != nil {
-			p.onOutcome(id)
+		return
+	}
+	for _, j := range jobs {
+		if !slices.Contains(deferred, j) {
+			p.done(j.it.ID)
 		}
-		return nil
+	}
+	for _, j := range deferred {
+		p.deferJob(ctx, j)
 	}
 }
 
-// poisonHandler records an item whose stage kept failing as failed, with the
-// error, so a dispatcher sees it and `intake retry` can run it again.
-func (p *Pipeline) poisonHandler(msg *message.Message) error {
-	id, err := decodeEvent(msg)
-	if err != nil {
-		p.log.Error("poison message without an item", "payload", string(msg.Payload))
-		return nil
+// commitBatch completes jobs in one transaction and returns those that must
+// wait for an earlier item (nothing of theirs is written).
+func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*job, err error) {
+	if len(jobs) == 0 {
+		return nil, nil
 	}
-	reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
-	p.log.Error("item failed", "item", id, "error", reason, "handler", msg.Metadata.Get(middleware.PoisonedHandlerKey))
-	if err := p.store.FailItem(msg.Context(), id, reason); err != nil {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.it.ID
+	}
+	err = p.store.InTx(ctx, func(tx pgx.Tx) error {
+		deferred = deferred[:0]
+		open, err := store.LockPending(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		ld := loads{}
+		for _, j := range jobs {
+			if !open[j.it.ID] {
+				continue // finished meanwhile by someone else
+			}
+			err := p.completeIsolated(ctx, tx, j, ld)
+			if errors.Is(err, ErrDeferred) {
+				deferred = append(deferred, j)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("item %d: %w", j.it.ID, err)
+			}
+		}
+		return nil
+	})
+	return deferred, err
+}
+
+// completeIsolated completes j in tx; a source that writes before routing
+// gets a savepoint, so that a deferral leaves nothing of it behind.
+func (p *Pipeline) completeIsolated(ctx context.Context, tx pgx.Tx, j *job, ld loads) error {
+	if j.it.Source == flow.SourceMail {
+		return p.proc.complete(ctx, tx, j, ld, true)
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
 		return err
 	}
-	outcomes.WithLabelValues("failed").Inc()
+	err = p.proc.complete(ctx, sp, j, ld, true)
+	if errors.Is(err, ErrDeferred) {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// runOne claims an item that an event names and that was tried before, and
+// runs it alone.
+func (p *Pipeline) runOne(ctx context.Context, id int64) error {
+	it, err := p.store.ClaimItem(ctx, id, p.cfg.Lease)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // done, another replica has it, or not due yet
+	}
+	if err != nil {
+		return fmt.Errorf("claiming item %d: %w", id, err)
+	}
+	if max := p.cfg.Retries + 1; it.Attempts > max {
+		cause := it.Error
+		if cause == "" {
+			cause = "the process stopped while working on it"
+		}
+		p.fail(ctx, id, fmt.Sprintf("gave up after %d attempts: %s", it.Attempts-1, cause))
+		return nil
+	}
+	j := p.proc.parseWithin(it, p.proc.Runtime(), p.cfg.Timeout)
+	if j.err != nil {
+		p.settle(ctx, j, j.err)
+		return nil
+	}
+	p.runJob(ctx, j)
+	return nil
+}
+
+// runJob completes one job in its own transaction and settles its failure.
+func (p *Pipeline) runJob(ctx context.Context, j *job) {
+	start := time.Now()
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fault.Permanent(fmt.Errorf("internal error: %v", r))
+			}
+		}()
+		ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+		defer cancel()
+		return p.store.InTx(ctx, func(tx pgx.Tx) error {
+			open, err := store.LockPending(ctx, tx, []int64{j.it.ID})
+			if err != nil || !open[j.it.ID] {
+				return err
+			}
+			return p.proc.complete(ctx, tx, j, loads{}, true)
+		})
+	}()
+	stageSeconds.WithLabelValues("item").Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+		p.done(j.it.ID)
+	case errors.Is(err, ErrDeferred):
+		p.deferJob(ctx, j)
+	default:
+		stageErrors.WithLabelValues("item").Inc()
+		p.settle(ctx, j, err)
+	}
+}
+
+// settle records a failed attempt: an error that cannot heal, or the last
+// allowed attempt, ends the item as failed; anything else is tried again
+// later, by the sweeper, without holding up the items behind it.
+func (p *Pipeline) settle(ctx context.Context, j *job, cause error) {
+	it := j.it
+	msg := cause.Error()
+	if errors.Is(cause, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("attempt took longer than %v: %s", p.cfg.Timeout, msg)
+	}
+	if fault.IsPermanent(cause) {
+		p.fail(ctx, it.ID, msg)
+		return
+	}
+	if it.Attempts > p.cfg.Retries {
+		p.fail(ctx, it.ID, fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, msg))
+		return
+	}
+	wait := p.backoff(it.Attempts)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var parsed []byte
+	var client string
+	if j.parsed != nil {
+		parsed, client = mustJSON(j.parsed), j.parsed.Fields.Client
+	}
+	if err := p.store.RetryItemAt(ctx, it.ID, msg, time.Now().Add(wait), parsed, client); err != nil {
+		p.log.Error("recording a failed attempt", "item", it.ID, "error", err)
+		return
+	}
+	p.log.Warn("item attempt failed, will retry", "item", it.ID, "attempt", it.Attempts, "retry_in", wait.Round(time.Millisecond), "error", msg)
+}
+
+func (p *Pipeline) fail(ctx context.Context, id int64, cause string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.store.FailItem(ctx, id, cause); err != nil {
+		p.log.Error("recording a failed item", "item", id, "error", err)
+		return
+	}
+	outcomes.WithLabelValues(flow.OutcomeFailed).Inc()
+	p.log.Warn("item failed", "item", id, "error", cause)
+	p.done(id)
+}
+
+func (p *Pipeline) deferJob(ctx context.Context, j *job) {
+	deferrals.WithLabelValues("route").Inc()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	wait := max(p.cfg.PollInterval*5, 200*time.Millisecond)
+	if err := p.store.DeferItem(ctx, j.it.ID, "waiting for an earlier item it refers to", time.Now().Add(wait)); err != nil {
+		p.log.Error("deferring an item", "item", j.it.ID, "error", err)
+	}
+}
+
+// backoff is the wait before attempt n+1: RetryInitial doubled per attempt,
+// at most a minute, with jitter so that replicas do not retry in step.
+func (p *Pipeline) backoff(n int) time.Duration {
+	d := p.cfg.RetryInitial << min(max(n-1, 0), 16)
+	d = min(d, time.Minute)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (p *Pipeline) done(id int64) {
+	p.finished.add(id)
 	if p.onOutcome != nil {
 		p.onOutcome(id)
 	}
-	return nil
+}
+
+// sweep announces items whose next attempt is due, whose lease expired, or
+// whose event was lost.
+func (p *Pipeline) sweep(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		ids, err := p.store.DueItems(ctx, 30*time.Second, 1000)
+		if err == nil && len(ids) > 0 {
+			err = p.store.InTx(ctx, func(tx pgx.Tx) error { return p.Publish(ctx, tx, ids) })
+		}
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("looking for items due for another attempt", "error", err)
+		}
+	}
 }
 
 // OnOutcome registers f to be called when an item reaches its outcome.
 func (p *Pipeline) OnOutcome(f func(id int64)) { p.onOutcome = f }
 
-// poolPublisher publishes poison messages outside any transaction.
-type poolPublisher struct{ p *Pipeline }
-
-func (pp *poolPublisher) Publish(topic string, msgs ...*message.Message) error {
-	return pp.p.store.InTx(context.Background(), func(tx pgx.Tx) error {
-		pub, err := sqlTxPublisher(tx, pp.p.wlog)
-		if err != nil {
-			return err
-		}
-		return pub.Publish(topic, msgs...)
-	})
+// recentSet remembers the last n ids added.
+type recentSet struct {
+	mu   sync.Mutex
+	set  map[int64]struct{}
+	ring []int64
+	next int
 }
 
-func (pp *poolPublisher) Close() error { return nil }
+func newRecentSet(n int) *recentSet {
+	return &recentSet{set: make(map[int64]struct{}, n), ring: make([]int64, n)}
+}
+
+func (r *recentSet) add(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[id]; ok {
+		return
+	}
+	if old := r.ring[r.next]; old != 0 {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.set[id] = struct{}{}
+	r.next = (r.next + 1) % len(r.ring)
+}
+
+func (r *recentSet) has(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.set[id]
+	return ok
+}
 
 func (p *Pipeline) natsBus() (message.Publisher, message.Subscriber, error) {
 	js := wnats.JetStreamConfig{

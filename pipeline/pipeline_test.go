@@ -33,7 +33,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pipe := pipeline.New(cfg, st, proc.Stages(), log)
+	pipe := pipeline.New(cfg, st, proc, log)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
 	in := ingest.NewInbox(st, pipe.Publish)
 	done := make(chan error, 1)

@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"strconv"
+	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
@@ -44,8 +44,10 @@ func selectFormat(rt *Runtime, forced string, env *rules.Env) (*rules.CompiledFo
 	return rt.Rules.MatchFormat(env)
 }
 
-// fillEnv sets what the route and assign stages' rules see.
-func fillEnv(env *rules.Env, pd Parsed, f parsers.Fields, dir *routing.Directory, client string, obj *routing.Object) {
+// envFromParsed fills what a source without a document (a call, a
+// connector's order) tells the rules: its parse result stands for the
+// message.
+func envFromParsed(env *rules.Env, pd *Parsed) {
 	env.From = pd.From
 	env.FromName = pd.FromName
 	if i := lastAt(pd.From); i >= 0 {
@@ -57,13 +59,19 @@ func fillEnv(env *rules.Env, pd Parsed, f parsers.Fields, dir *routing.Directory
 	for _, a := range pd.Attachments {
 		env.Attachments = append(env.Attachments, rules.Attachment{Name: a.Name, Type: a.ContentType, Size: a.Size})
 	}
+}
+
+// enrichEnv adds what routing knows to the environment the message was
+// parsed with: the extracted fields, the call, the client, the sender as a
+// contact and the matched store.
+func enrichEnv(env *rules.Env, f parsers.Fields, dir *routing.Directory, client string, obj *routing.Object) {
 	env.SetFields(f)
 	if env.Source == rules.SourceCall {
 		// Call sources describe the call in Extra (call_missed,
 		// call_direction, call_duration, call_callee) and the caller as the
 		// first phone.
 		env.Call.Missed = f.Extra["call_missed"] == "true"
-		env.Call.Direction = firstNonEmpty(f.Extra["call_direction"], "in")
+		env.Call.Direction = firstText(f.Extra["call_direction"], "in")
 		env.Call.Callee = f.Extra["call_callee"]
 		env.Call.Duration, _ = strconv.Atoi(f.Extra["call_duration"])
 		if len(f.Phones) > 0 {
@@ -73,12 +81,22 @@ func fillEnv(env *rules.Env, pd Parsed, f parsers.Fields, dir *routing.Directory
 	if c := dir.Client(client); c != nil {
 		env.SetClient(*c)
 	}
-	if c := dir.ContactByEmail(pd.From); c != nil {
+	if c := dir.ContactByEmail(env.From); c != nil {
 		env.SetContact(*c)
 	}
 	if obj != nil {
 		env.SetObject(*obj)
 	}
+}
+
+// firstText returns the first of vs that is not blank.
+func firstText(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func lastAt(s string) int {
@@ -89,5 +107,3 @@ func lastAt(s string) int {
 	}
 	return -1
 }
-
-func utf8Valid(s string) bool { return utf8.ValidString(s) }

@@ -74,10 +74,6 @@ func loadDirectory(ctx context.Context, st *store.Store) (*Runtime, error) {
 	return &Runtime{Directory: dir, DirVersion: dd.Version, Categories: cats}, nil
 }
 
-// SetClock replaces the time rules see as now (a backtest gives each item
-// the time it was first processed). Call it before the stages run.
-func (p *Processor) SetClock(now func() time.Time) { p.now = now }
-
 // Watch keeps p's runtime current: it listens for the notifications that an
 // import or a rules apply sends, and polls the versions every interval in
 // case a notification was missed. A rule set that fails to compile is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,22 +74,13 @@ func TestStagesGiveEveryItemOneOutcome(t *testing.T) {
 		assert.Equal(t, l.Kind, o.Kind, l.File)
 	}
 
-	// Redelivered events change nothing: every stage finds its item done.
+	// Running items again changes nothing: each is found done.
 	before, err := st.OutcomeCounts(ctx)
 	require.NoError(t, err)
 	var events int
 	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM ticket_events`).Scan(&events))
 	for _, id := range ids {
-		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
-			for _, stage := range []pipeline.Stage{proc.Parse, proc.Route, proc.Ticket} {
-				next, err := stage(ctx, tx, id)
-				if err != nil {
-					return err
-				}
-				assert.False(t, next)
-			}
-			return nil
-		}))
+		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInOrder(ctx, tx, id) }))
 	}
 	after, err := st.OutcomeCounts(ctx)
 	require.NoError(t, err)
@@ -129,10 +121,10 @@ func TestDispatcherResolvesUnmatched(t *testing.T) {
 	require.ErrorIs(t, err, pipeline.ErrNotUnmatched)
 }
 
-// TestRouteDefersAReplyToAnUnroutedItem: when a reply is routed before the
-// order it refers to (the order's event was redelivered late), the route
-// stage defers it instead of making a second ticket; once the order is
-// routed, the reply becomes its follow-up.
+// TestRouteDefersAReplyToAnUnroutedItem: when a reply comes up before the
+// order it refers to has an outcome (the order is being retried, or another
+// replica has it), it is deferred instead of making a second ticket; once
+// the order is a ticket, the reply becomes its follow-up.
 func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.Store(t)
@@ -151,18 +143,23 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 		require.NoError(t, err)
 		return res[0].ID
 	}
-	step := func(stage pipeline.Stage, id int64) error {
-		return st.InTx(ctx, func(tx pgx.Tx) error { _, err := stage(ctx, tx, id); return err })
+	step := func(id int64) error {
+		return st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInOrder(ctx, tx, id) })
 	}
 	order, reply := put("0029.eml"), put("0035.eml")
-	require.NoError(t, step(proc.Parse, order))
-	require.NoError(t, step(proc.Parse, reply))
-
-	require.ErrorIs(t, step(proc.Route, reply), pipeline.ErrDeferred)
-	require.NoError(t, step(proc.Route, order))
-	require.NoError(t, step(proc.Route, reply))
-	require.NoError(t, step(proc.Ticket, order))
-	require.NoError(t, step(proc.Ticket, reply))
+	// The order's first attempt got as far as parsing, then failed: it
+	// waits for its retry with its parse result kept.
+	var parsed []byte
+	var client string
+	_ = st.InTx(ctx, func(tx pgx.Tx) error {
+		require.NoError(t, proc.RunInline(ctx, tx, order))
+		require.NoError(t, tx.QueryRow(ctx, `SELECT parsed, client FROM inbound_items WHERE id = $1`, order).Scan(&parsed, &client))
+		return errors.New("roll back")
+	})
+	require.NoError(t, st.RetryItemAt(ctx, order, "connection reset", time.Now(), parsed, client))
+	require.ErrorIs(t, step(reply), pipeline.ErrDeferred)
+	require.NoError(t, step(order))
+	require.NoError(t, step(reply))
 
 	o, err := pipeline.ReadOutcome(ctx, st.Pool, reply)
 	require.NoError(t, err)

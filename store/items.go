@@ -7,25 +7,27 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/flow"
 )
 
-// Item sources, stages and outcomes.
+// Item sources, stages and outcomes (flow owns them).
 const (
-	SourceMail      = "mail"
-	SourceCall      = "call"
-	SourceConnector = "connector"
+	SourceMail      = flow.SourceMail
+	SourceCall      = flow.SourceCall
+	SourceConnector = flow.SourceConnector
 
-	StageReceived = "received"
-	StageParsed   = "parsed"
-	StageRouted   = "routed"
-	StageDone     = "done"
+	StageReceived = flow.StageReceived
+	StageParsed   = flow.StageParsed
+	StageRouted   = flow.StageRouted
+	StageDone     = flow.StageDone
 
-	OutcomeTicket    = "ticket"
-	OutcomeFollowUp  = "follow_up"
-	OutcomeDuplicate = "duplicate"
-	OutcomeIgnored   = "ignored"
-	OutcomeUnmatched = "unmatched"
-	OutcomeFailed    = "failed"
+	OutcomeTicket    = flow.OutcomeTicket
+	OutcomeFollowUp  = flow.OutcomeFollowUp
+	OutcomeDuplicate = flow.OutcomeDuplicate
+	OutcomeIgnored   = flow.OutcomeIgnored
+	OutcomeUnmatched = flow.OutcomeUnmatched
+	OutcomeFailed    = flow.OutcomeFailed
 )
 
 // Item is one row of the durable inbox.
@@ -44,6 +46,7 @@ type Item struct {
 	Reason       string          `db:"reason" json:"reason"`
 	Error        string          `db:"error" json:"error"`
 	Attempts     int             `db:"attempts" json:"attempts"`
+	Deferrals    int             `db:"deferrals" json:"deferrals"`
 	MessageID    string          `db:"message_id" json:"message_id"`
 	Client       string          `db:"client" json:"client"`
 	Parsed       json.RawMessage `db:"parsed" json:"parsed"`
@@ -53,7 +56,7 @@ type Item struct {
 }
 
 const itemColumns = `id, source, source_ref, dedup_key, raw, size, meta, received_at, duplicate_of, stage, outcome,
-	reason, error, attempts, message_id, client, parsed, decision, rules_version, ticket_id`
+	reason, error, attempts, deferrals, message_id, client, parsed, decision, rules_version, ticket_id`
 
 // LockItem reads an item FOR UPDATE inside tx.
 func LockItem(ctx context.Context, tx pgx.Tx, id int64) (*Item, error) {
@@ -80,7 +83,7 @@ func (s *Store) ListItems(ctx context.Context, f ItemFilter) ([]Item, error) {
 	}
 	rows, err := s.Pool.Query(ctx, `
 		SELECT id, source, source_ref, dedup_key, NULL::bytea AS raw, size, meta, received_at, duplicate_of, stage, outcome,
-			reason, error, attempts, message_id, client, parsed, decision, rules_version, ticket_id
+			reason, error, attempts, deferrals, message_id, client, parsed, decision, rules_version, ticket_id
 		FROM inbound_items
 		WHERE ($1 = '' OR outcome = $1) AND ($2 = '' OR stage = $2) AND ($3 = 0 OR id < $3)
 		ORDER BY id DESC LIMIT $4`, f.Outcome, f.Stage, f.AfterID, f.Limit)
@@ -96,6 +99,7 @@ func Advance(ctx context.Context, tx pgx.Tx, id int64, stage string, set map[str
 	args := []any{id, stage}
 	for _, col := range []string{"parsed", "decision", "client", "message_id", "rules_version"} {
 		if v, ok := set[col]; ok {
+			v = safeValue(v)
 			args = append(args, v)
 			q += fmt.Sprintf(", %s = $%d", col, len(args))
 		}
@@ -106,10 +110,11 @@ func Advance(ctx context.Context, tx pgx.Tx, id int64, stage string, set map[str
 
 // Finish records an item's one outcome.
 func Finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string, ticketID *int64, decision any) error {
-	q := `UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4, error = '', updated_at = now()`
-	args := []any{id, outcome, reason, ticketID}
+	q := `UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4,
+		error = CASE WHEN $2 = 'failed' THEN $3 ELSE '' END, lease_until = NULL, next_attempt_at = NULL, updated_at = now()`
+	args := []any{id, outcome, SafeText(reason), ticketID}
 	if decision != nil {
-		args = append(args, decision)
+		args = append(args, safeValue(decision))
 		q += `, decision = $5`
 	}
 	tag, err := tx.Exec(ctx, q+` WHERE id = $1 AND stage <> 'done'`, args...)
@@ -123,8 +128,8 @@ func Finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string, ti
 // items are retried by RetryFailed.
 func (s *Store) FailItem(ctx context.Context, id int64, cause string) error {
 	_, err := s.Pool.Exec(ctx, `
-		UPDATE inbound_items SET stage = 'done', outcome = 'failed', error = $2, attempts = attempts + 1, updated_at = now()
-		WHERE id = $1 AND stage <> 'done'`, id, cause)
+		UPDATE inbound_items SET stage = 'done', outcome = 'failed', error = $2, lease_until = NULL, next_attempt_at = NULL, updated_at = now()
+		WHERE id = $1 AND stage <> 'done'`, id, SafeText(cause))
 	return err
 }
 
@@ -132,7 +137,8 @@ func (s *Store) FailItem(ctx context.Context, id int64, cause string) error {
 // the pipeline and returns their ids; the caller publishes them.
 func RetryFailed(ctx context.Context, tx pgx.Tx, ids []int64) ([]int64, error) {
 	rows, err := tx.Query(ctx, `
-		UPDATE inbound_items SET stage = 'received', outcome = NULL, reason = '', updated_at = now()
+		UPDATE inbound_items SET stage = 'received', outcome = NULL, reason = '', attempts = 0, deferrals = 0,
+			lease_until = NULL, next_attempt_at = NULL, updated_at = now()
 		WHERE outcome = 'failed' AND duplicate_of IS NULL AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))
 		RETURNING id`, ids)
 	if err != nil {
@@ -155,4 +161,18 @@ func (s *Store) PendingItems(ctx context.Context, olderThan time.Duration, limit
 // OutcomeCounts counts items by outcome ("pending" for those without one).
 func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
 	return counts(ctx, s.Pool, nil, `SELECT coalesce(outcome, 'pending'), count(*) FROM inbound_items GROUP BY 1`)
+}
+
+// safeValue makes a column value storable: JSON bytes and text lose what
+// PostgreSQL refuses.
+func safeValue(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return SafeJSON(x)
+	case json.RawMessage:
+		return SafeJSON(x)
+	case string:
+		return SafeText(x)
+	}
+	return v
 }

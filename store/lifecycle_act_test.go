@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/pipeline"
@@ -45,7 +46,7 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	cfg := store.LifecycleConfig{Contractor: "ООО «Техсервис»", Location: msk,
 		Chains: map[string]store.NotifyTarget{"PU": {Kind: store.OutboxConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
 	lc := store.NewLifecycle(st, cfg, nil, func() *routing.Directory { return rt.Directory }, clock.Now)
-	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
+	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		return lc.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
 	})
 

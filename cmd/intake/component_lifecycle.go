@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/lifecycle"
-	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
@@ -221,7 +221,7 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 	if l.Signer() == nil {
 		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")
 	}
-	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
+	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		return l.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
 	})
 	(&web.Lifecycle{LC: l, Log: env.log}).Register(env.mux)

@@ -33,7 +33,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
-	pipe := pipeline.New(pipeline.Config{Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix}, st, pipeline.Stages{}, newLogger(cfg.Log, stderr))
+	pipe := pipeline.New(pipeline.Config{Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix}, st, nil, newLogger(cfg.Log, stderr))
 	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
 		return err
 	}

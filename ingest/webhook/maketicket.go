@@ -11,7 +11,7 @@ import (
 
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/parsers"
-	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/store"
 )
 
@@ -59,7 +59,7 @@ func (rc *Receiver) MakeTicket(ctx context.Context, st *store.Store, callID int6
 	return res[0].ID, nil
 }
 
-func (rc *Receiver) makeTicket(ctx context.Context, tx pgx.Tx, it *store.Item, callID int64, rt *pipeline.Runtime) (*pipeline.Parsed, error) {
+func (rc *Receiver) makeTicket(ctx context.Context, tx pgx.Tx, it *store.Item, callID int64, rt *flow.Runtime) (*flow.Parsed, error) {
 	var req TicketRequest
 	if err := json.Unmarshal(it.Raw, &req); err != nil {
 		return nil, finish(ctx, tx, it.ID, store.OutcomeFailed, "unreadable ticket request: "+err.Error())
@@ -82,7 +82,7 @@ func (rc *Receiver) makeTicket(ctx context.Context, tx pgx.Tx, it *store.Item, c
 	if problem == "" {
 		problem = fmt.Sprintf("Звонок %s (%s)", c.Phone, c.Contact)
 	}
-	return &pipeline.Parsed{
+	return &flow.Parsed{
 		Subject: "Заявка по звонку", NewText: problem,
 		Fields: parsers.Fields{
 			Format: "call", Client: c.Client, ObjectCode: c.Object, Problem: problem,

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/parsers"
-	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 )
@@ -20,7 +20,7 @@ import (
 // applies the event to its call and either finishes the item itself or, for
 // the end of a missed call from a store, returns the call-back ticket's
 // fields for the route and ticket stages.
-func (rc *Receiver) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *pipeline.Runtime) (*pipeline.Parsed, error) {
+func (rc *Receiver) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flow.Runtime) (*flow.Parsed, error) {
 	var meta struct {
 		Provider string `json:"provider"`
 		Kind     string `json:"kind"`
@@ -154,7 +154,7 @@ func (rc *Receiver) identify(c *store.Call, dir *routing.Directory) {
 }
 
 // conclude decides, once per call, what the end of a call leads to.
-func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *store.Call, ev Event) (*pipeline.Parsed, error) {
+func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *store.Call, ev Event) (*flow.Parsed, error) {
 	switch {
 	case !c.Known:
 		c.Disposition = store.DispositionRecord
@@ -211,7 +211,7 @@ func directionWord(d string) string {
 // callbackParsed is the call-back ticket of a missed call, as the route
 // stage takes it: client and store code given, phone for matching, the
 // configured category and priority (rules may override them).
-func (rc *Receiver) callbackParsed(c *store.Call, ev Event) *pipeline.Parsed {
+func (rc *Receiver) callbackParsed(c *store.Call, ev Event) *flow.Parsed {
 	when := time.Now()
 	if c.StartedAt != nil {
 		when = *c.StartedAt
@@ -223,7 +223,7 @@ func (rc *Receiver) callbackParsed(c *store.Call, ev Event) *pipeline.Parsed {
 		who = c.Contact + ", " + c.Phone
 	}
 	problem := fmt.Sprintf("Пропущенный звонок от %s (%s) %s: перезвонить.", who, c.Object, when.In(rc.cfg.Location).Format("02.01.2006 15:04"))
-	return &pipeline.Parsed{
+	return &flow.Parsed{
 		Subject: "Перезвонить: пропущенный звонок",
 		Date:    when,
 		NewText: problem,
@@ -237,7 +237,7 @@ func (rc *Receiver) callbackParsed(c *store.Call, ev Event) *pipeline.Parsed {
 }
 
 // TicketHook links a call-back ticket to its call (pipeline.TicketHook).
-func (rc *Receiver) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
+func (rc *Receiver) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 	if !created {
 		return nil
 	}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// qualified returns itemColumns prefixed with a table alias.
+func qualified(alias string) string {
+	cols := strings.Split(itemColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+var claimFreshSQL = `
+	WITH pick AS (
+		SELECT id FROM inbound_items
+		WHERE stage <> 'done' AND attempts = 0 AND lease_until IS NULL AND duplicate_of IS NULL
+		ORDER BY id LIMIT $1
+		FOR UPDATE SKIP LOCKED)
+	UPDATE inbound_items i SET attempts = 1, lease_until = now() + $2::interval, updated_at = now()
+	FROM pick WHERE i.id = pick.id
+	RETURNING ` + qualified("i")
+
+// ClaimFresh claims up to limit of the oldest items that no attempt has
+// touched yet, leasing each for lease and counting its first attempt before
+// any work starts. Replicas claiming at once get different items.
+func (s *Store) ClaimFresh(ctx context.Context, limit int, lease time.Duration) ([]Item, error) {
+	rows, err := s.Pool.Query(ctx, claimFreshSQL, limit, lease.String())
+	if err != nil {
+		return nil, err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Item])
+	if err != nil {
+		return nil, err
+	}
+	// UPDATE ... RETURNING does not keep the sub-select's order.
+	sortItems(items)
+	return items, nil
+}
+
+func sortItems(items []Item) {
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].ID < items[j-1].ID; j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+}
+
+// ClaimItem claims one item for an attempt: it counts the attempt and leases
+// the item, unless the item is done, leased by a live attempt, or waiting
+// for its next attempt (ErrNotFound then).
+func (s *Store) ClaimItem(ctx context.Context, id int64, lease time.Duration) (*Item, error) {
+	return one[Item](ctx, s.Pool, fmt.Sprintf("item %d", id), `
+		UPDATE inbound_items SET attempts = attempts + 1, lease_until = now() + $2::interval, updated_at = now()
+		WHERE id = $1 AND stage <> 'done' AND duplicate_of IS NULL
+		  AND (lease_until IS NULL OR lease_until < now())
+		  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+		RETURNING `+itemColumns, id, lease.String())
+}
+
+// RetryItemAt records a failed attempt's error and frees the item for
+// another attempt at or after at. When the attempt got as far as a parse
+// result (parsed, with the client it names), that is kept and the item is
+// marked parsed: later items that refer to it then wait for it.
+func (s *Store) RetryItemAt(ctx context.Context, id int64, cause string, at time.Time, parsed []byte, client string) error {
+	if parsed != nil {
+		parsed = SafeJSON(parsed)
+	}
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE inbound_items SET error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = now(),
+			parsed = coalesce($4, parsed),
+			stage = CASE WHEN $4::jsonb IS NOT NULL AND stage = 'received' THEN 'parsed' ELSE stage END,
+			client = CASE WHEN $5 = '' THEN client ELSE $5 END
+		WHERE id = $1 AND stage <> 'done'`, id, SafeText(cause), at, parsed, SafeText(client))
+	return err
+}
+
+// DeferItem puts an item back until at without counting the attempt: it
+// waits for an earlier item it refers to.
+func (s *Store) DeferItem(ctx context.Context, id int64, reason string, at time.Time) error {
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE inbound_items SET attempts = greatest(attempts - 1, 0), deferrals = deferrals + 1,
+			reason = $2, next_attempt_at = $3, lease_until = NULL, updated_at = now()
+		WHERE id = $1 AND stage <> 'done'`, id, SafeText(reason), at)
+	return err
+}
+
+// DueItems lists items whose next attempt is due: retries and deferrals
+// whose time has come, leases that expired (the replica working on them
+// died), and items never claimed for longer than stale (their event was
+// lost). Oldest first.
+func (s *Store) DueItems(ctx context.Context, stale time.Duration, limit int) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id FROM inbound_items
+		WHERE stage <> 'done' AND duplicate_of IS NULL AND (
+			(lease_until IS NULL AND next_attempt_at <= now())
+			OR lease_until < now()
+			OR (lease_until IS NULL AND next_attempt_at IS NULL AND updated_at < now() - $1::interval))
+		ORDER BY id LIMIT $2`, stale.String(), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// ItemResult is an item's outcome with what the stages found on the way.
+type ItemResult struct {
+	Outcome      string
+	Reason       string
+	TicketID     *int64
+	Parsed       []byte // nil keeps what is stored
+	Decision     []byte // nil keeps what is stored
+	Client       string // "" keeps what is stored
+	MessageID    string // "" keeps what is stored
+	RulesVersion *int64
+}
+
+// Complete records an item's one outcome inside tx, with its parse result
+// and decision, made safe for PostgreSQL.
+func Complete(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
+	var parsed, decision []byte
+	if c.Parsed != nil {
+		parsed = SafeJSON(c.Parsed)
+	}
+	if c.Decision != nil {
+		decision = SafeJSON(c.Decision)
+	}
+	errText := ""
+	if c.Outcome == OutcomeFailed {
+		errText = SafeText(c.Reason)
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4, error = $10,
+			parsed = coalesce($5, parsed), decision = coalesce($6, decision),
+			client = CASE WHEN $7 = '' THEN client ELSE $7 END,
+			message_id = CASE WHEN $8 = '' THEN message_id ELSE $8 END,
+			rules_version = coalesce($9, rules_version),
+			lease_until = NULL, next_attempt_at = NULL, updated_at = now()
+		WHERE id = $1 AND stage <> 'done'`,
+		id, c.Outcome, SafeText(c.Reason), c.TicketID, parsed, decision, SafeText(c.Client), SafeText(c.MessageID), c.RulesVersion, errText)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("item %d: already has an outcome", id)
+	}
+	return err
+}
+
+// ItemProgress is how far an item got: its stage and ticket.
+func ItemProgress(ctx context.Context, tx pgx.Tx, id int64) (stage string, ticket *int64, err error) {
+	err = tx.QueryRow(ctx, `SELECT stage, ticket_id FROM inbound_items WHERE id = $1`, id).Scan(&stage, &ticket)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = fmt.Errorf("item %d: %w", id, ErrNotFound)
+	}
+	return stage, ticket, err
+}
+
+// OrderRef says which earlier items an item may belong to: those whose
+// Message-ID it replies to, or that carry its order number (or, without
+// one, a number it quotes).
+type OrderRef struct {
+	MessageIDs []string
+	ExternalID string
+	Client     string
+	Quoted     []string
+}
+
+// The two look-ups below say "stage <> 'done'" so that PostgreSQL reads the
+// small index of items without an outcome, not the whole inbox.
+
+// EarlierUnfinished finds an earlier item with no outcome and no routing
+// decision yet that ref points at; 0 when there is none.
+func EarlierUnfinished(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) (int64, error) {
+	var other int64
+	err := tx.QueryRow(ctx, `
+		SELECT id FROM inbound_items
+		WHERE stage <> 'done' AND id < $1 AND stage IN ('received', 'parsed') AND duplicate_of IS NULL
+		  AND (message_id = ANY($2)
+		       OR ($3 <> '' AND client = $4 AND parsed->'fields'->>'external_id' = $3)
+		       OR ($3 = '' AND parsed->'fields'->>'external_id' = ANY($5) AND ($4 = '' OR client = $4)))
+		ORDER BY id LIMIT 1`, id, ref.MessageIDs, ref.ExternalID, ref.Client, ref.Quoted).Scan(&other)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return other, err
+}
+
+// EarlierRouted finds an earlier item routed to become a ticket but not yet
+// one that ref points at, with its decision; 0 when there is none.
+func EarlierRouted(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) (int64, []byte, error) {
+	var other int64
+	var raw []byte
+	err := tx.QueryRow(ctx, `
+		SELECT id, decision FROM inbound_items
+		WHERE stage <> 'done' AND id < $1 AND stage = 'routed' AND duplicate_of IS NULL AND decision->>'kind' = 'ticket'
+		  AND (message_id = ANY($2)
+		       OR ($3 <> '' AND client = $4 AND parsed->'fields'->>'external_id' = $3)
+		       OR ($3 = '' AND parsed->'fields'->>'external_id' = ANY($5) AND ($4 = '' OR client = $4)))
+		ORDER BY id LIMIT 1`, id, ref.MessageIDs, ref.ExternalID, ref.Client, ref.Quoted).Scan(&other, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return other, raw, err
+}
+
+// RouteItem puts an unmatched item back as routed with a dispatcher's
+// decision, for the ticket step to create its ticket.
+func RouteItem(ctx context.Context, tx pgx.Tx, id int64, client string, decision []byte) error {
+	_, err := tx.Exec(ctx, `UPDATE inbound_items SET stage = 'routed', outcome = NULL, reason = '', client = $2, decision = $3, updated_at = now()
+		WHERE id = $1`, id, SafeText(client), SafeJSON(decision))
+	return err
+}
+
+// ItemTicket returns the ticket an item created or joined, if any.
+func ItemTicket(ctx context.Context, tx pgx.Tx, id int64) (*int64, error) {
+	var tid *int64
+	err := tx.QueryRow(ctx, `SELECT ticket_id FROM inbound_items WHERE id = $1`, id).Scan(&tid)
+	return tid, err
+}
+
+// LockPending locks items inside tx and says which of them still have no
+// outcome.
+func LockPending(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT id, stage <> 'done' FROM inbound_items WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[int64]bool, len(ids))
+	var id int64
+	var pending bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &pending}, func() error {
+		open[id] = pending
+		return nil
+	})
+	return open, err
+}
