@@ -223,7 +223,7 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 		env.log.Info("lifecycle disabled")
 		return nil, nil
 	}
-	if l.Signer() == nil {
+	if _, off := l.ChannelsOff()[store.OutboxEmail]; l.Signer() == nil && !off {
 		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")
 	}
 	// A channel nothing delivers is said once here; its notifications are
