@@ -238,6 +238,14 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 			return nil, err
 		}
 	}
+	// A chain told by a channel that is off never hears of completion: a
+	// configuration mistake worth a warning of its own.
+	for _, client := range slices.Sorted(maps.Keys(lc.Chains)) {
+		if why, off := l.ChannelsOff()[lc.Chains[client].Kind]; off {
+			env.log.Warn(fmt.Sprintf("lifecycle.chains.%s: the chain is told by %s, which is off (%s): it will not hear of completion or cancellation",
+				client, lc.Chains[client].Kind, why))
+		}
+	}
 	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec pipeline.Decision, created bool) error {
 		return l.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
 	})
