@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,11 @@ type LifecycleConfig struct {
 	Approvals map[string][]ApprovalStep
 	// Chains say how each client hears of completion and cancellation.
 	Chains map[string]NotifyTarget
+	// ChannelsOff are the outbox kinds that nothing in this deployment
+	// delivers (email with no SMTP relay), each with the reason. Their
+	// notifications are not queued: a row no sender will ever take only
+	// ends dead. Absent kinds are delivered.
+	ChannelsOff map[string]string
 	// Attachment limits.
 	MaxAttachmentBytes int64
 	MaxTaskBytes       int64
@@ -75,6 +81,9 @@ type Lifecycle struct {
 	// afterTimer runs after a timer's effect, before commit (tests: a
 	// crash there must leave the timer due).
 	afterTimer func(TimerRow) error
+	// skipped counts, by kind, the notifications not queued because their
+	// channel is off.
+	skipped map[string]*atomic.Int64
 }
 
 // NewLifecycle returns the lifecycle service. dir returns the directory in
@@ -107,7 +116,35 @@ func NewLifecycle(st *Store, cfg LifecycleConfig, signer *lifecycle.Signer, dir 
 	if now == nil {
 		now = time.Now
 	}
-	return &Lifecycle{st: st, cfg: cfg, signer: signer, dir: dir, now: now}
+	skipped := map[string]*atomic.Int64{}
+	for _, k := range []string{OutboxEmail, OutboxWebhook, OutboxConnector} {
+		skipped[k] = new(atomic.Int64)
+	}
+	return &Lifecycle{st: st, cfg: cfg, signer: signer, dir: dir, now: now, skipped: skipped}
+}
+
+// ChannelsOff returns the outbox kinds whose notifications are not queued,
+// with the reason.
+func (l *Lifecycle) ChannelsOff() map[string]string { return l.cfg.ChannelsOff }
+
+// Skipped is how many notifications of kind were not queued because the
+// kind is off (since start; a transaction retried counts again).
+func (l *Lifecycle) Skipped(kind string) int64 {
+	if c := l.skipped[kind]; c != nil {
+		return c.Load()
+	}
+	return 0
+}
+
+// enqueue queues a notification unless its channel is off.
+func (l *Lifecycle) enqueue(ctx context.Context, tx pgx.Tx, m OutboxMessage) error {
+	if _, off := l.cfg.ChannelsOff[m.Kind]; off {
+		if c := l.skipped[m.Kind]; c != nil {
+			c.Add(1)
+		}
+		return nil
+	}
+	return EnqueueOutbox(ctx, tx, m)
 }
 
 // Store returns the store.

@@ -112,7 +112,7 @@ func (l *Lifecycle) nextApproval(ctx context.Context, tx pgx.Tx, t *Ticket, acto
 		text := fmt.Sprintf("%s, здравствуйте.\n\nПросим согласовать работы по заявке %s (объект %s).\nПроблема: %s\n\nСогласовать: %s\nОтклонить: %s\n",
 			a.ContactName, t.Number, t.Object, t.Problem, approve, decline)
 		tid := t.ID
-		return EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: a.ContactEmail, TicketID: &tid,
+		return l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: a.ContactEmail, TicketID: &tid,
 			Payload:  EmailPayload{Subject: "Согласование заявки " + t.Number, Text: text},
 			DedupKey: fmt.Sprintf("lc:approval:%d", ev)})
 	}

@@ -108,14 +108,14 @@ func (l *Lifecycle) notifyEngineer(ctx context.Context, tx pgx.Tx, t *Ticket, k 
 		if n.AcceptURL != "" {
 			fmt.Fprintf(&b, "\nПринять: %s\nОтказаться: %s\n", n.AcceptURL, n.RejectURL)
 		}
-		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: email, TicketID: &tid,
+		if err := l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: email, TicketID: &tid,
 			Payload:  EmailPayload{Subject: fmt.Sprintf("%s %s", noticeWords[what], t.Number), Text: b.String()},
 			DedupKey: fmt.Sprintf("lc:email:%d:%s", ev, engineer)}); err != nil {
 			return err
 		}
 	}
 	if l.cfg.EngineerWebhook != "" {
-		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.EngineerWebhook, TicketID: &tid,
+		if err := l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.EngineerWebhook, TicketID: &tid,
 			Payload: n, DedupKey: fmt.Sprintf("lc:push:%d:%s", ev, engineer)}); err != nil {
 			return err
 		}
@@ -127,13 +127,13 @@ func (l *Lifecycle) notifyEngineer(ctx context.Context, tx pgx.Tx, t *Ticket, k 
 func (l *Lifecycle) notifyDispatchers(ctx context.Context, tx pgx.Tx, t *Ticket, ev int64, kind, subject, text string) error {
 	tid := t.ID
 	for _, to := range l.cfg.Dispatchers {
-		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
+		if err := l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
 			Payload: EmailPayload{Subject: subject, Text: text}, DedupKey: fmt.Sprintf("lc:disp:%d:%s", ev, to)}); err != nil {
 			return err
 		}
 	}
 	if l.cfg.DispatchersWebhook != "" {
-		return EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.DispatchersWebhook, TicketID: &tid,
+		return l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxWebhook, Target: l.cfg.DispatchersWebhook, TicketID: &tid,
 			Payload:  EscalationNotice{Type: kind, Ticket: t.Number, Client: t.Client, Object: t.Object, State: t.State, SLADue: t.SLADue, Message: text},
 			DedupKey: fmt.Sprintf("lc:disphook:%d", ev)})
 	}
@@ -186,7 +186,7 @@ func (l *Lifecycle) notifyChain(ctx context.Context, tx pgx.Tx, t *Ticket, ev in
 		}
 		m.Payload = EmailPayload{Subject: fmt.Sprintf("Заявка %s: %s", ref, statusWords[ours]), Text: b.String(), ExternalID: s.ExternalID}
 	}
-	return EnqueueOutbox(ctx, tx, m)
+	return l.enqueue(ctx, tx, m)
 }
 
 var statusWords = map[string]string{"done": "выполнена", "cancelled": "отменена"}

@@ -299,3 +299,39 @@ func TestTimersRestart(t *testing.T) {
 		t.Logf("%-16s %s", key, outcome)
 	}
 }
+
+// TestNotificationsOnlyToConfiguredChannels: with email off (no SMTP relay)
+// the same events queue no email at all, while the webhooks still go.
+func TestNotificationsOnlyToConfiguredChannels(t *testing.T) {
+	cases := []struct {
+		name  string
+		off   map[string]string
+		email bool
+	}{
+		{"every channel on", nil, true},
+		{"email off", map[string]string{store.OutboxEmail: "no SMTP configured"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newLCEnv(t, 4, func(c *store.LifecycleConfig) { c.ChannelsOff = tc.off })
+			id := e.ticket("0128", "WO-9", routing.ModeDirect, 4)
+			require.Equal(t, "assigned", e.lastTask(id).State)
+			require.NoError(t, e.st.InTx(e.ctx, func(tx pgx.Tx) error {
+				if err := store.ApplyFollowUp(e.ctx, tx, id, nil, nil, "cancelled"); err != nil {
+					return err
+				}
+				return e.lc.OnTicket(e.ctx, tx, id, false, "cancelled", nil)
+			}))
+			emails := len(e.outbox(store.OutboxEmail))
+			assert.NotEmpty(t, e.outbox(store.OutboxWebhook), "the engineer webhook is configured")
+			if tc.email {
+				assert.Positive(t, emails)
+				assert.Zero(t, e.lc.Skipped(store.OutboxEmail))
+				return
+			}
+			assert.Zero(t, emails, "no email is queued when no email sender is configured")
+			assert.Positive(t, e.lc.Skipped(store.OutboxEmail), "the skipped notifications are counted")
+			assert.Zero(t, e.lc.Skipped(store.OutboxWebhook))
+		})
+	}
+}

@@ -308,7 +308,7 @@ func (l *Lifecycle) createQC(ctx context.Context, tx pgx.Tx, src *Ticket) (int64
 	}
 	tid := qc.ID
 	for _, to := range l.cfg.QCTeam {
-		if err := EnqueueOutbox(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
+		if err := l.enqueue(ctx, tx, OutboxMessage{Kind: OutboxEmail, Target: to, TicketID: &tid,
 			Payload:  EmailPayload{Subject: "Контроль качества: " + qc.Number, Text: why},
 			DedupKey: fmt.Sprintf("lc:qc:%d:%s", ev, to)}); err != nil {
 			return 0, err

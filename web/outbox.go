@@ -8,7 +8,9 @@ import (
 )
 
 // OutboxRoutes adds the outbox API to mux: the list (dead letters with
-// ?state=dead) and a manual retry. Registered by the outbox component.
+// ?state=dead, each with its last_error; counts has the total per state) and
+// a manual retry. Registered by the outbox component. The failed page
+// (/ui/failed) lists the dead ones too.
 //
 //	GET  /api/v1/outbox?state=pending|sent|dead&kind=email|webhook|connector&ticket=ID&before=ID&limit=N
 //	GET  /api/v1/outbox/{id}

@@ -93,6 +93,12 @@ var pageFuncs = template.FuncMap{
 		}
 		return s
 	},
+	"channelRU": func(kind string) string {
+		if v, ok := channelNames[kind]; ok {
+			return v
+		}
+		return kind
+	},
 	"outcomeRU": func(p *string) string {
 		if p == nil {
 			return "в обработке"
@@ -131,6 +137,8 @@ var outcomeNames = map[string]string{
 	store.OutcomeTicket: "заявка", store.OutcomeFollowUp: "дополнение", store.OutcomeDuplicate: "дубликат",
 	store.OutcomeIgnored: "пропущено", store.OutcomeUnmatched: "не сопоставлено", store.OutcomeFailed: "ошибка",
 }
+
+var channelNames = map[string]string{store.OutboxEmail: "почта", store.OutboxWebhook: "вебхук", store.OutboxConnector: "сервис-деск"}
 
 var sourceNames = map[string]string{store.SourceMail: "почта", store.SourceCall: "звонок", store.SourceConnector: "сервис-деск"}
 
@@ -276,6 +284,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/items/{id}/resolve", s.ui(s.resolvePage))
 	mux.HandleFunc("POST /ui/items/{id}/retry", s.ui(s.retryPage))
 	mux.HandleFunc("POST /ui/items/retry-failed", s.ui(s.retryAllPage))
+	mux.HandleFunc("POST /ui/outbox/{id}/retry", s.ui(s.resendPage))
 	mux.HandleFunc("GET /ui/tickets", s.ui(s.ticketsPage))
 	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
 	mux.HandleFunc("GET /ui/login", s.loginForm)

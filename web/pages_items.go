@@ -1,6 +1,9 @@
 package web
 
 import (
+	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -35,10 +38,49 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
 type failedView struct {
 	page
 	Items []itemView
+	// Dead are the newest outbox messages that will not be delivered;
+	// DeadCount counts them all.
+	Dead      []outboxView
+	DeadCount int
 }
+
+// outboxView is an outbox message as the failed page shows it.
+type outboxView struct {
+	store.OutboxRow
+	Ticket  int64
+	Subject string // an email's subject or a webhook's type, when the payload has one
+}
+
+func newOutboxView(m store.OutboxRow) outboxView {
+	v := outboxView{OutboxRow: m}
+	if m.TicketID != nil {
+		v.Ticket = *m.TicketID
+	}
+	var p struct {
+		Subject string `json:"subject"`
+		Type    string `json:"type"`
+	}
+	json.Unmarshal(m.Payload, &p) //nolint:errcheck // a page shows what it can
+	v.Subject = cmp.Or(p.Subject, p.Type)
+	return v
+}
+
+// deadShown is how many dead outbox messages the failed page lists; the
+// API pages through the rest.
+const deadShown = 100
 
 func (s *Server) failedPage(w http.ResponseWriter, r *http.Request, p page) {
 	items, err := s.Store.ListItems(r.Context(), store.ItemFilter{Outcome: store.OutcomeFailed, Limit: queryInt(r, "limit", 100), AfterID: int64(queryInt(r, "before", 0))})
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	dead, err := s.Store.ListOutbox(r.Context(), store.OutboxFilter{State: store.OutboxDead, Limit: deadShown})
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	counts, err := s.Store.OutboxCounts(r.Context())
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -49,11 +91,38 @@ func (s *Server) failedPage(w http.ResponseWriter, r *http.Request, p page) {
 			p.Flash = fmt.Sprintf("Отправлено на повторную обработку: %d.", k)
 		}
 	}
-	v := failedView{page: p}
+	if id := r.URL.Query().Get("resent"); id != "" {
+		if k, err := strconv.Atoi(id); err == nil {
+			p.Flash = fmt.Sprintf("Уведомление %d снова в очереди на отправку.", k)
+		}
+	}
+	v := failedView{page: p, DeadCount: counts[store.OutboxDead]}
+	for _, m := range dead {
+		v.Dead = append(v.Dead, newOutboxView(m))
+	}
 	for _, it := range items {
 		v.Items = append(v.Items, newItemView(it))
 	}
 	s.render(w, r, http.StatusOK, "failed", v)
+}
+
+// resendPage puts a dead outbox message back in the queue.
+func (s *Server) resendPage(w http.ResponseWriter, r *http.Request, p page) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	row, err := s.Store.RetryOutbox(r.Context(), id)
+	if errors.Is(err, store.ErrOutboxSent) {
+		err = unprocessable{errString("уведомление уже доставлено")}
+	}
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	s.Log.Info("outbox message re-queued", "id", id, "kind", row.Kind, "target", row.Target, "by", p.by())
+	http.Redirect(w, r, fmt.Sprintf("/ui/failed?resent=%d", id), http.StatusSeeOther)
 }
 
 type itemPageView struct {

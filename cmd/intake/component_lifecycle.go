@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/flow"
@@ -206,7 +209,9 @@ func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory) (*
 	} else if lc.BaseURL != "" {
 		return nil, lc, err
 	}
-	return store.NewLifecycle(st, storeLifecycleConfig(lc, loc), signer, dir, time.Now), lc, nil
+	sc := storeLifecycleConfig(lc, loc)
+	sc.ChannelsOff = outboxChannelsOff(&cfg)
+	return store.NewLifecycle(st, sc, signer, dir, time.Now), lc, nil
 }
 
 func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
@@ -218,8 +223,28 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 		env.log.Info("lifecycle disabled")
 		return nil, nil
 	}
-	if l.Signer() == nil {
+	if _, off := l.ChannelsOff()[store.OutboxEmail]; l.Signer() == nil && !off {
 		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")
+	}
+	// A channel nothing delivers is said once here; its notifications are
+	// not queued, and only counted.
+	for _, kind := range slices.Sorted(maps.Keys(l.ChannelsOff())) {
+		env.log.Info(fmt.Sprintf("notifications by %s are off: %s", kind, l.ChannelsOff()[kind]))
+		if err := env.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "intake_notifications_skipped_total",
+			Help:        "Lifecycle notifications not queued because no sender of their kind is configured.",
+			ConstLabels: prometheus.Labels{"kind": kind},
+		}, func() float64 { return float64(l.Skipped(kind)) })); err != nil {
+			return nil, err
+		}
+	}
+	// A chain told by a channel that is off never hears of completion: a
+	// configuration mistake worth a warning of its own.
+	for _, client := range slices.Sorted(maps.Keys(lc.Chains)) {
+		if why, off := l.ChannelsOff()[lc.Chains[client].Kind]; off {
+			env.log.Warn(fmt.Sprintf("lifecycle.chains.%s: the chain is told by %s, which is off (%s): it will not hear of completion or cancellation",
+				client, lc.Chains[client].Kind, why))
+		}
 	}
 	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		return l.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)

@@ -89,6 +89,18 @@ func decodeOutbox(cfg *Config) (outbox.Config, []byte, *outbox.SMTPConfig, []str
 	return dc, secret, sc, p
 }
 
+// outboxChannelsOff names the outbox kinds that no sender of this
+// configuration delivers, each with the reason. The lifecycle queues no
+// notification of such a kind: it would only end dead. Webhooks and
+// connector pushes always have a sender; email needs the smtp section.
+func outboxChannelsOff(cfg *Config) map[string]string {
+	off := map[string]string{}
+	if cfg.SMTP.Kind == 0 {
+		off[store.OutboxEmail] = "no SMTP configured"
+	}
+	return off
+}
+
 func init() {
 	registerComponent(componentDef{
 		name: "outbox",

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/store"
@@ -713,10 +714,34 @@ func TestUIQueueResolveInChromium(t *testing.T) {
 	doc = dumpDOM(t, f.srv.URL+fmt.Sprintf("/ui/items/%d", it.ID))
 	assert.Positive(t, doc.Find("table.list tbody tr").Length(), "the rule trace")
 	screenshot(t, f.srv.URL+fmt.Sprintf("/ui/items/%d", it.ID), "item.png")
+	dead := deadEmail(t, f)
 	doc = dumpDOM(t, f.srv.URL+"/ui/failed")
 	assert.Equal(t, 1, doc.Find(fmt.Sprintf("#item-%d", f.failed)).Length())
 	assert.Equal(t, 1, doc.Find(`form[action="/ui/items/retry-failed"]`).Length())
+	assert.Contains(t, doc.Find("h2#dead").Text(), "Недоставленные уведомления")
+	row := doc.Find(fmt.Sprintf("#outbox-%d", dead))
+	assert.Contains(t, row.Find(".error").Text(), `no sender for kind "email"`)
+	assert.Equal(t, 1, row.Find(fmt.Sprintf(`form[action="/ui/outbox/%d/retry"]`, dead)).Length())
 	screenshot(t, f.srv.URL+"/ui/failed", "failed.png")
+}
+
+// deadEmail makes an outbox message die the way one did before channels
+// without a sender were skipped: an email queued, no email sender. It
+// returns the message's id.
+func deadEmail(t *testing.T, f *webFixture) int64 {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, f.st.InTx(ctx, func(tx pgx.Tx) error {
+		return store.EnqueueOutbox(ctx, tx, store.OutboxMessage{Kind: store.OutboxEmail, Target: "eng0006@contractors.example",
+			Payload: store.EmailPayload{Subject: "Вам назначена заявка INT-1", Text: "…"}, DedupKey: "test:dead"})
+	}))
+	n, err := outbox.New(f.st, outbox.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))).RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rows, err := f.st.ListOutbox(ctx, store.OutboxFilter{State: store.OutboxDead})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	return rows[0].ID
 }
 
 func countOutcome(t *testing.T, f *webFixture, outcome string) int {
@@ -724,4 +749,57 @@ func countOutcome(t *testing.T, f *webFixture, outcome string) int {
 	var n int
 	require.NoError(t, f.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbound_items WHERE outcome = $1`, outcome).Scan(&n))
 	return n
+}
+
+// TestDeadOutboxShown: the configuration has no SMTP relay, so the demo
+// mail's lifecycle queued no email. A message that nonetheless died (an
+// email queued before, with no sender) is listed with its error by
+// /api/v1/outbox?state=dead and on the failed page, which then does not say
+// there are no errors; the page puts it back in the queue.
+func TestDeadOutboxShown(t *testing.T) {
+	f := newWebFixture(t, "")
+	ctx := context.Background()
+	var emails, assigned int
+	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE kind = 'email'`).Scan(&emails))
+	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM engineer_tasks WHERE engineer IS NOT NULL`).Scan(&assigned))
+	require.Positive(t, assigned, "engineers were given tasks")
+	assert.Zero(t, emails, "no email is queued without an email sender")
+
+	c := browser(t)
+	// Nothing failed yet: the page says so.
+	require.Equal(t, http.StatusOK, f.call(t, "POST", fmt.Sprintf("/api/v1/items/%d/retry", f.failed), nil, nil))
+	_, doc := getPage(t, c, f.srv.URL+"/ui/failed")
+	assert.Contains(t, doc.Find(".empty").Text(), "Ошибок нет")
+
+	deadEmail(t, f)
+
+	var list struct {
+		Messages []store.OutboxRow
+		Counts   map[string]int
+	}
+	require.Equal(t, http.StatusOK, f.call(t, "GET", "/api/v1/outbox?state=dead", nil, &list))
+	require.Len(t, list.Messages, 1)
+	dead := list.Messages[0]
+	assert.Equal(t, store.OutboxDead, dead.State)
+	assert.Contains(t, dead.LastError, `no sender for kind "email"`)
+	assert.Equal(t, 1, list.Counts[store.OutboxDead])
+
+	_, doc = getPage(t, c, f.srv.URL+"/ui/failed")
+	assert.Zero(t, doc.Find(".empty").Length(), "no \"Ошибок нет\" while a message is dead")
+	assert.Contains(t, doc.Find("h2#dead").Text(), "Недоставленные уведомления: 1")
+	row := doc.Find(fmt.Sprintf("#outbox-%d", dead.ID))
+	require.Equal(t, 1, row.Length())
+	assert.Contains(t, row.Text(), "eng0006@contractors.example")
+	assert.Contains(t, row.Text(), "Вам назначена заявка INT-1")
+	assert.Contains(t, row.Find(".error").Text(), `no sender for kind "email"`)
+
+	resp, err := c.PostForm(f.srv.URL+fmt.Sprintf("/ui/outbox/%d/retry", dead.ID), url.Values{"csrf": {csrfOf(t, doc)}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "/ui/failed", resp.Request.URL.Path)
+	row2, err := f.st.GetOutbox(ctx, dead.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.OutboxPending, row2.State)
+	_, doc = getPage(t, c, f.srv.URL+"/ui/failed")
+	assert.Contains(t, doc.Find(".empty").Text(), "Ошибок нет")
 }

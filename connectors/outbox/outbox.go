@@ -14,8 +14,12 @@
 //     only its own rows; the others keep flowing.
 //   - After MaxAttempts failed attempts, or at once for a permanent error
 //     (a 4xx other than 408/429, an unknown connector), the row is dead:
-//     listed by GET /api/v1/outbox?state=dead and re-queued by
-//     POST /api/v1/outbox/{id}/retry.
+//     listed with its error by GET /api/v1/outbox?state=dead and on the
+//     failed page (/ui/failed), re-queued by POST /api/v1/outbox/{id}/retry.
+//   - Failures are logged as one WARN per delivery round with the counts
+//     (dead, to be retried) and one error as an example, not a line per
+//     message: an outage of one target would otherwise flood the log. Each
+//     message's own error is kept on its row; per message lines are DEBUG.
 package outbox
 
 import (
@@ -23,7 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,7 +119,22 @@ type Dispatcher struct {
 	rnd     func() float64
 
 	attempts *prometheus.CounterVec
+
+	mu         sync.Mutex
+	failed     roundFailures // since the last report
+	lastReport time.Time
 }
+
+// roundFailures are the failed attempts of a delivery round.
+type roundFailures struct {
+	dead, retry int
+	byKind      map[string]int // dead ones by kind
+	example     string         // the first error, with its row
+}
+
+// busyReport is how often failures are reported while the dispatcher never
+// idles (every batch full); otherwise they are reported when it does.
+const busyReport = 30 * time.Second
 
 // New returns a dispatcher; register senders before Run.
 func New(st *store.Store, cfg Config, log *slog.Logger) *Dispatcher {
@@ -155,7 +177,10 @@ func Backoff(n int, base, max time.Duration, rnd func() float64) time.Duration {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	sem := make(chan struct{}, d.cfg.Workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		d.report()
+	}()
 	for {
 		free := d.cfg.Workers - len(sem)
 		n := 0
@@ -176,8 +201,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 		if free > 0 && n == free {
+			if d.sinceReport() >= busyReport {
+				d.report()
+			}
 			continue // a full batch: more may be due
 		}
+		d.report()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -199,7 +228,55 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		go func() { defer wg.Done(); d.deliver(ctx, r) }()
 	}
 	wg.Wait()
+	d.report()
 	return len(rows), nil
+}
+
+func (d *Dispatcher) sinceReport() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return time.Since(d.lastReport)
+}
+
+// noteFailure adds a failed attempt to the round's report.
+func (d *Dispatcher) noteFailure(r store.OutboxRow, dead bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := &d.failed
+	if dead {
+		f.dead++
+		if f.byKind == nil {
+			f.byKind = map[string]int{}
+		}
+		f.byKind[r.Kind]++
+	} else {
+		f.retry++
+	}
+	if f.example == "" {
+		f.example = fmt.Sprintf("message %d (%s to %s): %v", r.ID, r.Kind, r.Target, err)
+	}
+}
+
+// report logs the failures noted since the last report as one line.
+func (d *Dispatcher) report() {
+	d.mu.Lock()
+	f := d.failed
+	d.failed = roundFailures{}
+	d.lastReport = time.Now()
+	d.mu.Unlock()
+	if f.dead == 0 && f.retry == 0 {
+		return
+	}
+	attrs := []any{"dead", f.dead, "will_retry", f.retry}
+	if f.dead > 0 {
+		kinds := make([]string, 0, len(f.byKind))
+		for _, k := range slices.Sorted(maps.Keys(f.byKind)) {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, f.byKind[k]))
+		}
+		attrs = append(attrs, "dead_by_kind", strings.Join(kinds, " "), "see", "GET /api/v1/outbox?state=dead, /ui/failed")
+	}
+	attrs = append(attrs, "example", f.example)
+	d.log.Warn("outbox: messages not delivered", attrs...)
 }
 
 // lease outlasts one attempt, so no other replica takes a row still being
@@ -241,10 +318,11 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) {
 	result := "retry"
 	if dead {
 		result = "dead"
-		d.log.Error("outbox: message is dead", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempts", r.Attempts, "error", err)
+		d.log.Debug("outbox: message is dead", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempts", r.Attempts, "error", err)
 	} else {
-		d.log.Warn("outbox: delivery failed, will retry", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempt", r.Attempts, "retry_in", wait.Round(time.Second), "error", err)
+		d.log.Debug("outbox: delivery failed, will retry", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempt", r.Attempts, "retry_in", wait.Round(time.Second), "error", err)
 	}
+	d.noteFailure(r, dead, err)
 	d.attempts.WithLabelValues(r.Kind, result).Inc()
 	if err := d.st.OutboxFailed(rec, r.ID, err.Error(), wait, dead); err != nil {
 		d.log.Error("outbox: recording failure", "id", r.ID, "error", err)

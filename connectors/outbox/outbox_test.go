@@ -1,8 +1,10 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -193,6 +195,51 @@ func TestPermanentErrorsAndRetryAfter(t *testing.T) {
 	assert.Contains(t, by["nosender"].LastError, `no sender for kind "email"`)
 	assert.Equal(t, store.OutboxPending, by["busy"].State)
 	assert.Greater(t, time.Until(by["busy"].NextAttemptAt), 100*time.Second, "Retry-After is honoured")
+}
+
+// TestDeadLettersLoggedAsOneWarning: several messages die in one round (no
+// email sender, a hook that is gone); the log gets one WARN with the counts
+// and no line per message, while each row keeps its own error.
+func TestDeadLettersLoggedAsOneWarning(t *testing.T) {
+	s := pgtest.Store(t)
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such hook", http.StatusNotFound)
+	}))
+	defer gone.Close()
+	for i := range 3 {
+		enqueue(t, s, store.OutboxMessage{Kind: store.OutboxEmail, Target: fmt.Sprintf("eng%d@contractors.example", i), Payload: 1, DedupKey: fmt.Sprintf("mail%d", i)})
+	}
+	enqueue(t, s, store.OutboxMessage{Kind: store.OutboxWebhook, Target: gone.URL, Payload: 1, DedupKey: "gone"})
+	var buf bytes.Buffer
+	d := outbox.New(s, fastConfig(), slog.New(slog.NewTextHandler(&buf, nil)))
+	d.Register(store.OutboxWebhook, &outbox.WebhookSender{})
+	n, err := d.RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 1, "one line for the round:\n%s", buf.String())
+	assert.Contains(t, lines[0], "level=WARN")
+	assert.Contains(t, lines[0], "dead=4")
+	assert.Contains(t, lines[0], `dead_by_kind="email=3 webhook=1"`)
+	assert.NotContains(t, buf.String(), "level=ERROR")
+
+	rows, err := s.ListOutbox(context.Background(), store.OutboxFilter{State: store.OutboxDead})
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	for _, r := range rows {
+		if r.Kind == store.OutboxEmail {
+			assert.Contains(t, r.LastError, `no sender for kind "email"`)
+		} else {
+			assert.Contains(t, r.LastError, "404")
+		}
+	}
+
+	// A round with nothing failed says nothing.
+	buf.Reset()
+	_, err = d.RunOnce(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, buf.String())
 }
 
 // smtpBackend records messages delivered to an in-process SMTP server.
