@@ -4,6 +4,23 @@
 // The inbox's contract is the one the rest of Intake relies on: an item is
 // committed to PostgreSQL, with its raw bytes, before its source is
 // acknowledged, and each item is recorded once.
+//
+// What "once" means:
+//
+//   - The same source position (Source, SourceRef) is the same item: fetching
+//     it again, after a crash between commit and acknowledgement, writes
+//     nothing (StatusKnown).
+//   - An item at a new position whose dedup key (mid:<Message-ID>, else the
+//     content hash) is already held is a re-delivery: it is stored as its own
+//     item, finished at once with outcome duplicate and duplicate_of pointing
+//     at the original, whether its bytes are identical (another mailbox,
+//     another `intake ingest` run, a copy put back into a folder) or differ
+//     (a second MX added a Received header).
+//   - Except a re-scan: a mailbox re-reading a folder after its UIDVALIDITY
+//     changed marks those messages Rescan, and one whose bytes the same
+//     folder (Scope) already delivered is recognised and nothing is written
+//     (StatusKnown), so a renumbered folder neither makes tickets nor floods
+//     the duplicates.
 package ingest
 
 import (
@@ -35,6 +52,13 @@ type Item struct {
 	MessageID string
 	Raw       []byte
 	Meta      map[string]any
+	// Scope is the place a source reads again as a whole, for a mailbox
+	// "<mailbox>/<folder>"; empty for sources that never do.
+	Scope string
+	// Rescan marks an item read again because its scope was renumbered (a
+	// new UIDVALIDITY): when the same bytes from the same scope are stored
+	// already, it is that message, not a re-delivery.
+	Rescan bool
 	// Failed, when set, records the item at once as failed with this reason
 	// (e.g. over the size limit: Raw then holds what was kept, the headers).
 	Failed string
@@ -44,7 +68,7 @@ type Item struct {
 const (
 	StatusNew       = "new"       // stored, queued for processing
 	StatusDuplicate = "duplicate" // stored as a duplicate of an earlier item
-	StatusKnown     = "known"     // this exact item is already stored; nothing written
+	StatusKnown     = "known"     // the same position, or a re-scanned message, already stored; nothing written
 	StatusFailed    = "failed"    // stored with outcome failed (Item.Failed)
 )
 
@@ -103,8 +127,8 @@ func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.C
 }
 
 const insertItem = `
-	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, stage, outcome, error)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, stage, outcome, error)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 	ON CONFLICT DO NOTHING
 	RETURNING id`
 
@@ -138,7 +162,7 @@ func (p prepared) insertArgs() []any {
 	if p.it.Failed != "" {
 		stage, outcome, errText = "done", "failed", p.it.Failed
 	}
-	return []any{p.it.Source, p.it.SourceRef, p.it.DedupKey, p.sum[:], p.it.Raw, len(p.it.Raw), p.meta, p.it.MessageID, stage, outcome, errText}
+	return []any{p.it.Source, p.it.SourceRef, p.it.DedupKey, p.sum[:], p.it.Raw, len(p.it.Raw), p.meta, p.it.MessageID, p.it.Scope, stage, outcome, errText}
 }
 
 func (p prepared) inserted(id int64) Result {
@@ -224,8 +248,9 @@ func putPrepared(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
 }
 
 // resolveCollision says what an item that hit a unique key is: the same
-// source position (a re-fetch), the same bytes elsewhere (a re-scan), or a
-// re-delivery recorded as a duplicate of the first.
+// source position (a re-fetch), a message of a re-scanned folder that the
+// folder delivered before, or a re-delivery recorded as a duplicate of the
+// first.
 func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
 	it, sum, meta := p.it, p.sum, p.meta
 	var id int64
@@ -245,18 +270,30 @@ func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error
 	if err != nil {
 		return Result{}, fmt.Errorf("resolving dedup key %q: %w", it.DedupKey, err)
 	}
-	if bytes.Equal(origSum, sum[:]) {
-		// Byte for byte the item we have, seen at another position (a
-		// folder re-scan after UIDVALIDITY changed): already stored.
-		return Result{ID: orig, Status: StatusKnown, DuplicateOf: orig}, nil
+	if it.Rescan && it.Scope != "" {
+		// The folder read again after a renumbering: byte for byte a
+		// message this folder delivered before is that message.
+		err := tx.QueryRow(ctx, `
+			SELECT id FROM inbound_items
+			WHERE source = $1 AND source_scope = $2 AND content_sha256 = $3
+			ORDER BY id LIMIT 1`, it.Source, it.Scope, sum[:]).Scan(&id)
+		if err == nil {
+			return Result{ID: id, Status: StatusKnown}, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return Result{}, err
+		}
+	}
+	reason := fmt.Sprintf("re-delivery of item %d: the same bytes", orig)
+	if !bytes.Equal(origSum, sum[:]) {
+		reason = fmt.Sprintf("re-delivery of item %d: the same %s, other bytes", orig, describeKey(it.DedupKey))
 	}
 	err = tx.QueryRow(ctx, `
-		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, duplicate_of, stage, outcome, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'done', 'duplicate', $10)
+		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, duplicate_of, stage, outcome, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'done', 'duplicate', $11)
 		ON CONFLICT (source, source_ref) DO NOTHING
 		RETURNING id`,
-		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, orig,
-		fmt.Sprintf("duplicate of item %d", orig)).Scan(&id)
+		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, it.Scope, orig, reason).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
 		return Result{ID: id, Status: StatusKnown}, err
@@ -265,6 +302,14 @@ func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error
 		return Result{}, err
 	}
 	return Result{ID: id, Status: StatusDuplicate, DuplicateOf: orig}, nil
+}
+
+// describeKey names a dedup key for a person: "Message-ID <a@x>".
+func describeKey(key string) string {
+	if mid, ok := strings.CutPrefix(key, "mid:"); ok {
+		return "Message-ID <" + mid + ">"
+	}
+	return fmt.Sprintf("key %q", key)
 }
 
 // PutTx stores one item inside the caller's transaction, without announcing

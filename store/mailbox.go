@@ -20,29 +20,33 @@ type MailboxCheckpoint struct {
 	Folder      string
 	UIDValidity uint32
 	LastUID     uint32
+	// RescanUntil is the highest UID that was in the folder when this
+	// UIDVALIDITY replaced an earlier one: messages up to it are the folder
+	// read again, not new arrivals. 0 when the folder was never renumbered.
+	RescanUntil uint32
 }
 
 // MailboxCheckpoint returns the checkpoint of mailbox/folder, or ErrNotFound
 // when the folder has never been read.
 func (s *Store) MailboxCheckpoint(ctx context.Context, mailbox, folder string) (MailboxCheckpoint, error) {
 	cp := MailboxCheckpoint{Mailbox: mailbox, Folder: folder}
-	var validity, last int64
+	var validity, last, rescan int64
 	err := s.Pool.QueryRow(ctx, `
-		SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = $1 AND folder = $2`,
-		mailbox, folder).Scan(&validity, &last)
+		SELECT uidvalidity, last_uid, rescan_until FROM mailbox_checkpoints WHERE mailbox = $1 AND folder = $2`,
+		mailbox, folder).Scan(&validity, &last, &rescan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return cp, ErrNotFound
 	}
 	if err != nil {
 		return cp, fmt.Errorf("reading checkpoint of %s/%s: %w", mailbox, folder, err)
 	}
-	cp.UIDValidity, cp.LastUID = uint32(validity), uint32(last)
+	cp.UIDValidity, cp.LastUID, cp.RescanUntil = uint32(validity), uint32(last), uint32(rescan)
 	return cp, nil
 }
 
 // SaveMailboxCheckpoint writes cp inside tx, the transaction that commits the
 // messages it covers. Under the same UIDVALIDITY the checkpoint only moves
-// forward; a new UIDVALIDITY replaces it. When holder is not empty the
+// forward and keeps its RescanUntil; a new UIDVALIDITY replaces it. When holder is not empty the
 // caller's lease is checked first (and locked against takeover until tx
 // ends): a replica that lost its lease gets ErrLeaseLost and commits nothing.
 func (s *Store) SaveMailboxCheckpoint(ctx context.Context, tx pgx.Tx, cp MailboxCheckpoint, holder string) error {
@@ -60,15 +64,18 @@ func (s *Store) SaveMailboxCheckpoint(ctx context.Context, tx pgx.Tx, cp Mailbox
 		}
 	}
 	_, err := tx.Exec(ctx, `
-		INSERT INTO mailbox_checkpoints (mailbox, folder, uidvalidity, last_uid)
-		VALUES ($1, $2, $3, $4)
+		INSERT INTO mailbox_checkpoints (mailbox, folder, uidvalidity, last_uid, rescan_until)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (mailbox, folder) DO UPDATE SET
 			last_uid = CASE WHEN mailbox_checkpoints.uidvalidity = EXCLUDED.uidvalidity
 				THEN greatest(mailbox_checkpoints.last_uid, EXCLUDED.last_uid)
 				ELSE EXCLUDED.last_uid END,
+			rescan_until = CASE WHEN mailbox_checkpoints.uidvalidity = EXCLUDED.uidvalidity
+				THEN mailbox_checkpoints.rescan_until
+				ELSE EXCLUDED.rescan_until END,
 			uidvalidity = EXCLUDED.uidvalidity,
 			updated_at = now()`,
-		cp.Mailbox, cp.Folder, int64(cp.UIDValidity), int64(cp.LastUID))
+		cp.Mailbox, cp.Folder, int64(cp.UIDValidity), int64(cp.LastUID), int64(cp.RescanUntil))
 	if err != nil {
 		return fmt.Errorf("saving checkpoint of %s/%s: %w", cp.Mailbox, cp.Folder, err)
 	}

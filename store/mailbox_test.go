@@ -23,14 +23,17 @@ func TestMailboxCheckpoint(t *testing.T) {
 		require.NoError(t, s.InTx(ctx, func(tx pgx.Tx) error { return s.SaveMailboxCheckpoint(ctx, tx, cp, "") }))
 	}
 	cases := []struct {
-		name string
-		save store.MailboxCheckpoint
-		want uint32
+		name       string
+		save       store.MailboxCheckpoint
+		want       uint32
+		wantRescan uint32
 	}{
-		{"first", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 10}, 10},
-		{"forward", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 12}, 12},
-		{"never backwards", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 3}, 12},
-		{"new uidvalidity resets", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 8, LastUID: 2}, 2},
+		{"first", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 10}, 10, 0},
+		{"forward", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 12}, 12, 0},
+		{"never backwards", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 7, LastUID: 3}, 12, 0},
+		{"new uidvalidity resets", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 8, LastUID: 2, RescanUntil: 40}, 2, 40},
+		{"the re-read window stays with its uidvalidity", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 8, LastUID: 20}, 20, 40},
+		{"and goes with it", store.MailboxCheckpoint{Mailbox: "ops", Folder: "INBOX", UIDValidity: 9, LastUID: 0}, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,6 +42,7 @@ func TestMailboxCheckpoint(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tc.save.UIDValidity, got.UIDValidity)
 			require.Equal(t, tc.want, got.LastUID)
+			require.Equal(t, tc.wantRescan, got.RescanUntil)
 		})
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +193,54 @@ sla:
 	assert.Equal(t, 8*time.Hour, bhs["PU"].Open)
 	assert.Zero(t, bhs["PU"].Close, "24:00 is midnight")
 	assert.Equal(t, 2.0, ovs[0].Hours)
+}
+
+// TestIngestTwice: a file ingested again by a later run is a re-delivery,
+// recorded as a duplicate of the first; the same run repeated by name (after
+// an interruption, say) writes nothing.
+func TestIngestTwice(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	_, mailDir := writeDemo(t)
+	file := filepath.Join(mailDir, "0001.eml")
+	st, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	defer st.Close()
+	itemOf := regexp.MustCompile(`: item (\d+), (\w+)`)
+	ingest := func(args ...string) (int64, string, string) {
+		t.Helper()
+		out, _, err := runCLI(t, url, append([]string{"ingest"}, args...)...)
+		require.NoError(t, err, out)
+		m := itemOf.FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		require.NoError(t, err)
+		return id, m[2], out
+	}
+
+	first, status, _ := ingest(file)
+	require.Equal(t, "new", status)
+	second, status, out := ingest("--wait", "5s", file)
+	require.Equal(t, "duplicate", status)
+	assert.Contains(t, out, fmt.Sprintf("item %d, duplicate of item %d", second, first))
+	assert.Contains(t, out, fmt.Sprintf("%s: duplicate (re-delivery of item %d: the same bytes)", file, first), "the duplicate is finished at once")
+
+	var stage, outcome string
+	var dupOf *int64
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT stage, outcome, duplicate_of FROM inbound_items WHERE id = $1`, second).Scan(&stage, &outcome, &dupOf))
+	assert.Equal(t, "done", stage)
+	assert.Equal(t, "duplicate", outcome)
+	require.NotNil(t, dupOf)
+	assert.Equal(t, first, *dupOf)
+
+	named, status, _ := ingest("--run", "batch-7", file)
+	require.Equal(t, "duplicate", status)
+	again, status, _ := ingest("--run", "batch-7", file)
+	require.Equal(t, "known", status)
+	require.Equal(t, named, again)
+
+	var items, originals int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE duplicate_of IS NULL) FROM inbound_items`).Scan(&items, &originals))
+	assert.Equal(t, 3, items)
+	assert.Equal(t, 1, originals)
 }

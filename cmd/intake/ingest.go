@@ -15,15 +15,22 @@ import (
 // cmdIngest stores .eml files in the inbox, as if they had arrived in a
 // mailbox; the running servers process them. With --wait it waits for
 // their outcomes and prints them.
+//
+// Each run is a delivery of its own: a file ingested again by a later run is
+// recorded as a duplicate of the first, as the same mail arriving twice
+// would be. A run given the name of an earlier one (--run) is that run
+// repeated, e.g. after it was interrupted: files it stored already are
+// reported known and nothing is written for them.
 func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cf commonFlags
 	fs := newFlagSet("ingest", stderr, &cf)
 	wait := fs.Duration("wait", 0, "wait up to this long for the outcomes (e.g. 30s) and print them")
+	runName := fs.String("run", "", "name of this delivery; repeating a run by its name stores nothing twice (default: the current time)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: intake ingest [--wait 30s] FILE.eml...")
+		return fmt.Errorf("usage: intake ingest [--wait 30s] [--run NAME] FILE.eml...")
 	}
 	cfg, st, err := cf.open(ctx)
 	if err != nil {
@@ -39,6 +46,10 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	in := ingest.NewInbox(st, pipe.Publish)
 	host, _ := os.Hostname()
+	run := *runName
+	if run == "" {
+		run = time.Now().UTC().Format("20060102T150405.000000000Z")
+	}
 	type put struct {
 		file string
 		id   int64
@@ -52,13 +63,17 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		abs, _ := filepath.Abs(path)
 		key, mid := ingest.MailKeys(raw)
 		res, err := in.Put(ctx, []ingest.Item{{
-			Source: ingest.SourceMail, SourceRef: "file/" + host + abs, DedupKey: key, MessageID: mid, Raw: raw,
-			Meta: map[string]any{"file": abs},
+			Source: ingest.SourceMail, SourceRef: ingestRef(host, run, abs), DedupKey: key, MessageID: mid, Raw: raw,
+			Meta: map[string]any{"file": abs, "run": run},
 		}}, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		fmt.Fprintf(stdout, "%s: item %d, %s\n", path, res[0].ID, res[0].Status)
+		fmt.Fprintf(stdout, "%s: item %d, %s", path, res[0].ID, res[0].Status)
+		if res[0].Status == ingest.StatusDuplicate {
+			fmt.Fprintf(stdout, " of item %d", res[0].DuplicateOf)
+		}
+		fmt.Fprintln(stdout)
 		puts = append(puts, put{path, res[0].ID})
 	}
 	if *wait <= 0 {
@@ -84,4 +99,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout)
 	}
 	return nil
+}
+
+// ingestRef is the source position of a file in one run of `intake ingest`.
+func ingestRef(host, run, abs string) string {
+	return "file/" + host + "/" + run + abs
 }

@@ -24,7 +24,7 @@ Usage:
   intake import  [--config F] KIND FILE.csv   import reference data
                  KIND: clients | engineers | objects | contacts | categories
   intake try     [--config F] [--json|--doc] FILE...  dry-run messages, writing nothing
-  intake ingest  [--config F] [--wait 30s] FILE.eml...  feed saved mail to the running servers
+  intake ingest  [--config F] [--wait 30s] [--run NAME] FILE.eml...  feed saved mail to the running servers
   intake eval    [--config F] --labels L [--min 0.99] DIR
                                               check extraction against a labelled set
   intake retry   [--config F] [ID...]         re-run failed items (all when no ID)

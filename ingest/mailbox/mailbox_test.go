@@ -3,6 +3,7 @@ package mailbox_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
@@ -101,16 +102,21 @@ func TestServerRestartMidSession(t *testing.T) {
 	require.GreaterOrEqual(t, r.metric("intake_mailbox_errors_total"), 1.0)
 }
 
+// A folder renumbered by the server (here deleted and recreated, which gives
+// it a new UIDVALIDITY) is read again from the start. The messages it held
+// are recognised: no new items, no duplicates, not even for a message the
+// recreated folder holds twice. Only a message new to the folder is stored,
+// and a copy put into the folder after the re-read is a re-delivery again.
 func TestUIDValidityChange(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
 	cfg.Folders = []string{"Orders"}
 	cfg.Mode = mailbox.ModeFlag
-	var ids [][]byte
+	var raws [][]byte
 	var mids []string
 	for i := range 3 {
 		raw, id := msg(i)
-		ids, mids = append(ids, raw), append(mids, id)
+		raws, mids = append(raws, raw), append(mids, id)
 		e.dc.Append(t, "Orders", raw)
 	}
 	r := e.run([]mailbox.Config{cfg}, testOptions())
@@ -118,34 +124,104 @@ func TestUIDValidityChange(t *testing.T) {
 	old := e.dc.UIDValidity(t, "Orders")
 	r.stop()
 
-	// Someone recreates the folder and puts the same mail back, plus a new one.
+	// Someone recreates the folder and puts the same mail back, one message
+	// twice, plus a new one.
 	c := e.dc.Client(t)
 	require.NoError(t, c.Delete("Orders").Wait())
 	e.dc.Create(t, c, "Orders")
-	for _, raw := range ids {
+	for _, raw := range append(raws, raws[0]) {
 		dovecottest.AppendWith(t, c, "Orders", raw)
 	}
 	raw, id := msg(3)
 	dovecottest.AppendWith(t, c, "Orders", raw)
 	mids = append(mids, id)
-	require.NotEqual(t, old, e.dc.UIDValidity(t, "Orders"))
+	validity := e.dc.UIDValidity(t, "Orders")
+	require.NotEqual(t, old, validity)
 
 	r = e.run([]mailbox.Config{cfg}, testOptions())
 	e.waitFor("the new message", 10*time.Second, func() bool { return e.items() == 4 })
 	e.waitFor("the folder re-read", 10*time.Second, func() bool {
-		return r.metric("intake_mailbox_messages_fetched_total", "result", "known") == 3
+		return r.metric("intake_mailbox_messages_fetched_total", "result", "known") == 4
 	})
 	e.checkOnce(mids)
 	require.Equal(t, 1.0, r.metric("intake_mailbox_uidvalidity_changes_total"))
+	require.Zero(t, r.metric("intake_mailbox_messages_fetched_total", "result", "duplicate"))
+	require.Equal(t, 5, e.count(`SELECT rescan_until FROM mailbox_checkpoints WHERE mailbox = 'ops' AND folder = 'Orders'`),
+		"the five messages there when the new UIDVALIDITY was seen are the re-read")
 	// Flag mode: every message, re-read ones included, carries the keyword.
-	e.waitFor("all flagged", 5*time.Second, func() bool {
-		data, err := c.Status("Orders", &imap.StatusOptions{NumMessages: true}).Wait()
-		require.NoError(t, err)
-		_, err = c.Select("Orders", nil).Wait()
-		require.NoError(t, err)
-		found, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{"$Intake"}}, nil).Wait()
-		require.NoError(t, err)
-		return len(found.AllUIDs()) == int(*data.NumMessages) && *data.NumMessages == 4
+	flagged := func(n int) func() bool {
+		return func() bool {
+			data, err := c.Status("Orders", &imap.StatusOptions{NumMessages: true}).Wait()
+			require.NoError(t, err)
+			_, err = c.Select("Orders", nil).Wait()
+			require.NoError(t, err)
+			found, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{"$Intake"}}, nil).Wait()
+			require.NoError(t, err)
+			return len(found.AllUIDs()) == int(*data.NumMessages) && int(*data.NumMessages) == n
+		}
+	}
+	e.waitFor("all flagged", 5*time.Second, flagged(5))
+
+	// After the re-read, the same bytes arriving in the folder are a
+	// re-delivery like any other.
+	again := dovecottest.AppendWith(t, c, "Orders", raws[1])
+	e.waitFor("the copy recorded", 10*time.Second, func() bool { return e.items() == 5 })
+	var outcome, ref string
+	var dupOf, origID int64
+	require.NoError(t, e.st.Pool.QueryRow(context.Background(), `
+		SELECT outcome, source_ref, duplicate_of FROM inbound_items WHERE outcome = 'duplicate'`).Scan(&outcome, &ref, &dupOf))
+	require.NoError(t, e.st.Pool.QueryRow(context.Background(), `
+		SELECT id FROM inbound_items WHERE message_id = $1 AND duplicate_of IS NULL`, mids[1]).Scan(&origID))
+	require.Equal(t, "ops/Orders/"+itoa(validity)+"/"+itoa(uint32(again)), ref)
+	require.Equal(t, origID, dupOf)
+	require.Equal(t, 1.0, r.metric("intake_mailbox_messages_fetched_total", "result", "duplicate"))
+	e.waitFor("the copy flagged", 5*time.Second, flagged(6))
+}
+
+// The same bytes in two mailboxes (mail sent to both addresses, or forwarded
+// by a rule on the server unchanged) are one item and its duplicate.
+func TestSameBytesInTwoMailboxes(t *testing.T) {
+	e := newEnv(t)
+	other := dovecottest.Start(t)
+	ops := e.config()
+	sales := e.config()
+	sales.Name, sales.Port = "sales", other.Port
+	raw, id := msg(1)
+	e.dc.Append(t, "INBOX", raw)
+	other.Append(t, "INBOX", raw)
+
+	r := e.run([]mailbox.Config{ops, sales}, testOptions())
+	e.waitFor("both deliveries", 10*time.Second, func() bool { return e.items() == 2 })
+	rows, err := e.st.Pool.Query(context.Background(), `
+		SELECT id, source_ref, coalesce(outcome, ''), coalesce(duplicate_of, 0), reason FROM inbound_items ORDER BY id`)
+	require.NoError(t, err)
+	type row struct {
+		id          int64
+		ref         string
+		outcome     string
+		duplicateOf int64
+		reason      string
+	}
+	var got []row
+	for rows.Next() {
+		var x row
+		require.NoError(t, rows.Scan(&x.id, &x.ref, &x.outcome, &x.duplicateOf, &x.reason))
+		got = append(got, x)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, got, 2)
+	orig, dup := got[0], got[1]
+	require.Empty(t, orig.outcome, "the original waits for the pipeline")
+	require.Zero(t, orig.duplicateOf)
+	require.Equal(t, "duplicate", dup.outcome)
+	require.Equal(t, orig.id, dup.duplicateOf)
+	require.Equal(t, fmt.Sprintf("re-delivery of item %d: the same bytes", orig.id), dup.reason)
+	require.NotEqual(t, strings.SplitN(orig.ref, "/", 2)[0], strings.SplitN(dup.ref, "/", 2)[0], "one from each mailbox")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM inbound_items WHERE message_id = $1 AND duplicate_of IS NULL`, id))
+	require.Equal(t, 1.0, r.metric("intake_mailbox_messages_fetched_total", "result", "new"))
+	require.Equal(t, 1.0, r.metric("intake_mailbox_messages_fetched_total", "result", "duplicate"))
+	e.waitFor("both moved", 5*time.Second, func() bool {
+		return e.dc.Count(t, "Processed") == 1 && other.Count(t, "Processed") == 1
 	})
 }
 

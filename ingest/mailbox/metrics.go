@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		fetched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intake_mailbox_messages_fetched_total",
-			Help: "Messages fetched from IMAP and committed to the inbox, by result (new, duplicate, known, failed).",
+			Help: "Messages fetched from IMAP and committed to the inbox, by result (new, duplicate, known: already stored or recognised in a re-read folder, failed).",
 		}, []string{"mailbox", "result"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intake_mailbox_fetched_bytes_total",

@@ -213,14 +213,22 @@ func (s *session) syncFolder(ctx context.Context, folder string) error {
 			return fmt.Errorf("selecting: %w", err)
 		}
 		if sel.UIDValidity != cp.UIDValidity {
+			next := store.MailboxCheckpoint{Mailbox: b.cfg.Name, Folder: folder, UIDValidity: sel.UIDValidity}
 			if cp.UIDValidity != 0 {
 				// The folder was recreated or renumbered: every message is
-				// read again; the inbox recognises those already stored.
+				// read again. The ones there now are marked as the re-read,
+				// so that the inbox recognises those this folder delivered
+				// before instead of recording them as re-deliveries. A
+				// server that does not say UIDNEXT gets the whole folder
+				// treated so.
+				next.RescanUntil = ^uint32(0)
+				if sel.UIDNext > 0 {
+					next.RescanUntil = uint32(sel.UIDNext) - 1
+				}
 				b.log.Warn("UIDVALIDITY changed: re-reading the folder", "folder", folder,
-					"old", cp.UIDValidity, "new", sel.UIDValidity, "last_uid", cp.LastUID)
+					"old", cp.UIDValidity, "new", sel.UIDValidity, "last_uid", cp.LastUID, "rescan_until", next.RescanUntil)
 				b.m.metrics.uidValidity.WithLabelValues(b.cfg.Name).Inc()
 			}
-			next := store.MailboxCheckpoint{Mailbox: b.cfg.Name, Folder: folder, UIDValidity: sel.UIDValidity}
 			err := b.m.store.InTx(ctx, func(tx pgx.Tx) error {
 				return b.m.store.SaveMailboxCheckpoint(ctx, tx, next, b.m.opts.Holder)
 			})
@@ -347,6 +355,11 @@ func (s *session) ref(folder string, validity uint32, uid imap.UID) string {
 	return fmt.Sprintf("%s/%s/%d/%d", s.b.cfg.Name, folder, validity, uid)
 }
 
+// scope names the folder as the inbox compares re-scanned messages.
+func (s *session) scope(folder string) string {
+	return s.b.cfg.Name + "/" + folder
+}
+
 type msgInfo struct {
 	uid  imap.UID
 	size int64
@@ -441,7 +454,7 @@ func (s *session) fetchGroup(ctx context.Context, folder string, cp *store.Mailb
 		delete(b.attempts, key)
 		ref := s.ref(folder, cp.UIDValidity, u)
 		got[u] = ingest.Item{Source: ingest.SourceMail, SourceRef: ref, DedupKey: "unreadable:" + ref, Raw: []byte{},
-			Meta:   s.meta(folder, cp.UIDValidity, infos[u]),
+			Meta: s.meta(folder, cp.UIDValidity, infos[u]), Scope: s.scope(folder),
 			Failed: fmt.Sprintf("the IMAP server listed uid %d in %s but did not return it in %d attempts", u, folder, maxBodyAttempts)}
 	}
 	last := uint32(uids[len(uids)-1])
@@ -458,7 +471,7 @@ func (s *session) fetchGroup(ctx context.Context, folder string, cp *store.Mailb
 			raw += int64(len(it.Raw))
 		}
 	}
-	next := store.MailboxCheckpoint{Mailbox: cfg.Name, Folder: folder, UIDValidity: cp.UIDValidity, LastUID: max(last, cp.LastUID)}
+	next := store.MailboxCheckpoint{Mailbox: cfg.Name, Folder: folder, UIDValidity: cp.UIDValidity, LastUID: max(last, cp.LastUID), RescanUntil: cp.RescanUntil}
 	start = time.Now()
 	results, err := b.m.inbox.Put(ctx, items, func(ctx context.Context, tx pgx.Tx) error {
 		return b.m.store.SaveMailboxCheckpoint(ctx, tx, next, b.m.opts.Holder)
@@ -542,7 +555,8 @@ func (s *session) fetchBodies(folder string, cp *store.MailboxCheckpoint, uids [
 		}
 		inf := infos[uid]
 		it := ingest.Item{Source: ingest.SourceMail, SourceRef: s.ref(folder, cp.UIDValidity, uid),
-			MessageID: messageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf)}
+			MessageID: messageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf),
+			Scope: s.scope(folder), Rescan: uint32(uid) <= cp.RescanUntil}
 		if section.Specifier == imap.PartSpecifierHeader {
 			it.Failed = fmt.Sprintf("message is %d bytes, over max_message_size %d: only its header was stored", inf.size, cfg.MaxMessageSize)
 		} else if it.MessageID != "" {
