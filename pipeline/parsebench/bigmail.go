@@ -87,7 +87,7 @@ func BigMail(kind string, size int) []byte {
 
 // rows returns a fill function for writeBase64 that writes head, then row(1),
 // row(2), ... and ends with tail at exactly size bytes (the last row may be
-// cut short to make room for tail).
+// replaced by blanks to make room for tail).
 func rows(size int, head, tail string, row func(i int) string) func(p []byte) {
 	var pending []byte
 	written, i := 0, 0
@@ -103,7 +103,8 @@ func rows(size int, head, tail string, row func(i int) string) func(p []byte) {
 					i++
 					pending = []byte(row(i))
 					if rest := size - len(tail) - written; len(pending) > rest {
-						pending = pending[:rest]
+						// Blanks, not a row cut inside a character.
+						pending = bytes.Repeat([]byte(" "), rest)
 					}
 				}
 			}
