@@ -9,7 +9,9 @@ type Address struct {
 }
 
 // Attachment describes one attachment. Text holds the decoded content of
-// XML/JSON/CSV/TXT attachments (converted to UTF-8), empty for others.
+// XML/JSON/CSV/TXT attachments (converted to UTF-8; at most its first MiB,
+// see maxTextAttach), empty for others. Size and SHA256 are always of the
+// whole content.
 type Attachment struct {
 	Name        string `json:"name"`
 	ContentType string `json:"content_type"`

@@ -33,16 +33,32 @@ import (
 var ErrMalformed = errors.New("parsers: malformed message")
 
 const (
-	maxPartDepth    = 40      // nested multiparts followed before giving up
-	maxForwardDepth = 8       // nested forwarded messages unwrapped
-	maxTextAttach   = 8 << 20 // attachment bytes decoded into Attachment.Text
+	maxPartDepth    = 40 // nested multiparts followed before giving up
+	maxForwardDepth = 8  // nested forwarded messages unwrapped
+)
+
+// What extraction reads of a message is capped, so that the memory a parse
+// takes is bounded whatever the input: a text body, an HTML body and an
+// attachment's Text each get at most the first bytes of their decoded
+// content below, and the whole message (forwarded messages included) at most
+// maxMessageText. Ordinary mail is far inside the caps: a work order's HTML
+// is a few kilobytes, an Outlook one some hundreds, and an XML or JSON order
+// is smaller still. What is cut is said in a Warning; sizes and hashes are
+// of the whole content, which is read as a stream, and the raw message is
+// never cut.
+const (
+	maxPlainText   = 1 << 20   // decoded bytes of one text/plain body
+	maxHTMLText    = 512 << 10 // decoded bytes of one text/html body parsed
+	maxTextAttach  = 1 << 20   // decoded bytes of one attachment read into Attachment.Text
+	maxMessageText = 4 << 20   // all of the above in one message
 )
 
 // Normalize parses a raw RFC 5322 message into a Document. It returns an
 // error (wrapping ErrMalformed) only when nothing is readable; any repair or
 // guess made on the way is listed in Document.Warnings.
 func Normalize(raw []byte) (*Document, error) {
-	return normalize(raw, 0)
+	budget := maxMessageText
+	return normalize(raw, 0, &budget)
 }
 
 type walker struct {
@@ -51,6 +67,7 @@ type walker struct {
 	plain  []string
 	html   []string
 	warned map[string]bool
+	budget *int // decoded bytes extraction may still read, shared with forwarded messages
 }
 
 func (w *walker) warn(msg string) {
@@ -61,12 +78,12 @@ func (w *walker) warn(msg string) {
 	w.d.Warnings = append(w.d.Warnings, msg)
 }
 
-func normalize(raw []byte, level int) (*Document, error) {
+func normalize(raw []byte, level int, budget *int) (*Document, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrMalformed)
 	}
 	d := &Document{Size: len(raw), Header: map[string][]string{}}
-	w := &walker{d: d, level: level, warned: map[string]bool{}}
+	w := &walker{d: d, level: level, warned: map[string]bool{}, budget: budget}
 	h, body := readHeader(raw, w.warn)
 	if len(h) == 0 {
 		return nil, fmt.Errorf("%w: no header fields", ErrMalformed)
@@ -161,9 +178,8 @@ func (w *walker) part(h header, body []byte, depth int) {
 			w.part(ph, pb, depth+1)
 		}
 	case ct == "message/rfc822" || ct == "message/global":
-		content := w.decodeAll(cte, body)
 		if w.d.Forwarded == nil && w.level < maxForwardDepth {
-			if fwd, err := normalize(content, w.level+1); err == nil {
+			if fwd, err := normalize(w.decodeAll(cte, body), w.level+1, w.budget); err == nil {
 				w.d.Forwarded = fwd
 				return
 			}
@@ -177,14 +193,48 @@ func (w *walker) part(h header, body []byte, depth int) {
 	}
 }
 
-// decodeAll undoes the transfer encoding of a small part, recording problems.
+// decodeAll undoes the transfer encoding of a part, recording problems. A
+// part in 7bit, 8bit or binary is its own content and is not copied.
 func (w *walker) decodeAll(cte string, body []byte) []byte {
+	switch cte {
+	case "base64", "quoted-printable":
+	default:
+		return body
+	}
 	r := transferReader(cte, body)
 	data, _ := io.ReadAll(r)
 	for _, p := range r.problems() {
 		w.warn(p)
 	}
 	return data
+}
+
+// readPrefix reads at most limit bytes of r (fewer when the message's budget
+// is smaller), charges them to the budget and reads the rest of r to its end
+// without keeping it, so that size counts the whole content. encoded is
+// the size of the part as it is in the message; no transfer encoding makes
+// it more than twice as long decoded (quoted-printable turns a bare LF into
+// CRLF).
+func (w *walker) readPrefix(r io.Reader, limit, encoded int) (data []byte, size int64) {
+	n := max(min(limit, *w.budget, 2*encoded+4), 0)
+	data = make([]byte, n)
+	k, _ := io.ReadFull(r, data)
+	data = data[:k]
+	*w.budget -= k
+	m, _ := io.Copy(io.Discard, r)
+	return data, int64(k) + m
+}
+
+// cutWarning is the Warning for content of which only a prefix was read.
+func cutWarning(what string, read int, size int64) string {
+	return fmt.Sprintf("%s: %s, only the first %s read", what, kib(size), kib(int64(read)))
+}
+
+func kib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d KiB", (n+1023)>>10)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func (w *walker) text(h header, body []byte, ct string, params map[string]string) {
@@ -194,7 +244,27 @@ func (w *walker) text(h header, body []byte, ct string, params map[string]string
 	default:
 		w.warn("content-transfer-encoding " + truncate(cte, 40) + ": unknown, read as 8bit")
 	}
-	data := w.decodeAll(cte, body)
+	limit := maxPlainText
+	if ct == "text/html" {
+		// Only the text of the HTML is wanted, and its DOM is some twenty
+		// times its size: parse no more than a normal message's worth.
+		limit = maxHTMLText
+	}
+	r := transferReader(cte, body)
+	data, size := w.readPrefix(r, limit, len(body))
+	for _, p := range r.problems() {
+		w.warn(p)
+	}
+	if size > int64(len(data)) {
+		w.warn(cutWarning(ct, len(data), size))
+		if ct == "text/html" {
+			// Cut after a tag: a piece of one left at the end of a table
+			// would be moved before it by the HTML parser.
+			if i := bytes.LastIndexByte(data, '>'); i >= 0 {
+				data = data[:i+1]
+			}
+		}
+	}
 	label := params["charset"]
 	if ct == "text/html" && label == "" {
 		label = htmlMetaCharset(data)
@@ -232,10 +302,11 @@ func (w *walker) attachment(ct, name, charset string, body []byte, cte string) {
 	sum := sha256.New()
 	a := Attachment{Name: name, ContentType: ct}
 	if textual(ct, name) {
-		data, _ := io.ReadAll(io.LimitReader(r, maxTextAttach))
-		sum.Write(data)
-		n, _ := io.Copy(sum, r) // beyond the limit: hash only
-		a.Size = int64(len(data)) + n
+		data, size := w.readPrefix(io.TeeReader(r, sum), maxTextAttach, len(body))
+		a.Size = size
+		if size > int64(len(data)) {
+			w.warn(cutWarning("attachment "+truncate(name, 60), len(data), size) + " as text")
+		}
 		label := charset
 		if x := xmlEncoding(data); x != "" && (strings.Contains(ct, "xml") || strings.EqualFold(path.Ext(name), ".xml")) {
 			label = x
@@ -324,7 +395,7 @@ func guessBoundary(body []byte) string {
 		line = bytes.TrimRight(line, " \t\r")
 		if len(line) > 3 && bytes.HasPrefix(line, []byte("--")) && !bytes.ContainsAny(line, " \t") {
 			b := string(bytes.TrimSuffix(line[2:], []byte("--")))
-			if b != "" && strings.Count(string(body), "--"+b) >= 2 {
+			if b != "" && bytes.Count(body, []byte("--"+b)) >= 2 {
 				return b
 			}
 		}

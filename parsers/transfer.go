@@ -35,9 +35,10 @@ type plainReader struct{ r *bytes.Reader }
 func (p *plainReader) Read(b []byte) (int, error) { return p.r.Read(b) }
 func (p *plainReader) problems() []string         { return nil }
 
-// maxBase64Whole is the largest body decoded in one piece by decodeBase64;
-// larger ones are streamed.
-const maxBase64Whole = 8 << 20
+// maxBase64Whole is the largest body decoded in one piece by decodeBase64
+// (the fast path for the text parts of ordinary mail); larger ones are
+// streamed, so that a big attachment is never held decoded.
+const maxBase64Whole = 1 << 20
 
 // decodeBase64 decodes a well-formed body (standard alphabet, padded, line
 // breaks and blanks anywhere) in one call; ok is false for anything else,
@@ -73,6 +74,7 @@ type base64Reader struct {
 	quant   [4]byte
 	nq      int
 	out     []byte
+	buf     []byte // backing of out, reused: streaming makes no garbage
 	invalid int
 	tail    int // chars left over in a quantum cut short
 	done    bool
@@ -91,7 +93,10 @@ func (r *base64Reader) Read(p []byte) (int, error) {
 }
 
 func (r *base64Reader) fill() {
-	buf := make([]byte, 0, 3*1024)
+	if r.buf == nil {
+		r.buf = make([]byte, 0, 3*1024+8)
+	}
+	buf := r.buf[:0]
 	for r.pos < len(r.src) && len(buf) < 3*1024-3 {
 		c := r.src[r.pos]
 		r.pos++
@@ -105,9 +110,9 @@ func (r *base64Reader) fill() {
 			r.quant[r.nq] = c
 			r.nq++
 			if r.nq == 4 {
-				var dst [3]byte
-				base64.StdEncoding.Decode(dst[:], r.quant[:])
-				buf = append(buf, dst[:]...)
+				q := r.quant
+				v := uint32(b64Value[q[0]])<<18 | uint32(b64Value[q[1]])<<12 | uint32(b64Value[q[2]])<<6 | uint32(b64Value[q[3]])
+				buf = append(buf, byte(v>>16), byte(v>>8), byte(v))
 				r.nq = 0
 			}
 		case c == '=':
@@ -125,6 +130,15 @@ func (r *base64Reader) fill() {
 	r.out = buf
 }
 
+// b64Value maps a character of the standard alphabet to its 6 bits.
+var b64Value = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
 func (r *base64Reader) flushPartial(buf []byte, padded bool) []byte {
 	if r.nq == 0 {
 		return buf
@@ -133,8 +147,9 @@ func (r *base64Reader) flushPartial(buf []byte, padded bool) []byte {
 		r.tail = r.nq
 	}
 	if r.nq >= 2 {
-		d, _ := base64.RawStdEncoding.DecodeString(string(r.quant[:r.nq]))
-		buf = append(buf, d...)
+		var d [3]byte
+		n, _ := base64.RawStdEncoding.Decode(d[:], r.quant[:r.nq])
+		buf = append(buf, d[:n]...)
 	} else if padded {
 		r.invalid++
 	}
@@ -159,6 +174,7 @@ type qpReader struct {
 	src     []byte
 	pos     int
 	out     []byte
+	buf     []byte // backing of out, reused
 	invalid int
 }
 
@@ -190,7 +206,7 @@ func (r *qpReader) line() {
 		line = line[:len(line)-1]
 		hardBreak = false
 	}
-	out := make([]byte, 0, len(line)+2)
+	out := r.buf[:0]
 	for j := 0; j < len(line); j++ {
 		c := line[j]
 		if c == '=' {
@@ -206,7 +222,7 @@ func (r *qpReader) line() {
 	if hardBreak {
 		out = append(out, '\r', '\n')
 	}
-	r.out = out
+	r.buf, r.out = out, out
 }
 
 func (r *qpReader) problems() []string {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package parsebench
+
+const raceEnabled = false
