@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/routing"
@@ -60,7 +61,7 @@ func cmdAct(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("ticket %s: %w", pos[0], err)
 		}
 	}
-	l, _, err := newLifecycle(cfg, st, func() *routing.Directory { return nil })
+	l, _, err := newLifecycle(cfg, st, func() *routing.Directory { return nil }, time.Now)
 	if err != nil {
 		return err
 	}

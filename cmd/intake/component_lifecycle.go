@@ -192,7 +192,8 @@ func storeLifecycleConfig(lc LifecycleConfig, loc *time.Location) store.Lifecycl
 	return out
 }
 
-func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory) (*store.Lifecycle, LifecycleConfig, error) {
+// newLifecycle builds the lifecycle over st; now is its clock.
+func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, now func() time.Time) (*store.Lifecycle, LifecycleConfig, error) {
 	lc, p := decodeLifecycle(&cfg)
 	if len(p) > 0 {
 		return nil, lc, &ConfigError{Problems: p}
@@ -211,11 +212,11 @@ func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory) (*
 	}
 	sc := storeLifecycleConfig(lc, loc)
 	sc.ChannelsOff = outboxChannelsOff(&cfg)
-	return store.NewLifecycle(st, sc, signer, dir, time.Now), lc, nil
+	return store.NewLifecycle(st, sc, signer, dir, now), lc, nil
 }
 
 func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
-	l, lc, err := newLifecycle(env.cfg, env.eng.st, func() *routing.Directory { return env.eng.proc.Runtime().Directory })
+	l, lc, err := newLifecycle(env.cfg, env.eng.st, func() *routing.Directory { return env.eng.proc.Runtime().Directory }, env.eng.now)
 	if err != nil {
 		return nil, err
 	}

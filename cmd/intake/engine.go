@@ -51,6 +51,16 @@ type engine struct {
 	inbox     *ingest.Inbox
 	log       *slog.Logger
 	ruleFiles []rules.File
+	// now is the clock of the processor and the components: time.Now
+	// outside tests (setClock).
+	now func() time.Time
+}
+
+// setClock makes now the clock of the rules and of the components set up
+// after the call; call it before the engine runs.
+func (e *engine) setClock(now func() time.Time) {
+	e.now = now
+	e.proc.SetClock(now)
 }
 
 func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger) (*engine, error) {
@@ -76,7 +86,7 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
 		return nil, err
 	}
-	return &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, inbox: ingest.NewInbox(st, pipe.Publish), log: log, ruleFiles: ruleFiles}, nil
+	return &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, inbox: ingest.NewInbox(st, pipe.Publish), log: log, ruleFiles: ruleFiles, now: time.Now}, nil
 }
 
 // retry re-queues failed items.

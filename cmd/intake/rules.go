@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,15 +212,15 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 		done++
 		progress(done, 2*len(ids))
 	}
-	stamp := time.Now().UnixNano()
+	base := fmt.Sprintf("%s%d", backtestScratchPrefix(), time.Now().UnixNano())
 	var before, after map[int64]tryResult
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		before, err = replay(gctx, cfg, live, fmt.Sprintf("intake_backtest_%d_current", stamp), current, files, ids, loc, step)
+		before, err = replay(gctx, cfg, live, base+"_current", current, files, ids, loc, step)
 		return err
 	})
 	g.Go(func() (err error) {
-		after, err = replay(gctx, cfg, live, fmt.Sprintf("intake_backtest_%d_candidate", stamp), candidate, files, ids, loc, step)
+		after, err = replay(gctx, cfg, live, base+"_candidate", candidate, files, ids, loc, step)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -251,6 +252,11 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 	}
 	return rep, nil
 }
+
+// backtestScratchPrefix starts the names of this process's scratch
+// databases. The process id tells a leftover's owner, and keeps one
+// process's databases apart from another's on a shared server.
+func backtestScratchPrefix() string { return fmt.Sprintf("intake_backtest_%d_", os.Getpid()) }
 
 // replayBatch is how many stored items a replay reads from the live
 // database at a time.

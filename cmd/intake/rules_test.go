@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,11 +49,27 @@ func (s *syncBuffer) String() string {
 
 // testServer is `intake serve` running in-process on a fresh database with
 // the sample reference data and no stored rule set (the shipped defaults).
+// Its clock stands still at testNow: every item it ingests is received then
+// and the rules and the lifecycle see it as now, so the shipped rules that
+// look at the hour (tag-after-hours) decide the same at any time of day.
 type testServer struct {
 	st   *store.Store
 	eng  *engine
 	base string
 	logs *syncBuffer
+}
+
+// testNow is the instant a test server lives at: a Wednesday at 15:00 in
+// Moscow (12:00 UTC), inside working hours whether times are read in the
+// configured zone or in a process zone between UTC-4 and UTC+7.
+var testNow = time.Date(2026, time.March, 4, 15, 0, 0, 0, mustLoadLocation("Europe/Moscow"))
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
 }
 
 func startTestServer(t *testing.T) *testServer {
@@ -72,6 +89,7 @@ func startTestServer(t *testing.T) *testServer {
 	log := newLogger(LogConfig{Level: "info"}, logs)
 	eng, err := newEngine(ctx, cfg, st, log)
 	require.NoError(t, err)
+	eng.setClock(func() time.Time { return testNow })
 	reg := prometheus.NewRegistry()
 	src, err := newSources(cfg, eng, log, reg)
 	require.NoError(t, err)
@@ -132,13 +150,22 @@ func (s *testServer) applyFiles(t *testing.T, own map[string]string) (int, map[s
 	return s.call(t, http.MethodPost, "/api/v1/rules", map[string]any{"files": files, "by": "test"})
 }
 
-// ingest stores one mail through the inbox, as a mailbox does, and waits
-// for the running pipeline to give it its outcome.
+// ingest stores one mail through the inbox, as a mailbox does, received at
+// testNow, and waits for the running pipeline to give it its outcome.
 func (s *testServer) ingest(t *testing.T, raw []byte, ref string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	key, mid := ingest.MailKeys(raw)
-	res, err := s.eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: ref, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+	// The database stamps received_at with its own clock; the item is
+	// restamped in the inbox's transaction, before the pipeline can see it.
+	receivedAt := func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $3 WHERE source = $1 AND source_ref = $2`, ingest.SourceMail, ref, testNow)
+		if err == nil && tag.RowsAffected() != 1 {
+			err = fmt.Errorf("restamping %s: %d rows", ref, tag.RowsAffected())
+		}
+		return err
+	}
+	res, err := s.eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: ref, DedupKey: key, MessageID: mid, Raw: raw}}, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, ingest.StatusNew, res[0].Status)
 	require.NoError(t, waitDone(ctx, s.st, res[0].ID, 30*time.Second), "log:\n%s", s.logs.String())
@@ -400,11 +427,15 @@ func TestRulesBacktest(t *testing.T) {
 	assert.Equal(t, want, out)
 	assert.Empty(t, errOut, "no progress bar when stderr is not a terminal")
 
-	// Nothing changed in the live database, and the scratch databases are gone.
+	// Nothing changed in the live database, and the scratch databases are
+	// gone: this process's, for other test binaries may be backtesting on
+	// the same server.
 	assert.Equal(t, before, liveFingerprint(t, st))
-	var scratch int
-	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE 'intake_backtest_%'`).Scan(&scratch))
-	assert.Zero(t, scratch)
+	rows, err := st.Pool.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, backtestScratchPrefix())
+	require.NoError(t, err)
+	scratch, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Empty(t, scratch)
 
 	// The same backtest prints the same report.
 	again, _, err := runCLI(t, url, "rules", "backtest", "--since", "30d", dir)
