@@ -64,6 +64,10 @@ const TopicOutbox = "intake_outbox"
 
 const defaultPoll = 100 * time.Millisecond
 
+// batchBytes bounds the raw bytes of a batch: a batch of large messages
+// is shorter, one message larger than this is a batch of its own.
+const batchBytes = 8 << 20
+
 // Config tunes the bus and the handlers.
 type Config struct {
 	Bus     string // postgres | nats
@@ -273,7 +277,7 @@ func (p *Pipeline) handle(msg *message.Message) error {
 	}
 	last := slices.Max(ids)
 	for {
-		items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, p.cfg.Lease)
+		items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, batchBytes, p.cfg.Lease)
 		if err != nil {
 			return fmt.Errorf("claiming items: %w", err)
 		}

@@ -20,20 +20,25 @@ func qualified(alias string) string {
 }
 
 var claimFreshSQL = `
-	WITH pick AS (
-		SELECT id FROM inbound_items
+	WITH candidate AS (
+		SELECT id, size FROM inbound_items
 		WHERE stage <> 'done' AND attempts = 0 AND lease_until IS NULL AND duplicate_of IS NULL
 		ORDER BY id LIMIT $1
-		FOR UPDATE SKIP LOCKED)
+		FOR UPDATE SKIP LOCKED),
+	pick AS (
+		SELECT id FROM (SELECT id, size, sum(size) OVER (ORDER BY id) AS upto FROM candidate) c
+		WHERE upto - size < $3)
 	UPDATE inbound_items i SET attempts = 1, lease_until = now() + $2::interval, updated_at = now()
 	FROM pick WHERE i.id = pick.id
 	RETURNING ` + qualified("i")
 
 // ClaimFresh claims up to limit of the oldest items that no attempt has
 // touched yet, leasing each for lease and counting its first attempt before
-// any work starts. Replicas claiming at once get different items.
-func (s *Store) ClaimFresh(ctx context.Context, limit int, lease time.Duration) ([]Item, error) {
-	rows, err := s.Pool.Query(ctx, claimFreshSQL, limit, lease.String())
+// any work starts. Replicas claiming at once get different items. The raw
+// bytes claimed add up to about maxBytes at most (one item is always
+// claimed, however large), which bounds the memory a batch takes.
+func (s *Store) ClaimFresh(ctx context.Context, limit int, maxBytes int64, lease time.Duration) ([]Item, error) {
+	rows, err := s.Pool.Query(ctx, claimFreshSQL, limit, lease.String(), maxBytes)
 	if err != nil {
 		return nil, err
 	}
