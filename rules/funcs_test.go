@@ -59,7 +59,7 @@ func TestHelpers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			prog, p := newCompiler().compile(tc.expr, kindBool)
 			require.Nil(t, p, "%+v", p)
-			ok, err := test(prog, env)
+			ok, err := test(prog, env, newMeter(Budget{}))
 			require.NoError(t, err)
 			assert.True(t, ok, tc.expr)
 		})

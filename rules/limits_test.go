@@ -68,7 +68,7 @@ func TestHashInPlainScalarHint(t *testing.T) {
 }
 
 func TestRunRecoversPanics(t *testing.T) {
-	out, err := run(nil, &Env{})
+	out, err := run(nil, &Env{}, newMeter(Budget{}))
 	assert.Nil(t, out)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "panic")

@@ -20,6 +20,12 @@ type Set struct {
 	// Version identifies the set once it is stored; the caller sets it
 	// after Load and before publishing the set. 0 until then.
 	Version int64
+	// Budget bounds each rule's and each format's evaluation; zero fields
+	// take DefaultBudget's. Like Version, set it before publishing the set.
+	Budget Budget
+	// Counts receives the evaluations that failed; nil counts in
+	// DefaultCounts. Set it before publishing the set.
+	Counts *Counts
 
 	sources []File
 	hash    string
@@ -79,6 +85,9 @@ type TraceEntry struct {
 	Applied []string `json:"applied,omitempty"`
 	// Err is a run-time error; the rule then counted as not matching.
 	Err string `json:"err,omitempty"`
+	// Budget is the Budget the evaluation ran out of (BudgetTime or
+	// BudgetMemory), "" when it had enough; Err then says so too.
+	Budget string `json:"budget,omitempty"`
 }
 
 // StageFormat is the Stage of trace entries for format match expressions.
@@ -146,10 +155,10 @@ func (s *Set) MatchFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 			continue
 		}
 		te := TraceEntry{Rule: f.Name, Stage: StageFormat}
-		ok, err := test(f.Match, env)
+		ok, err := test(f.Match, env, newMeter(s.Budget))
 		te.Matched = ok
 		if err != nil {
-			te.Err = runError(err)
+			s.failed(&te, "format:"+f.Name, err, "")
 		}
 		trace = append(trace, te)
 		if ok {
@@ -159,8 +168,20 @@ func (s *Set) MatchFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 	return nil, trace
 }
 
-func test(prog *vm.Program, env *Env) (bool, error) {
-	out, err := run(prog, env)
+// failed records a failed evaluation in the trace entry and the counts.
+// prefix says which part of a rule failed ("due: ").
+func (s *Set) failed(te *TraceEntry, name string, err error, prefix string) {
+	te.Err = prefix + runError(err)
+	te.Budget = budgetKind(err)
+	c := s.Counts
+	if c == nil {
+		c = DefaultCounts
+	}
+	c.add(name, te.Budget != "")
+}
+
+func test(prog *vm.Program, env *Env, mt *meter) (bool, error) {
+	out, err := run(prog, env, mt)
 	if err != nil {
 		return false, err
 	}
@@ -187,19 +208,21 @@ func (s *Set) Evaluate(stage string, env *Env) Result {
 	for _, r := range rules {
 		te := TraceEntry{Rule: r.Name, Stage: stage}
 		matched := r.Default
+		// One budget for the condition and the action values together.
+		mt := newMeter(s.Budget)
 		if r.cond != nil {
 			var err error
-			matched, err = test(r.cond, env)
+			matched, err = test(r.cond, env, mt)
 			if err != nil {
-				te.Err = runError(err)
+				s.failed(&te, r.Name, err, "")
 			}
 		}
 		if matched {
 			pending = pending[:0]
 			for _, a := range r.actions {
-				v, err := a.resolve(env)
+				v, err := a.resolve(env, mt)
 				if err != nil {
-					te.Err = fmt.Sprintf("%s: %s", a.key, runError(err))
+					s.failed(&te, r.Name, err, a.key+": ")
 					matched = false
 					break
 				}
@@ -229,11 +252,11 @@ type resolved struct {
 }
 
 // resolve evaluates an action's value(s) and checks the result.
-func (a action) resolve(env *Env) (any, error) {
+func (a action) resolve(env *Env, mt *meter) (any, error) {
 	if a.spec.list {
 		var out []string
 		for _, v := range a.list {
-			x, err := v.eval(a.spec, env)
+			x, err := v.eval(a.spec, env, mt)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +269,7 @@ func (a action) resolve(env *Env) (any, error) {
 		}
 		return out, nil
 	}
-	x, err := a.val.eval(a.spec, env)
+	x, err := a.val.eval(a.spec, env, mt)
 	if err != nil {
 		return nil, err
 	}
