@@ -109,16 +109,22 @@ func functions(cache *regexCache) []expr.Option {
 			if err != nil {
 				return nil, fmt.Errorf("domain_in: %w", err)
 			}
-			return domainIn(p[0].(string), list), nil
-		}, new(func(string, []string) bool), new(func(string, []any) bool)),
+			return inChunks(list, p[2:], func(l []string) bool { return domainIn(p[0].(string), l) })
+		}, // the patcher's 3-argument forms first: expr reports the last
+			// form's error when none fits.
+			new(func(string, []string, any) bool), new(func(string, []any, any) bool),
+			new(func(string, []string) bool), new(func(string, []any) bool)),
 
 		expr.Function("contains_any", func(p ...any) (any, error) {
 			list, err := stringList(p[1])
 			if err != nil {
 				return nil, fmt.Errorf("contains_any: %w", err)
 			}
-			return containsAny(p[0].(string), list), nil
-		}, new(func(string, []string) bool), new(func(string, []any) bool)),
+			return inChunks(list, p[2:], func(l []string) bool { return containsAny(p[0].(string), l) })
+		}, // the patcher's 3-argument forms first: expr reports the last
+			// form's error when none fits.
+			new(func(string, []string, any) bool), new(func(string, []any, any) bool),
+			new(func(string, []string) bool), new(func(string, []any) bool)),
 
 		expr.Function("workdays_between", func(p ...any) (any, error) {
 			return workdaysBetween(p[0].(time.Time), p[1].(time.Time)), nil
@@ -216,7 +222,7 @@ func (p *envPatcher) Visit(node *ast.Node) {
 			if !p.meter {
 				return
 			}
-			n.Arguments = append([]ast.Node{ident("$env", n)}, n.Arguments...)
+			recall(node, n, append([]ast.Node{ident("$env", n)}, n.Arguments...))
 			return
 		}
 		switch {
@@ -228,7 +234,20 @@ func (p *envPatcher) Visit(node *ast.Node) {
 		case id.Value == "domain_in" && len(n.Arguments) == 1:
 			n.Arguments = append([]ast.Node{ident("from_domain", n)}, n.Arguments...)
 		}
+		// Their lists may be built at run time: they check the time as
+		// they go.
+		if p.meter && (id.Value == "domain_in" || id.Value == "contains_any") &&
+			len(n.Arguments) == 2 {
+			recall(node, n, append(n.Arguments, ident("$env", n)))
+		}
 	}
+}
+
+// recall replaces call n at node by a call of the same function with args.
+// The node must be new: the checker keeps the type (and the overload) it
+// found for a call and would not look at the new arguments.
+func recall(node *ast.Node, n *ast.CallNode, args []ast.Node) {
+	ast.Patch(node, &ast.CallNode{Callee: ident(n.Callee.(*ast.IdentifierNode).Value, n), Arguments: args})
 }
 
 // stringish says what the checker knows of an operand of +: 2 a string,
@@ -290,6 +309,26 @@ func (p *envPatcher) checkPattern(n ast.Node) {
 			msg:  "bad regular expression: " + strings.TrimPrefix(err.Error(), "error parsing regexp: "),
 		})
 	}
+}
+
+// inChunks runs test over list a thousand items at a time, checking the
+// time budget between them: a list built at run time may be long. env is
+// the function's trailing $env argument, if the patcher gave one.
+func inChunks(list []string, env []any, test func([]string) bool) (any, error) {
+	const chunk = 1000
+	for len(list) > 0 {
+		n := min(len(list), chunk)
+		if test(list[:n]) {
+			return true, nil
+		}
+		list = list[n:]
+		if len(list) > 0 && len(env) > 0 {
+			if err := meterOf(env[0]).tick(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return false, nil
 }
 
 func stringList(v any) ([]string, error) {
