@@ -74,13 +74,30 @@ type meter struct {
 }
 
 func newMeter(b Budget) *meter {
+	m := &meter{}
+	m.reset(b)
+	return m
+}
+
+// reset starts a new evaluation with budget b.
+func (m *meter) reset(b Budget) {
 	if b.Time <= 0 {
 		b.Time = DefaultBudget.Time
 	}
 	if b.Memory <= 0 {
 		b.Memory = DefaultBudget.Memory
 	}
-	return &meter{budget: b, deadline: time.Now().Add(b.Time), left: b.Memory}
+	*m = meter{budget: b, deadline: time.Now().Add(b.Time), left: b.Memory}
+}
+
+// metered returns a shallow copy of env carrying a meter: the metered
+// functions find their budget through $env, and an Env the caller shares
+// between goroutines is never written to. Evaluate makes one per call and
+// resets its meter for each rule, rather than copying the Env per rule.
+func metered(env *Env, b Budget) *Env {
+	e := *env
+	e.meter = newMeter(b)
+	return &e
 }
 
 // tick fails once the time is up.
@@ -169,9 +186,9 @@ func original(name string, args ...any) (any, error) {
 	return nil, fmt.Errorf("%s: no implementation", name)
 }
 
-// metered wraps a builtin: cost gives the bytes it will allocate for args
+// meteredBuiltin wraps a builtin: cost gives the bytes it will allocate for args
 // (without the $env argument), or an error.
-func metered(name string, cost func(args []any) (int64, error), types ...any) expr.Option {
+func meteredBuiltin(name string, cost func(args []any) (int64, error), types ...any) expr.Option {
 	return expr.Function(name, func(p ...any) (any, error) {
 		m := meterOf(p[0])
 		args := p[1:]
@@ -250,7 +267,7 @@ func budgetFunctions() []expr.Option {
 			return runtime.Add(p[1], p[2]), nil
 		}),
 
-		metered("repeat", func(args []any) (int64, error) {
+		meteredBuiltin("repeat", func(args []any) (int64, error) {
 			n := runtime.ToInt(args[1])
 			if n < 0 {
 				return 0, fmt.Errorf("invalid argument for repeat (expected positive integer, got %d)", n)
@@ -258,7 +275,7 @@ func budgetFunctions() []expr.Option {
 			return mul(int64(len(str(args[0]))), int64(n)), nil
 		}, new(func(any, string, int) string)),
 
-		metered("join", func(args []any) (int64, error) {
+		meteredBuiltin("join", func(args []any) (int64, error) {
 			glue := int64(0)
 			if len(args) > 1 {
 				glue = int64(len(str(args[1])))
@@ -284,7 +301,7 @@ func budgetFunctions() []expr.Option {
 			new(func(any, []any) string),
 		),
 
-		metered("replace", func(args []any) (int64, error) {
+		meteredBuiltin("replace", func(args []any) (int64, error) {
 			s, old, repl := str(args[0]), str(args[1]), str(args[2])
 			n := int64(strings.Count(s, old))
 			if len(args) > 3 {
@@ -302,33 +319,33 @@ func budgetFunctions() []expr.Option {
 			new(func(any, string, string, string, int) string),
 		),
 
-		metered("split", splitCost,
+		meteredBuiltin("split", splitCost,
 			new(func(any, string, string) []string),
 			new(func(any, string, string, int) []string),
 		),
-		metered("splitAfter", splitCost,
+		meteredBuiltin("splitAfter", splitCost,
 			new(func(any, string, string) []string),
 			new(func(any, string, string, int) []string),
 		),
 
 		// ToUpper and ToLower can grow a string by half in the worst case
 		// (some runes change their UTF-8 length).
-		metered("lower", func(args []any) (int64, error) { return 3 * int64(len(str(args[0]))) / 2, nil }, new(func(any, string) string)),
-		metered("upper", func(args []any) (int64, error) { return 3 * int64(len(str(args[0]))) / 2, nil }, new(func(any, string) string)),
+		meteredBuiltin("lower", func(args []any) (int64, error) { return 3 * int64(len(str(args[0]))) / 2, nil }, new(func(any, string) string)),
+		meteredBuiltin("upper", func(args []any) (int64, error) { return 3 * int64(len(str(args[0]))) / 2, nil }, new(func(any, string) string)),
 
-		metered("toBase64", func(args []any) (int64, error) { return 4*int64(len(str(args[0])))/3 + 4, nil }, new(func(any, string) string)),
-		metered("fromBase64", sameLen, new(func(any, string) string)),
+		meteredBuiltin("toBase64", func(args []any) (int64, error) { return 4*int64(len(str(args[0])))/3 + 4, nil }, new(func(any, string) string)),
+		meteredBuiltin("fromBase64", sameLen, new(func(any, string) string)),
 
-		metered("string", func(args []any) (int64, error) {
+		meteredBuiltin("string", func(args []any) (int64, error) {
 			return printedSize(reflect.ValueOf(args[0]), 1, DefaultBudget.Memory<<4), nil
 		}, new(func(any, any) string)),
 
 		// toJSON indents and may escape (\u003c): counted generously.
-		metered("toJSON", func(args []any) (int64, error) {
+		meteredBuiltin("toJSON", func(args []any) (int64, error) {
 			return mul(printedSize(reflect.ValueOf(args[0]), 1, DefaultBudget.Memory<<4), 6), nil
 		}, new(func(any, any) string)),
 
-		metered("concat", func(args []any) (int64, error) {
+		meteredBuiltin("concat", func(args []any) (int64, error) {
 			var n int64
 			for _, a := range args {
 				if v := reflect.ValueOf(a); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
@@ -338,7 +355,7 @@ func budgetFunctions() []expr.Option {
 			return mul(n, elemSize), nil
 		}),
 
-		metered("flatten", func(args []any) (int64, error) {
+		meteredBuiltin("flatten", func(args []any) (int64, error) {
 			return mul(leaves(reflect.ValueOf(args[0]), 0, 1<<40), elemSize), nil
 		}),
 	)

@@ -218,13 +218,13 @@ const MemoryBudget = 100_000
 
 func newVM() *vm.VM { return &vm.VM{MemoryBudget: MemoryBudget} }
 
-// run evaluates a program within the budget of mt. A panic in a helper
-// becomes an error, so a broken rule never takes the pipeline down.
-//
-// The program sees a shallow copy of env carrying mt: the metered functions
-// find their budget through $env, and an Env the caller shares between
-// goroutines is never written to.
-func run(prog *vm.Program, env *Env, mt *meter) (out any, err error) {
+// run evaluates a program within the budget of env's meter (the default
+// budget, from now, if env has none). A panic in a helper becomes an
+// error, so a broken rule never takes the pipeline down.
+func run(prog *vm.Program, env *Env) (out any, err error) {
+	if env.meter == nil {
+		env = metered(env, Budget{})
+	}
 	m := vms.Get().(*vm.VM)
 	defer func() {
 		if r := recover(); r != nil {
@@ -233,9 +233,7 @@ func run(prog *vm.Program, env *Env, mt *meter) (out any, err error) {
 		}
 		vms.Put(m)
 	}()
-	e := *env
-	e.meter = mt
-	return m.Run(prog, &e)
+	return m.Run(prog, env)
 }
 
 // runError is a run-time error as the trace shows it: one line.

@@ -59,7 +59,7 @@ func TestHelpers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			prog, p := newCompiler().compile(tc.expr, kindBool)
 			require.Nil(t, p, "%+v", p)
-			ok, err := test(prog, env, newMeter(Budget{}))
+			ok, err := test(prog, env)
 			require.NoError(t, err)
 			assert.True(t, ok, tc.expr)
 		})

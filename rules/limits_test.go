@@ -71,7 +71,7 @@ func TestHashInPlainScalarHint(t *testing.T) {
 }
 
 func TestRunRecoversPanics(t *testing.T) {
-	out, err := run(nil, &Env{}, newMeter(Budget{}))
+	out, err := run(nil, &Env{})
 	assert.Nil(t, out)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "panic")

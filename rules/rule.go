@@ -362,11 +362,11 @@ func (l *loader) value(r *Rule, key string, spec *actionSpec, v *yaml.Node) (val
 }
 
 // eval returns the value of v for env, converted to the action's kind.
-func (v value) eval(spec *actionSpec, env *Env, mt *meter) (any, error) {
+func (v value) eval(spec *actionSpec, env *Env) (any, error) {
 	if v.prog == nil {
 		return v.lit, nil
 	}
-	out, err := run(v.prog, env, mt)
+	out, err := run(v.prog, env)
 	if err != nil {
 		return nil, err
 	}

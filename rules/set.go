@@ -150,12 +150,14 @@ func (s *Set) SelectFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 // file order, nil when none is. A run-time error counts as no match.
 func (s *Set) MatchFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 	var trace []TraceEntry
+	env = metered(env, s.Budget)
 	for _, f := range s.formats {
 		if f.Match == nil {
 			continue
 		}
 		te := TraceEntry{Rule: f.Name, Stage: StageFormat}
-		ok, err := test(f.Match, env, newMeter(s.Budget))
+		env.meter.reset(s.Budget)
+		ok, err := test(f.Match, env)
 		te.Matched = ok
 		if err != nil {
 			s.failed(&te, "format:"+f.Name, err, "")
@@ -180,8 +182,8 @@ func (s *Set) failed(te *TraceEntry, name string, err error, prefix string) {
 	c.add(name, te.Budget != "")
 }
 
-func test(prog *vm.Program, env *Env, mt *meter) (bool, error) {
-	out, err := run(prog, env, mt)
+func test(prog *vm.Program, env *Env) (bool, error) {
+	out, err := run(prog, env)
 	if err != nil {
 		return false, err
 	}
@@ -204,15 +206,16 @@ func (s *Set) Evaluate(stage string, env *Env) Result {
 		return Result{Trace: []TraceEntry{{Stage: stage, Err: fmt.Sprintf("unknown stage %q", stage)}}}
 	}
 	res := Result{Trace: make([]TraceEntry, 0, len(rules))}
+	env = metered(env, s.Budget)
 	var pending []resolved
 	for _, r := range rules {
 		te := TraceEntry{Rule: r.Name, Stage: stage}
 		matched := r.Default
 		// One budget for the condition and the action values together.
-		mt := newMeter(s.Budget)
+		env.meter.reset(s.Budget)
 		if r.cond != nil {
 			var err error
-			matched, err = test(r.cond, env, mt)
+			matched, err = test(r.cond, env)
 			if err != nil {
 				s.failed(&te, r.Name, err, "")
 			}
@@ -220,7 +223,7 @@ func (s *Set) Evaluate(stage string, env *Env) Result {
 		if matched {
 			pending = pending[:0]
 			for _, a := range r.actions {
-				v, err := a.resolve(env, mt)
+				v, err := a.resolve(env)
 				if err != nil {
 					s.failed(&te, r.Name, err, a.key+": ")
 					matched = false
@@ -252,11 +255,11 @@ type resolved struct {
 }
 
 // resolve evaluates an action's value(s) and checks the result.
-func (a action) resolve(env *Env, mt *meter) (any, error) {
+func (a action) resolve(env *Env) (any, error) {
 	if a.spec.list {
 		var out []string
 		for _, v := range a.list {
-			x, err := v.eval(a.spec, env, mt)
+			x, err := v.eval(a.spec, env)
 			if err != nil {
 				return nil, err
 			}
@@ -269,7 +272,7 @@ func (a action) resolve(env *Env, mt *meter) (any, error) {
 		}
 		return out, nil
 	}
-	x, err := a.val.eval(a.spec, env, mt)
+	x, err := a.val.eval(a.spec, env)
 	if err != nil {
 		return nil, err
 	}
