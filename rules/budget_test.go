@@ -106,6 +106,15 @@ func TestBudgetBoundsMemory(t *testing.T) {
 	assert.Less(t, after.HeapAlloc, before.HeapAlloc+bound, "heap grew")
 }
 
+func TestLongDynamicPatternRefused(t *testing.T) {
+	set := mustLoad(t, "rules:\n  - name: p\n    when: subject matches text\n")
+	set.Counts = NewCounts()
+	res := set.Evaluate(StageRoute, &Env{Subject: "a", Text: strings.Repeat("(a|b)*", 10000)})
+	require.Len(t, res.Trace, 1)
+	assert.Contains(t, res.Trace[0].Err, "pattern is too long")
+	assert.Equal(t, map[string]int64{"p": 1}, set.Counts.Errors())
+}
+
 func TestBudgetRefusedAtLoad(t *testing.T) {
 	le := loadErr(t, File{Name: "b.yaml", Data: []byte("rules:\n  - name: b\n    when: len(repeat(\"ab\", 100000000)) > 0\n")})
 	require.Len(t, le.Problems, 1)

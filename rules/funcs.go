@@ -44,6 +44,11 @@ func (c *regexCache) get(pattern string) (*regexp.Regexp, error) {
 	if ok {
 		return re, nil
 	}
+	if len(pattern) > MaxExprLen {
+		// Only a pattern built from data can be this long; compiling and
+		// running it would cost more than any budget allows.
+		return nil, fmt.Errorf("pattern is too long (%d bytes, at most %d)", len(pattern), MaxExprLen)
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
