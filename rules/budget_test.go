@@ -84,7 +84,7 @@ func TestBudgetStopsBombs(t *testing.T) {
 	assert.Empty(t, counts.Errors())
 }
 
-// TestBudgetBoundsMemory evaluates every bomb twice and checks what
+// TestBudgetBoundsMemory evaluates every bomb once and checks what
 // the process allocated meanwhile: far below the gigabytes they ask for.
 // The bound is stated in docs/rules.md.
 func TestBudgetBoundsMemory(t *testing.T) {
@@ -95,15 +95,14 @@ func TestBudgetBoundsMemory(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	for range 2 {
-		set.Evaluate(StageRoute, env)
-	}
+	set.Evaluate(StageRoute, env)
+	runtime.GC() // HeapAlloc is then what the evaluation kept
 	runtime.ReadMemStats(&after)
 	total := after.TotalAlloc - before.TotalAlloc
 	t.Logf("allocated %.1f MiB in all, heap %.1f MiB after (was %.1f MiB)",
 		float64(total)/(1<<20), float64(after.HeapAlloc)/(1<<20), float64(before.HeapAlloc)/(1<<20))
 	assert.Less(t, total, uint64(bound), "allocated in all")
-	assert.Less(t, after.HeapAlloc, before.HeapAlloc+bound, "heap grew")
+	assert.Less(t, after.HeapAlloc, before.HeapAlloc+16<<20, "kept after the evaluation")
 }
 
 func TestLongDynamicPatternRefused(t *testing.T) {

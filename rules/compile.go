@@ -231,6 +231,11 @@ func run(prog *vm.Program, env *Env) (out any, err error) {
 			err = fmt.Errorf("panic: %v", r)
 			m = newVM() // its state is unknown; do not reuse it
 		}
+		// A pooled machine would otherwise keep the last run's values
+		// (a let-bound list, an 8 MiB string) alive until its next run.
+		clear(m.Stack[:cap(m.Stack)])
+		clear(m.Scopes[:cap(m.Scopes)])
+		clear(m.Variables)
 		vms.Put(m)
 	}()
 	return m.Run(prog, env)
