@@ -51,13 +51,15 @@ type exprProblem struct {
 
 // compiler compiles the expressions of one Set; they share its pattern cache.
 type compiler struct {
-	cache *regexCache
-	funcs []expr.Option
+	cache   *regexCache
+	funcs   []expr.Option
+	metered []expr.Option // funcs and the metered builtins
 }
 
 func newCompiler() *compiler {
 	c := &compiler{cache: newRegexCache()}
 	c.funcs = functions(c.cache)
+	c.metered = append(functions(c.cache), budgetFunctions()...)
 	return c
 }
 
@@ -67,12 +69,28 @@ var (
 	fieldRe  = regexp.MustCompile(`^type rules\.(\w+) has no (field|method) (\w+)`)
 )
 
+// compile checks src as written, then compiles it with the budget's
+// metering in place. The first pass gives the messages a person can act
+// on: expr checks the arguments of its builtins more closely than those of
+// functions (an unknown name inside upper() would go unreported), and the
+// metered versions of lower, join... are functions.
 func (c *compiler) compile(src string, want kind) (*vm.Program, *exprProblem) {
 	if p := precheck(src); p != nil {
 		return nil, p
 	}
-	patcher := &envPatcher{cache: c.cache}
-	opts := make([]expr.Option, 0, len(c.funcs)+5)
+	if _, p := c.build(src, want, false); p != nil {
+		return nil, p
+	}
+	return c.build(src, want, true)
+}
+
+func (c *compiler) build(src string, want kind, metered bool) (*vm.Program, *exprProblem) {
+	patcher := &envPatcher{cache: c.cache, meter: metered}
+	funcs := c.funcs
+	if metered {
+		funcs = c.metered
+	}
+	opts := make([]expr.Option, 0, len(funcs)+5)
 	opts = append(opts,
 		expr.Env(Env{}),
 		// now() would read the clock; rules read the env's now, which a
@@ -81,7 +99,7 @@ func (c *compiler) compile(src string, want kind) (*vm.Program, *exprProblem) {
 		expr.MaxNodes(MaxExprNodes),
 		expr.Patch(patcher),
 	)
-	opts = append(opts, c.funcs...)
+	opts = append(opts, funcs...)
 	switch want {
 	case kindBool:
 		opts = append(opts, expr.AsBool())
@@ -200,15 +218,24 @@ const MemoryBudget = 100_000
 
 func newVM() *vm.VM { return &vm.VM{MemoryBudget: MemoryBudget} }
 
-// run evaluates a program. A panic in a helper becomes an error, so a
-// broken rule never takes the pipeline down.
+// run evaluates a program within the budget of env's meter (the default
+// budget, from now, if env has none). A panic in a helper becomes an
+// error, so a broken rule never takes the pipeline down.
 func run(prog *vm.Program, env *Env) (out any, err error) {
+	if env.meter == nil {
+		env = metered(env, Budget{})
+	}
 	m := vms.Get().(*vm.VM)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 			m = newVM() // its state is unknown; do not reuse it
 		}
+		// A pooled machine would otherwise keep the last run's values
+		// (a let-bound list, an 8 MiB string) alive until its next run.
+		clear(m.Stack[:cap(m.Stack)])
+		clear(m.Scopes[:cap(m.Scopes)])
+		clear(m.Variables)
 		vms.Put(m)
 	}()
 	return m.Run(prog, env)

@@ -26,17 +26,22 @@
 // the message, unless a message-stage rule chose one with format:.
 //
 // A run-time error in a condition or an action value (a nil map, a bad
-// dynamic pattern, the memory budget exceeded) makes the rule count as not
-// matching; the error is recorded in the trace with the rule's name. Every
-// evaluated rule and format leaves a TraceEntry.
+// dynamic pattern, a Budget exceeded) makes the rule count as not
+// matching; the error is recorded in the trace with the rule's name, and
+// counted by name in the Set's Counts. Every evaluated rule and format
+// leaves a TraceEntry.
 //
 // # Safety
 //
 // Rules do no I/O: everything they can look at is in Env, filled in by the
 // caller. Expressions are bounded at load (MaxExprLen, MaxExprDepth,
-// MaxExprNodes) and at run time by expr's memory budget; regular
-// expressions are RE2 (linear time) and see at most MaxRegexInput bytes of
-// their input; panics in helpers are recovered. Env.Now is the clock, so a
+// MaxExprNodes, constant repeat counts) and at run time by a Budget of
+// time and bytes per rule (DefaultBudget, Set.Budget) besides expr's
+// element budget: the patcher puts a deadline check in every loop body and
+// before every match, and the builtins that allocate charge their bytes
+// before allocating. Regular expressions are RE2 (linear time) and see at
+// most MaxRegexInput bytes of their input; panics in helpers are
+// recovered. Env.Now is the clock, so a
 // backtest evaluates as of the original time; expr's now() is disabled.
 //
 // File order matters: pass the operations' files first and the shipped

@@ -70,6 +70,9 @@ type Env struct {
 	// Format is the name of the format used for extraction, "" for free text
 	// or before a format is chosen.
 	Format string `expr:"format" json:"format"`
+
+	// meter is set on run's private copy: the budget of the evaluation.
+	meter *meter
 }
 
 // Attachment is an attachment as rules see it.

@@ -3,7 +3,9 @@ package rules
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,11 @@ func (c *regexCache) get(pattern string) (*regexp.Regexp, error) {
 	if ok {
 		return re, nil
 	}
+	if len(pattern) > MaxExprLen {
+		// Only a pattern built from data can be this long; compiling and
+		// running it would cost more than any budget allows.
+		return nil, fmt.Errorf("pattern is too long (%d bytes, at most %d)", len(pattern), MaxExprLen)
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
@@ -75,13 +82,20 @@ func functions(cache *regexCache) []expr.Option {
 			return emailDomain(p[0].(string)), nil
 		}, new(func(string) string)),
 
+		// The patcher adds $env: a match is the costly step of most loops,
+		// so the time budget is checked before each.
 		expr.Function("re", func(p ...any) (any, error) {
+			if len(p) > 2 {
+				if err := meterOf(p[2]).tick(); err != nil {
+					return nil, err
+				}
+			}
 			re, err := cache.get(p[0].(string))
 			if err != nil {
 				return nil, err
 			}
 			return re.MatchString(capInput(p[1].(string))), nil
-		}, new(func(pattern, s string) bool)),
+		}, new(func(pattern, s string, env any) bool)),
 
 		expr.Function("normalize_address", func(p ...any) (any, error) {
 			return normalizeAddress(p[0].(string)), nil
@@ -100,16 +114,22 @@ func functions(cache *regexCache) []expr.Option {
 			if err != nil {
 				return nil, fmt.Errorf("domain_in: %w", err)
 			}
-			return domainIn(p[0].(string), list), nil
-		}, new(func(string, []string) bool), new(func(string, []any) bool)),
+			return inChunks(list, p[2:], func(l []string) bool { return domainIn(p[0].(string), l) })
+		}, // the patcher's 3-argument forms first: expr reports the last
+			// form's error when none fits.
+			new(func(string, []string, any) bool), new(func(string, []any, any) bool),
+			new(func(string, []string) bool), new(func(string, []any) bool)),
 
 		expr.Function("contains_any", func(p ...any) (any, error) {
 			list, err := stringList(p[1])
 			if err != nil {
 				return nil, fmt.Errorf("contains_any: %w", err)
 			}
-			return containsAny(p[0].(string), list), nil
-		}, new(func(string, []string) bool), new(func(string, []any) bool)),
+			return inChunks(list, p[2:], func(l []string) bool { return containsAny(p[0].(string), l) })
+		}, // the patcher's 3-argument forms first: expr reports the last
+			// form's error when none fits.
+			new(func(string, []string, any) bool), new(func(string, []any, any) bool),
+			new(func(string, []string) bool), new(func(string, []any) bool)),
 
 		expr.Function("workdays_between", func(p ...any) (any, error) {
 			return workdaysBetween(p[0].(time.Time), p[1].(time.Time)), nil
@@ -136,37 +156,144 @@ func functions(cache *regexCache) []expr.Option {
 //   - has_attachment(glob) and domain_in(list) get the environment value
 //     they read (attachments, from_domain) as a first argument;
 //   - constant patterns are compiled now: a bad one is a load error, and the
-//     cache is warm for the first message.
+//     cache is warm for the first message;
+//   - the Budget: every closure body (the predicate of any, all, filter,
+//     map, count, reduce...) starts with _tick($env), which stops the
+//     evaluation once its time is up; re() and the builtins that allocate
+//     (meteredBuiltins) get $env to find the evaluation's meter; string +
+//     becomes _concat or _add, which charge the bytes they build;
+//   - a constant repeat count past the memory budget is a load error.
+//
+// Without meter (the first pass of compile) only the budget's load-time
+// check is made.
 type envPatcher struct {
 	cache    *regexCache
+	meter    bool
 	problems []exprProblem
 }
 
 func (p *envPatcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
-	case *ast.BinaryNode:
-		if n.Operator != "matches" {
+	case *ast.PredicateNode:
+		if !p.meter {
 			return
 		}
-		p.checkPattern(n.Right)
-		call := &ast.CallNode{
-			Callee:    ident("re", n),
-			Arguments: []ast.Node{n.Right, n.Left},
+		if seq, ok := n.Node.(*ast.SequenceNode); ok && len(seq.Nodes) == 2 && isCall(seq.Nodes[0], fnTick) {
+			return // patched already
 		}
-		ast.Patch(node, call)
+		tick := &ast.CallNode{Callee: ident(fnTick, n), Arguments: []ast.Node{ident("$env", n)}}
+		tick.SetLocation(n.Location())
+		seq := &ast.SequenceNode{Nodes: []ast.Node{tick, n.Node}}
+		seq.SetLocation(n.Node.Location())
+		n.Node = seq
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "matches":
+			p.checkPattern(n.Right)
+			call := &ast.CallNode{
+				Callee:    ident("re", n),
+				Arguments: []ast.Node{n.Right, n.Left, ident("$env", n)},
+			}
+			ast.Patch(node, call)
+		case "+":
+			if !p.meter {
+				return
+			}
+			l, r := stringish(n.Left.Type()), stringish(n.Right.Type())
+			if l == 0 || r == 0 {
+				return // a number or a list: no string is built
+			}
+			fn := fnAdd
+			if l == 2 && r == 2 {
+				fn = fnConcat
+			}
+			ast.Patch(node, &ast.CallNode{
+				Callee:    ident(fn, n),
+				Arguments: []ast.Node{ident("$env", n), n.Left, n.Right},
+			})
+		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok {
 			return
 		}
+		if slices.Contains(meteredBuiltins, id.Value) {
+			if len(n.Arguments) > 0 && isIdent(n.Arguments[0], "$env") {
+				return // patched already
+			}
+			if id.Value == "repeat" && len(n.Arguments) == 2 {
+				p.checkRepeat(n.Arguments[0], n.Arguments[1])
+			}
+			if !p.meter {
+				return
+			}
+			recall(node, n, append([]ast.Node{ident("$env", n)}, n.Arguments...))
+			return
+		}
 		switch {
 		case id.Value == "re" && len(n.Arguments) == 2:
+			n.Arguments = append(n.Arguments, ident("$env", n))
 			p.checkPattern(n.Arguments[0])
 		case id.Value == "has_attachment" && len(n.Arguments) == 1:
 			n.Arguments = append([]ast.Node{ident("attachments", n)}, n.Arguments...)
 		case id.Value == "domain_in" && len(n.Arguments) == 1:
 			n.Arguments = append([]ast.Node{ident("from_domain", n)}, n.Arguments...)
 		}
+		// Their lists may be built at run time: they check the time as
+		// they go.
+		if p.meter && (id.Value == "domain_in" || id.Value == "contains_any") &&
+			len(n.Arguments) == 2 {
+			recall(node, n, append(n.Arguments, ident("$env", n)))
+		}
+	}
+}
+
+// recall replaces call n at node by a call of the same function with args.
+// The node must be new: the checker keeps the type (and the overload) it
+// found for a call and would not look at the new arguments.
+func recall(node *ast.Node, n *ast.CallNode, args []ast.Node) {
+	ast.Patch(node, &ast.CallNode{Callee: ident(n.Callee.(*ast.IdentifierNode).Value, n), Arguments: args})
+}
+
+// stringish says what the checker knows of an operand of +: 2 a string,
+// 1 unknown (an interface: #acc in reduce, a map of any), 0 anything else.
+func stringish(t reflect.Type) int {
+	switch {
+	case t == nil || t.Kind() == reflect.Interface:
+		return 1
+	case t.Kind() == reflect.String:
+		return 2
+	}
+	return 0
+}
+
+func isIdent(n ast.Node, name string) bool {
+	id, ok := n.(*ast.IdentifierNode)
+	return ok && id.Value == name
+}
+
+func isCall(n ast.Node, name string) bool {
+	c, ok := n.(*ast.CallNode)
+	return ok && isIdent(c.Callee, name)
+}
+
+// checkRepeat refuses a repeat whose constant count (with a constant
+// string, its length) already passes the default memory budget: it could
+// never succeed.
+func (p *envPatcher) checkRepeat(s, count ast.Node) {
+	c, ok := count.(*ast.IntegerNode)
+	if !ok {
+		return
+	}
+	size := int64(1)
+	if sn, ok := s.(*ast.StringNode); ok {
+		size = int64(max(len(sn.Value), 1))
+	}
+	if n := mul(size, int64(c.Value)); n < 0 || n > DefaultBudget.Memory {
+		p.problems = append(p.problems, exprProblem{
+			from: count.Location().From,
+			msg:  fmt.Sprintf("repeat count %d is past the memory budget of a rule (%s)", c.Value, byteSize(DefaultBudget.Memory)),
+		})
 	}
 }
 
@@ -187,6 +314,26 @@ func (p *envPatcher) checkPattern(n ast.Node) {
 			msg:  "bad regular expression: " + strings.TrimPrefix(err.Error(), "error parsing regexp: "),
 		})
 	}
+}
+
+// inChunks runs test over list a thousand items at a time, checking the
+// time budget between them: a list built at run time may be long. env is
+// the function's trailing $env argument, if the patcher gave one.
+func inChunks(list []string, env []any, test func([]string) bool) (any, error) {
+	const chunk = 1000
+	for len(list) > 0 {
+		n := min(len(list), chunk)
+		if test(list[:n]) {
+			return true, nil
+		}
+		list = list[n:]
+		if len(list) > 0 && len(env) > 0 {
+			if err := meterOf(env[0]).tick(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return false, nil
 }
 
 func stringList(v any) ([]string, error) {

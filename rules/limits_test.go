@@ -57,7 +57,10 @@ rules:
 	require.Len(t, res.Trace, 4)
 	for _, te := range res.Trace[:3] {
 		assert.False(t, te.Matched, te.Rule)
-		assert.Contains(t, te.Err, "memory budget exceeded", te.Rule)
+		// The element budget stops them; on a busy machine the time
+		// budget may come first.
+		assert.Contains(t, te.Err, "budget exceeded", te.Rule)
+		assert.NotEmpty(t, te.Budget, te.Rule)
 	}
 }
 

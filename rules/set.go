@@ -20,6 +20,12 @@ type Set struct {
 	// Version identifies the set once it is stored; the caller sets it
 	// after Load and before publishing the set. 0 until then.
 	Version int64
+	// Budget bounds each rule's and each format's evaluation; zero fields
+	// take DefaultBudget's. Like Version, set it before publishing the set.
+	Budget Budget
+	// Counts receives the evaluations that failed; nil counts in
+	// DefaultCounts. Set it before publishing the set.
+	Counts *Counts
 
 	sources []File
 	hash    string
@@ -79,6 +85,9 @@ type TraceEntry struct {
 	Applied []string `json:"applied,omitempty"`
 	// Err is a run-time error; the rule then counted as not matching.
 	Err string `json:"err,omitempty"`
+	// Budget is the Budget the evaluation ran out of (BudgetTime or
+	// BudgetMemory), "" when it had enough; Err then says so too.
+	Budget string `json:"budget,omitempty"`
 }
 
 // StageFormat is the Stage of trace entries for format match expressions.
@@ -141,15 +150,17 @@ func (s *Set) SelectFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 // file order, nil when none is. A run-time error counts as no match.
 func (s *Set) MatchFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 	var trace []TraceEntry
+	env = metered(env, s.Budget)
 	for _, f := range s.formats {
 		if f.Match == nil {
 			continue
 		}
 		te := TraceEntry{Rule: f.Name, Stage: StageFormat}
+		env.meter.reset(s.Budget)
 		ok, err := test(f.Match, env)
 		te.Matched = ok
 		if err != nil {
-			te.Err = runError(err)
+			s.failed(&te, "format:"+f.Name, err, "")
 		}
 		trace = append(trace, te)
 		if ok {
@@ -157,6 +168,18 @@ func (s *Set) MatchFormat(env *Env) (*CompiledFormat, []TraceEntry) {
 		}
 	}
 	return nil, trace
+}
+
+// failed records a failed evaluation in the trace entry and the counts.
+// prefix says which part of a rule failed ("due: ").
+func (s *Set) failed(te *TraceEntry, name string, err error, prefix string) {
+	te.Err = prefix + runError(err)
+	te.Budget = budgetKind(err)
+	c := s.Counts
+	if c == nil {
+		c = DefaultCounts
+	}
+	c.add(name, te.Budget != "")
 }
 
 func test(prog *vm.Program, env *Env) (bool, error) {
@@ -183,15 +206,18 @@ func (s *Set) Evaluate(stage string, env *Env) Result {
 		return Result{Trace: []TraceEntry{{Stage: stage, Err: fmt.Sprintf("unknown stage %q", stage)}}}
 	}
 	res := Result{Trace: make([]TraceEntry, 0, len(rules))}
+	env = metered(env, s.Budget)
 	var pending []resolved
 	for _, r := range rules {
 		te := TraceEntry{Rule: r.Name, Stage: stage}
 		matched := r.Default
+		// One budget for the condition and the action values together.
+		env.meter.reset(s.Budget)
 		if r.cond != nil {
 			var err error
 			matched, err = test(r.cond, env)
 			if err != nil {
-				te.Err = runError(err)
+				s.failed(&te, r.Name, err, "")
 			}
 		}
 		if matched {
@@ -199,7 +225,7 @@ func (s *Set) Evaluate(stage string, env *Env) Result {
 			for _, a := range r.actions {
 				v, err := a.resolve(env)
 				if err != nil {
-					te.Err = fmt.Sprintf("%s: %s", a.key, runError(err))
+					s.failed(&te, r.Name, err, a.key+": ")
 					matched = false
 					break
 				}

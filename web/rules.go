@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/intakehq/intake/rules"
+	"github.com/intakehq/intake/store"
 )
 
 // rulesRequest carries rule and format files: {"files": {"name.yaml": "..."}}.
@@ -40,7 +43,47 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rs)
+	writeJSON(w, http.StatusOK, withFailures(rs, rules.DefaultCounts))
+}
+
+// ruleSetView is the stored rule set and how its rules have failed in this
+// process since it started: by rule name ("format:NAME" for a format),
+// evaluations stopped by the budget and those that failed otherwise.
+type ruleSetView struct {
+	*store.RuleSet
+	BudgetExceeded map[string]int64 `json:"budget_exceeded"`
+	EvalErrors     map[string]int64 `json:"eval_errors"`
+}
+
+func withFailures(rs *store.RuleSet, c *rules.Counts) ruleSetView {
+	return ruleSetView{RuleSet: rs, BudgetExceeded: c.BudgetExceeded(), EvalErrors: c.Errors()}
+}
+
+// ruleFailures exports rules.DefaultCounts, where the running sets count,
+// as Prometheus counters read at each scrape.
+type ruleFailures struct{ counts *rules.Counts }
+
+var (
+	ruleBudgetDesc = prometheus.NewDesc("intake_rule_budget_exceeded_total",
+		"Rule and format evaluations stopped by their time or memory budget, by rule (format:NAME for a format).", []string{"rule"}, nil)
+	ruleErrorsDesc = prometheus.NewDesc("intake_rule_eval_errors_total",
+		"Rule and format evaluations that failed with any other run-time error, by rule.", []string{"rule"}, nil)
+)
+
+func init() { prometheus.MustRegister(ruleFailures{rules.DefaultCounts}) }
+
+func (c ruleFailures) Describe(ch chan<- *prometheus.Desc) {
+	ch <- ruleBudgetDesc
+	ch <- ruleErrorsDesc
+}
+
+func (c ruleFailures) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range c.counts.BudgetExceeded() {
+		ch <- prometheus.MustNewConstMetric(ruleBudgetDesc, prometheus.CounterValue, float64(n), name)
+	}
+	for name, n := range c.counts.Errors() {
+		ch <- prometheus.MustNewConstMetric(ruleErrorsDesc, prometheus.CounterValue, float64(n), name)
+	}
 }
 
 func (s *Server) checkRules(w http.ResponseWriter, r *http.Request) {
