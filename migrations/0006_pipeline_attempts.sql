@@ -7,3 +7,7 @@ ALTER TABLE inbound_items
     ADD COLUMN next_attempt_at timestamptz, -- retry (or re-check a deferral) not before
     ADD COLUMN deferrals       integer NOT NULL DEFAULT 0;
 CREATE INDEX inbound_items_due ON inbound_items (coalesce(next_attempt_at, lease_until)) WHERE stage <> 'done';
+-- Later items look up the order numbers of earlier items still without an
+-- outcome (being retried): a small index, only of those.
+CREATE INDEX inbound_items_pending_external ON inbound_items ((parsed->'fields'->>'external_id'))
+    WHERE parsed IS NOT NULL AND stage IN ('received', 'parsed', 'routed');

@@ -93,7 +93,9 @@ type Config struct {
 	// arrival order.
 	Concurrency int
 	// Lease is how long a claim holds before the item counts as abandoned
-	// (default twice Timeout plus 30 s).
+	// and another replica may take it (default 15 s). An attempt that runs
+	// longer is still safe: whoever commits first records the outcome, the
+	// other finds the item done.
 	Lease time.Duration
 	// SweepInterval is how often due retries and abandoned items are looked
 	// for (default 1 s).
@@ -134,7 +136,7 @@ func New(cfg Config, st *store.Store, proc *Processor, logger *slog.Logger) *Pip
 		cfg.NATSPrefix = "intake"
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 64
+		cfg.BatchSize = 128
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -143,7 +145,7 @@ func New(cfg Config, st *store.Store, proc *Processor, logger *slog.Logger) *Pip
 		cfg.Concurrency = 4
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2*cfg.Timeout + 30*time.Second
+		cfg.Lease = 15 * time.Second
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
@@ -335,11 +337,21 @@ func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
 // commitGroup completes jobs in one transaction; when that fails, one by
 // one.
 func (p *Pipeline) commitGroup(ctx context.Context, jobs []*job) {
-	deferred, err := p.commitBatch(ctx, jobs)
+	deferred, culprit, err := p.commitBatch(ctx, jobs)
+	if err != nil && ctx.Err() != nil {
+		p.release(jobs) // stopping: the attempt does not count
+		return
+	}
 	if err != nil {
 		stageErrors.WithLabelValues("batch").Inc()
 		p.log.Debug("batch failed, running its items one by one", "items", len(jobs), "error", err)
 		for _, j := range jobs {
+			if j == culprit && fault.IsPermanent(err) {
+				// Its error cannot heal: trying it again alone would only
+				// fail the same way.
+				p.settle(ctx, j, err)
+				continue
+			}
 			p.runJob(ctx, j)
 		}
 		return
@@ -355,10 +367,11 @@ func (p *Pipeline) commitGroup(ctx context.Context, jobs []*job) {
 }
 
 // commitBatch completes jobs in one transaction and returns those that must
-// wait for an earlier item (nothing of theirs is written).
-func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*job, err error) {
+// wait for an earlier item (nothing of theirs is written); on failure, the
+// job that failed, when one did.
+func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*job, culprit *job, err error) {
 	if len(jobs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -388,12 +401,16 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("item %d: %w", j.it.ID, err)
+				culprit = j
+				return err
 			}
 		}
 		return nil
 	})
-	return deferred, err
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
+	}
+	return deferred, culprit, err
 }
 
 // completeIsolated completes j in tx; a source that writes before routing
@@ -466,6 +483,10 @@ func (p *Pipeline) runJob(ctx context.Context, j *job) {
 		})
 	}()
 	stageSeconds.WithLabelValues("item").Observe(time.Since(start).Seconds())
+	if err != nil && ctx.Err() != nil {
+		p.release([]*job{j})
+		return
+	}
 	switch {
 	case err == nil:
 		p.done(j.it.ID)
@@ -519,6 +540,18 @@ func (p *Pipeline) fail(ctx context.Context, id int64, cause string) {
 	outcomes.WithLabelValues(flow.OutcomeFailed).Inc()
 	p.log.Warn("item failed", "item", id, "error", cause)
 	p.done(id)
+}
+
+// release gives claimed items back when the pipeline stops in the middle
+// of their attempt: the attempt is not counted, and they are due at once.
+func (p *Pipeline) release(jobs []*job) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, j := range jobs {
+		if err := p.store.ReleaseItem(ctx, j.it.ID); err != nil {
+			p.log.Warn("giving an item back while stopping", "item", j.it.ID, "error", err)
+		}
+	}
 }
 
 func (p *Pipeline) deferJob(ctx context.Context, j *job) {
@@ -645,7 +678,7 @@ type shutdownFilter struct {
 func (h shutdownFilter) Handle(ctx context.Context, r slog.Record) error {
 	drop := false
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key != "error" {
+		if a.Key != "error" && a.Key != "query_err" {
 			return true
 		}
 		msg := a.Value.String()

@@ -293,24 +293,25 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 		dec.Priority, dec.Due = f.Priority, f.Due
 		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld)
 	}
-	// An earlier item it refers to that has no outcome yet (it is being
-	// retried, or another replica has it): come back after it.
-	if mayDefer && it.Deferrals < maxDeferrals {
-		if other, err := store.EarlierUnfinished(ctx, tx, it.ID, ref); err != nil {
-			return err
-		} else if other != 0 {
-			return fmt.Errorf("item %d waits for item %d: %w", it.ID, other, ErrDeferred)
+	// An earlier item it refers to that has no outcome yet: one being
+	// retried, or that another replica has, is waited for (the item comes
+	// back in a moment); one routed to become a ticket (a dispatcher's
+	// decision about to be applied) is joined.
+	earlier, err := store.EarlierPending(ctx, tx, it.ID, ref)
+	if err != nil {
+		return err
+	}
+	for _, e := range earlier {
+		if e.Stage != flow.StageRouted && mayDefer && it.Deferrals < maxDeferrals {
+			return fmt.Errorf("item %d waits for item %d: %w", it.ID, e.ID, ErrDeferred)
 		}
 	}
-	// Or to an earlier item whose ticket is about to be created.
-	if other, raw, err := store.EarlierRouted(ctx, tx, it.ID, ref); err != nil {
-		return err
-	} else if other != 0 {
+	for _, e := range earlier {
 		var odec Decision
-		if err := json.Unmarshal(raw, &odec); err != nil {
-			return err
+		if e.Stage != flow.StageRouted || json.Unmarshal(e.Decision, &odec) != nil || odec.Kind != flow.OutcomeTicket {
+			continue
 		}
-		dec.Kind, dec.AwaitItem, dec.Via = flow.OutcomeFollowUp, other, "pending_item"
+		dec.Kind, dec.AwaitItem, dec.Via = flow.OutcomeFollowUp, e.ID, "pending_item"
 		dec.Client, dec.Object = odec.Client, odec.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
 		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld)

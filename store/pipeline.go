@@ -22,7 +22,7 @@ func qualified(alias string) string {
 var claimFreshSQL = `
 	WITH candidate AS (
 		SELECT id, size FROM inbound_items
-		WHERE stage <> 'done' AND attempts = 0 AND lease_until IS NULL AND duplicate_of IS NULL
+		WHERE stage <> 'done' AND attempts = 0 AND lease_until IS NULL
 		ORDER BY id LIMIT $1
 		FOR UPDATE SKIP LOCKED),
 	pick AS (
@@ -65,7 +65,7 @@ func sortItems(items []Item) {
 func (s *Store) ClaimItem(ctx context.Context, id int64, lease time.Duration) (*Item, error) {
 	return one[Item](ctx, s.Pool, fmt.Sprintf("item %d", id), `
 		UPDATE inbound_items SET attempts = attempts + 1, lease_until = now() + $2::interval, updated_at = now()
-		WHERE id = $1 AND stage <> 'done' AND duplicate_of IS NULL
+		WHERE id = $1 AND stage <> 'done'
 		  AND (lease_until IS NULL OR lease_until < now())
 		  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
 		RETURNING `+itemColumns, id, lease.String())
@@ -88,6 +88,15 @@ func (s *Store) RetryItemAt(ctx context.Context, id int64, cause string, at time
 	return err
 }
 
+// ReleaseItem gives a claimed item back without counting the attempt: the
+// process is stopping. It is due again at once.
+func (s *Store) ReleaseItem(ctx context.Context, id int64) error {
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE inbound_items SET attempts = greatest(attempts - 1, 0), lease_until = NULL, next_attempt_at = now(), updated_at = now()
+		WHERE id = $1 AND stage <> 'done'`, id)
+	return err
+}
+
 // DeferItem puts an item back until at without counting the attempt: it
 // waits for an earlier item it refers to.
 func (s *Store) DeferItem(ctx context.Context, id int64, reason string, at time.Time) error {
@@ -105,7 +114,7 @@ func (s *Store) DeferItem(ctx context.Context, id int64, reason string, at time.
 func (s *Store) DueItems(ctx context.Context, stale time.Duration, limit int) ([]int64, error) {
 	rows, err := s.Pool.Query(ctx, `
 		SELECT id FROM inbound_items
-		WHERE stage <> 'done' AND duplicate_of IS NULL AND (
+		WHERE stage <> 'done' AND (
 			(lease_until IS NULL AND next_attempt_at <= now())
 			OR lease_until < now()
 			OR (lease_until IS NULL AND next_attempt_at IS NULL AND updated_at < now() - $1::interval))
@@ -176,42 +185,46 @@ type OrderRef struct {
 	Quoted     []string
 }
 
-// The two look-ups below say "stage <> 'done'" so that PostgreSQL reads the
-// small index of items without an outcome, not the whole inbox.
-
-// EarlierUnfinished finds an earlier item with no outcome and no routing
-// decision yet that ref points at; 0 when there is none.
-func EarlierUnfinished(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) (int64, error) {
-	var other int64
-	err := tx.QueryRow(ctx, `
-		SELECT id FROM inbound_items
-		WHERE stage <> 'done' AND id < $1 AND stage IN ('received', 'parsed') AND duplicate_of IS NULL
-		  AND (message_id = ANY($2)
-		       OR ($3 <> '' AND client = $4 AND parsed->'fields'->>'external_id' = $3)
-		       OR ($3 = '' AND parsed->'fields'->>'external_id' = ANY($5) AND ($4 = '' OR client = $4)))
-		ORDER BY id LIMIT 1`, id, ref.MessageIDs, ref.ExternalID, ref.Client, ref.Quoted).Scan(&other)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	return other, err
+// Earlier is an earlier item without an outcome that an item refers to.
+type Earlier struct {
+	ID       int64
+	Stage    string // received, parsed (waiting for an attempt) or routed
+	Decision []byte // for routed: its routing decision
 }
 
-// EarlierRouted finds an earlier item routed to become a ticket but not yet
-// one that ref points at, with its decision; 0 when there is none.
-func EarlierRouted(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) (int64, []byte, error) {
-	var other int64
-	var raw []byte
-	err := tx.QueryRow(ctx, `
-		SELECT id, decision FROM inbound_items
-		WHERE stage <> 'done' AND id < $1 AND stage = 'routed' AND duplicate_of IS NULL AND decision->>'kind' = 'ticket'
-		  AND (message_id = ANY($2)
-		       OR ($3 <> '' AND client = $4 AND parsed->'fields'->>'external_id' = $3)
-		       OR ($3 = '' AND parsed->'fields'->>'external_id' = ANY($5) AND ($4 = '' OR client = $4)))
-		ORDER BY id LIMIT 1`, id, ref.MessageIDs, ref.ExternalID, ref.Client, ref.Quoted).Scan(&other, &raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, nil
+// Duplicates are recorded done (stage and outcome) when they are stored, so
+// "stage <> 'done'" leaves them out; the queries below say no more, which
+// keeps PostgreSQL on the small indexes of items without an outcome.
+
+// EarlierPending finds the earlier items without an outcome that ref points
+// at, oldest first. Each branch is an index look-up (by Message-ID, or by
+// order number among items that have a parse result but no outcome), so it
+// costs the same however many items wait.
+func EarlierPending(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) ([]Earlier, error) {
+	numbers := ref.Quoted
+	if ref.ExternalID != "" {
+		numbers = []string{ref.ExternalID}
 	}
-	return other, raw, err
+	if len(ref.MessageIDs) == 0 && len(numbers) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT id, stage, decision FROM inbound_items
+		WHERE message_id = ANY($2) AND message_id <> '' AND id < $1 AND stage IN ('received', 'parsed', 'routed')
+		UNION
+		SELECT id, stage, decision FROM inbound_items
+		WHERE (parsed->'fields'->>'external_id') = ANY($3) AND parsed IS NOT NULL AND id < $1
+		  AND stage IN ('received', 'parsed', 'routed')
+		  AND CASE WHEN $4 <> '' THEN client = $5 ELSE ($5 = '' OR client = $5) END
+		ORDER BY id LIMIT 20`, id, ref.MessageIDs, numbers, ref.ExternalID, ref.Client)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Earlier, error) {
+		var e Earlier
+		err := row.Scan(&e.ID, &e.Stage, &e.Decision)
+		return e, err
+	})
 }
 
 // RouteItem puts an unmatched item back as routed with a dispatcher's

@@ -72,6 +72,11 @@ type PipelineConfig struct {
 	Retries      int      `yaml:"retries"`
 	RetryInitial Duration `yaml:"retry_initial"`
 	Timeout      Duration `yaml:"timeout"`
+	// Lease is how long a replica holds an item it works on; past it (the
+	// replica died) another takes the item over.
+	Lease       Duration `yaml:"lease"`
+	BatchSize   int      `yaml:"batch_size"`
+	Concurrency int      `yaml:"concurrency"`
 }
 
 // RulesConfig: where rule and format files come from at first start.
@@ -121,7 +126,8 @@ func defaultConfig() Config {
 	return Config{
 		HTTP:     HTTPConfig{Addr: ":8080"},
 		Bus:      BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
-		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second)},
+		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second),
+			Lease: Duration(15 * time.Second), BatchSize: 128, Concurrency: 4},
 		Rules:    RulesConfig{ReloadInterval: Duration(5 * time.Second)},
 		Intake:   IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
 		Log:      LogConfig{Level: "info", Format: "text"},
@@ -229,6 +235,15 @@ func (c *Config) validate() []string {
 	}
 	if c.Pipeline.Retries < 0 {
 		p = append(p, "pipeline.retries: must not be negative")
+	}
+	if c.Pipeline.Lease.D() <= 0 {
+		p = append(p, "pipeline.lease: must be positive")
+	}
+	if c.Pipeline.BatchSize < 1 || c.Pipeline.BatchSize > 1000 {
+		p = append(p, "pipeline.batch_size: must be between 1 and 1000")
+	}
+	if c.Pipeline.Concurrency < 1 || c.Pipeline.Concurrency > 16 {
+		p = append(p, "pipeline.concurrency: must be between 1 and 16")
 	}
 	if c.Pipeline.Timeout.D() <= 0 {
 		p = append(p, "pipeline.timeout: must be positive")

@@ -82,6 +82,7 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),
 		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),
+		Lease: cfg.Pipeline.Lease.D(), BatchSize: cfg.Pipeline.BatchSize, Concurrency: cfg.Pipeline.Concurrency,
 	}, st, proc, log)
 	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
 		return nil, err
