@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store/pgtest"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // runBus runs the sample mailbox through a running router on the given bus,

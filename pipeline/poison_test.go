@@ -16,13 +16,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 var messageIDHeader = regexp.MustCompile(`(?im)^Message-ID:\s*<`)
@@ -262,4 +262,3 @@ func crashChild(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
-

@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // runCLI runs the intake command in-process against databaseURL.

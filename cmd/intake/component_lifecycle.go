@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/flow"
+	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"

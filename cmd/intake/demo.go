@@ -21,9 +21,9 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // cmdDemo runs the whole job on the embedded sample data: a private

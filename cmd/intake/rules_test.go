@@ -22,11 +22,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // syncBuffer is a log sink that the server writes while the test reads.

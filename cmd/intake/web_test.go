@@ -26,11 +26,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // The HTTP side over a real server: the handler serve builds (API, pages,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/flow"
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 )

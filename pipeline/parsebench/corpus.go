@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
-	"github.com/intakehq/intake/testdata/demo"
+	"github.com/intakehq/intake/demo"
 )
 
 // Corpus makes n messages from seed. Every fourth message is one of the

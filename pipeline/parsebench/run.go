@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
-	"github.com/intakehq/intake/testdata/demo"
 )
 
 // Parser runs the parse stage with the shipped rules and the demo's

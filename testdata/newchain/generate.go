@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/intakehq/intake/testdata/demo"
+	"github.com/intakehq/intake/demo"
 )
 
 // msk is Moscow time: the chain's service desk and all its stores write it.

@@ -1,6 +1,6 @@
 // Command gen rewrites the demo sample data from its fixed seed:
 //
-//	go run ./testdata/demo/gen
+//	go run ./demo/gen
 package main
 
 import (
@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/intakehq/intake/testdata/demo"
+	"github.com/intakehq/intake/demo"
 )
 
 func main() {
-	dir := flag.String("dir", "testdata/demo", "directory to write into")
+	dir := flag.String("dir", "demo", "directory to write into")
 	flag.Parse()
 	if err := write(*dir); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)

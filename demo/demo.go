@@ -10,7 +10,7 @@
 // each message should become, in the schema of the shared test corpus.
 //
 // The files are embedded so the demo runs on a fresh machine; rewrite them
-// with `go run ./testdata/demo/gen` after changing the generator.
+// with `go run ./demo/gen` after changing the generator.
 package demo
 
 import (

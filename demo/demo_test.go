@@ -25,7 +25,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 }
 
 // The committed files are what the generator makes now; rerun
-// `go run ./testdata/demo/gen` after changing it.
+// `go run ./demo/gen` after changing it.
 func TestEmbeddedFilesAreCurrent(t *testing.T) {
 	want := Generate()
 	got := map[string][]byte{"mail/labels.jsonl": Labels()}
