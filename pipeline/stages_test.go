@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/intakehq/intake/rules"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +35,16 @@ type label struct {
 // ingestDemo stores the sample mailbox and runs every item through the
 // stages in order, inline.
 func ingestDemo(t *testing.T) (*store.Store, *pipeline.Processor, map[string]int64) {
+	return ingestDemoWith(t, defaults.Files())
+}
+
+// ingestDemoWith is ingestDemo with the rule files given.
+func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.Processor, map[string]int64) {
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
 	importDemo(t, st)
-	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	rt, err := pipeline.LoadRuntime(ctx, st, files)
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC)
 	in := ingest.NewInbox(st, nil)
@@ -210,4 +218,85 @@ func TestSLAOverridesAndBusinessHours(t *testing.T) {
 	// Two working hours on Mondays 9–10 take two Mondays.
 	assert.Equal(t, time.Monday, o.SLADue.In(msk).Weekday())
 	assert.Greater(t, o.SLADue.Sub(it.ReceivedAt), 7*24*time.Hour)
+}
+
+// bombs are rules that, unbudgeted, would take minutes (the regular
+// expression run 99,999 times over the text) or gigabytes (the text
+// repeated a million times) for each message.
+const bombs = `rules:
+  - name: repeat-bomb
+    stage: message
+    when: len(repeat(text, 1000000)) < 0
+    then:
+      ignore: never
+  - name: regex-bomb
+    when: any(1..99999, {text matches "(?i)щщщ.*ъъъ"})
+    then:
+      tags: [bomb]
+      continue: true
+`
+
+// TestRuleBombsCountAsNoMatch: rules that would exhaust time or memory pass
+// the check, and at run time they count as no match with the reason in the
+// trace. Every item gets the outcome it gets without them, and the process
+// stays below 512 MiB (without the budget the repeat bomb alone asks for
+// gigabytes per message).
+func TestRuleBombsCountAsNoMatch(t *testing.T) {
+	ctx := context.Background()
+	files := append([]rules.File{{Name: "bombs.yaml", Data: []byte(bombs)}}, defaults.Files()...)
+	_, err := rules.Load(files)
+	require.NoError(t, err, "rules check accepts them: their cost depends on the message")
+	st, _, ids := ingestDemoWith(t, files)
+	budgets := map[string]int{}
+	for _, l := range demoLabels(t) {
+		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
+		require.NoError(t, err)
+		assert.Equal(t, l.Kind, o.Kind, l.File)
+		var trace []rules.TraceEntry
+		if o.Decision != nil {
+			trace = o.Decision.Trace
+		}
+		if o.Parsed != nil && len(trace) == 0 {
+			trace = o.Parsed.Trace
+		}
+		for _, e := range trace {
+			if e.Rule == "repeat-bomb" || e.Rule == "regex-bomb" {
+				assert.False(t, e.Matched, "%s: %s", l.File, e.Rule)
+				if e.Budget != "" {
+					assert.Contains(t, e.Err, "budget", "%s: %s", l.File, e.Rule)
+					budgets[e.Rule+"/"+e.Budget]++
+				}
+			}
+		}
+	}
+	t.Logf("evaluations stopped by a budget: %v", budgets)
+	assert.Positive(t, budgets["repeat-bomb/memory"], "the repeat bomb is stopped by the memory budget")
+	assert.Positive(t, budgets["regex-bomb/time"]+budgets["regex-bomb/memory"], "the regex bomb is stopped by a budget")
+	assert.Less(t, peakRSS(t), int64(512<<20), "peak RSS")
+}
+
+// peakRSS is the process's peak resident set (VmHWM).
+func peakRSS(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			t.Logf("peak RSS %d MiB", kb>>10)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
+
+func demoLabels(t *testing.T) []label {
+	var labels []label
+	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
+		var l label
+		require.NoError(t, json.Unmarshal([]byte(line), &l))
+		labels = append(labels, l)
+	}
+	return labels
 }
