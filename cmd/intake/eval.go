@@ -351,8 +351,8 @@ func show(p *string) string {
 func waitDone(ctx context.Context, st *store.Store, id int64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var stage string
-		if err := st.Pool.QueryRow(ctx, `SELECT stage FROM inbound_items WHERE id = $1`, id).Scan(&stage); err != nil {
+		stage, err := st.ItemStage(ctx, id)
+		if err != nil {
 			return err
 		}
 		if stage == store.StageDone {
