@@ -1,7 +1,16 @@
 package intake_test
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,5 +91,100 @@ func TestDependencyDirection(t *testing.T) {
 				t.Errorf("%s imports %s: store is the bottom layer", p, imp)
 			}
 		}
+	}
+}
+
+// sqlStatement finds, in a Go string literal, SQL that runs against one of
+// Intake's tables (a keyword that takes a table, then the table's name) or
+// that works the server directly (LISTEN, advisory locks, databases).
+// Keywords are matched in capitals, as Intake writes its SQL, so prose in
+// messages and help texts ("read from calls") does not count.
+func sqlStatement(t *testing.T) *regexp.Regexp {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	createTable := regexp.MustCompile(`(?i)CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)`)
+	var tables []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range createTable.FindAllSubmatch(b, -1) {
+			tables = append(tables, regexp.QuoteMeta(string(m[1])))
+		}
+	}
+	if len(tables) == 0 {
+		t.Fatal("no tables found in migrations/")
+	}
+	return regexp.MustCompile(`\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(?:` + strings.Join(tables, "|") + `)\b` +
+		`|\b(?:LISTEN|NOTIFY|CREATE DATABASE|DROP DATABASE)\s|\bpg_(?:try_)?advisory_`)
+}
+
+// sqlLiterals returns the string literals of a Go file that sqlStatement
+// matches, as "file:line: text".
+func sqlLiterals(t *testing.T, re *regexp.Regexp, path string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return true
+		}
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil || !re.MatchString(s) {
+			return true
+		}
+		hits = append(hits, fmt.Sprintf("%s: %s", fset.Position(lit.Pos()), strings.Join(strings.Fields(re.FindString(s)), " ")))
+		return true
+	})
+	return hits
+}
+
+// TestSQLOnlyInStore keeps SQL in package store: no production Go file
+// outside store/ (store/pgtest and store/pgcluster, helpers for tests and
+// the test cluster, are inside it) holds a statement against Intake's
+// tables. Tests may query the tables to check what was stored.
+//
+// It reads the string literals of the source rather than the imports: the
+// pipeline, ingest and the connectors rightly import pgx for the pgx.Tx
+// their stages share with store, so an import rule would either have to
+// allow them (and miss their SQL) or forbid what the design needs. SQL
+// built up in pieces is still found, since the piece that names the table
+// is a literal of its own.
+func TestSQLOnlyInStore(t *testing.T) {
+	re := sqlStatement(t)
+	// The detector must recognise the SQL that store does hold.
+	if hits := sqlLiterals(t, re, "store/items.go"); len(hits) == 0 {
+		t.Fatal("no SQL recognised in store/items.go: the detector is broken")
+	}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path == "store" || name == "testdata" || name == "vendor" || (name != "." && strings.HasPrefix(name, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		for _, h := range sqlLiterals(t, re, path) {
+			t.Errorf("%s: SQL outside package store; give it a store function", h)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -118,19 +118,12 @@ func (r *Runner) Run(ctx context.Context) error {
 // session advisory lock, released when the pull ends or its holder dies,
 // keeps replicas from multiplying the requests to the desk.
 func (r *Runner) pullExclusive(ctx context.Context) (int, error) {
-	conn, err := r.Store.Pool.Acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Release()
-	var got bool
-	key := "intake-connector:" + r.Conn.Name()
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, key).Scan(&got); err != nil {
-		return 0, err
-	}
-	if !got {
-		return 0, nil // another replica is pulling; try again next interval
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, key) //nolint:errcheck
-	return r.PullOnce(ctx)
+	// When another replica is pulling, n stays 0: try again next interval.
+	var n int
+	_, err := r.Store.TryExclusive(ctx, "intake-connector:"+r.Conn.Name(), func() error {
+		var err error
+		n, err = r.PullOnce(ctx)
+		return err
+	})
+	return n, err
 }

@@ -126,43 +126,32 @@ func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.C
 	return results, nil
 }
 
-const insertItem = `
-	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, stage, outcome, error)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-	ON CONFLICT DO NOTHING
-	RETURNING id`
-
 // prepared is an item with its derived columns.
 type prepared struct {
-	it   Item
-	sum  [32]byte
-	meta []byte
+	it  Item
+	sum [32]byte
+	row store.NewItem
 }
 
 func prepare(it Item) (prepared, error) {
 	if it.Source == "" || it.SourceRef == "" {
 		return prepared{}, errors.New("item needs a source and a source reference")
 	}
-	p := prepared{it: it, sum: sha256.Sum256(it.Raw), meta: []byte("{}")}
+	p := prepared{it: it, sum: sha256.Sum256(it.Raw)}
 	if p.it.DedupKey == "" {
 		p.it.DedupKey = fmt.Sprintf("sha256:%x", p.sum)
 	}
+	meta := []byte("{}")
 	if it.Meta != nil {
 		m, err := json.Marshal(it.Meta)
 		if err != nil {
 			return prepared{}, err
 		}
-		p.meta = m
+		meta = m
 	}
+	p.row = store.NewItem{Source: p.it.Source, SourceRef: p.it.SourceRef, DedupKey: p.it.DedupKey, ContentSHA256: p.sum[:],
+		Raw: p.it.Raw, Meta: meta, MessageID: p.it.MessageID, Scope: p.it.Scope, Failed: p.it.Failed}
 	return p, nil
-}
-
-func (p prepared) insertArgs() []any {
-	var stage, outcome, errText any = "received", nil, ""
-	if p.it.Failed != "" {
-		stage, outcome, errText = "done", "failed", p.it.Failed
-	}
-	return []any{p.it.Source, p.it.SourceRef, p.it.DedupKey, p.sum[:], p.it.Raw, len(p.it.Raw), p.meta, p.it.MessageID, p.it.Scope, stage, outcome, errText}
 }
 
 func (p prepared) inserted(id int64) Result {
@@ -191,31 +180,22 @@ func putMany(ctx context.Context, tx pgx.Tx, items []Item) ([]Result, error) {
 		}
 		return []Result{r}, nil
 	}
-	results := make([]Result, len(items))
-	collided := make([]bool, len(items))
-	batch := &pgx.Batch{}
-	for _, p := range ps {
-		batch.Queue(insertItem, p.insertArgs()...)
-	}
-	br := tx.SendBatch(ctx, batch)
+	rows := make([]store.NewItem, len(ps))
 	for i, p := range ps {
-		var id int64
-		err := br.QueryRow().Scan(&id)
-		switch {
-		case err == nil:
-			results[i] = p.inserted(id)
-		case errors.Is(err, pgx.ErrNoRows):
-			collided[i] = true
-		default:
-			br.Close()
-			return nil, fmt.Errorf("storing %s item %s: %w", p.it.Source, p.it.SourceRef, err)
-		}
+		rows[i] = p.row
 	}
-	if err := br.Close(); err != nil {
+	ids, err := store.InsertItems(ctx, tx, rows)
+	if err != nil {
 		return nil, err
 	}
+	results := make([]Result, len(items))
 	for i, p := range ps {
-		if !collided[i] {
+		if ids[i] != 0 {
+			results[i] = p.inserted(ids[i])
+		}
+	}
+	for i, p := range ps {
+		if ids[i] != 0 {
 			continue
 		}
 		r, err := resolveCollision(ctx, tx, p)
@@ -236,13 +216,12 @@ func putOne(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
 }
 
 func putPrepared(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
-	var id int64
-	err := tx.QueryRow(ctx, insertItem, p.insertArgs()...).Scan(&id)
-	if err == nil {
-		return p.inserted(id), nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	id, ok, err := store.InsertItem(ctx, tx, p.row)
+	if err != nil {
 		return Result{}, err
+	}
+	if ok {
+		return p.inserted(id), nil
 	}
 	return resolveCollision(ctx, tx, p)
 }
@@ -252,35 +231,28 @@ func putPrepared(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
 // folder delivered before, or a re-delivery recorded as a duplicate of the
 // first.
 func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error) {
-	it, sum, meta := p.it, p.sum, p.meta
-	var id int64
+	it, sum := p.it, p.sum
 	// Same position at the source: a re-fetch (e.g. after a crash between
 	// commit and acknowledgement). Nothing to do.
-	err := tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
+	id, err := store.ItemBySourceRef(ctx, tx, it.Source, it.SourceRef)
 	if err == nil {
 		return Result{ID: id, Status: StatusKnown}, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	if !errors.Is(err, store.ErrNotFound) {
 		return Result{}, err
 	}
-	var orig int64
-	var origSum []byte
-	err = tx.QueryRow(ctx, `SELECT id, content_sha256 FROM inbound_items WHERE source = $1 AND dedup_key = $2 AND duplicate_of IS NULL`,
-		it.Source, it.DedupKey).Scan(&orig, &origSum)
+	orig, origSum, err := store.OriginalByDedupKey(ctx, tx, it.Source, it.DedupKey)
 	if err != nil {
 		return Result{}, fmt.Errorf("resolving dedup key %q: %w", it.DedupKey, err)
 	}
 	if it.Rescan && it.Scope != "" {
 		// The folder read again after a renumbering: byte for byte a
 		// message this folder delivered before is that message.
-		err := tx.QueryRow(ctx, `
-			SELECT id FROM inbound_items
-			WHERE source = $1 AND source_scope = $2 AND content_sha256 = $3
-			ORDER BY id LIMIT 1`, it.Source, it.Scope, sum[:]).Scan(&id)
+		id, err := store.ItemInScopeBySHA256(ctx, tx, it.Source, it.Scope, sum[:])
 		if err == nil {
 			return Result{ID: id, Status: StatusKnown}, nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, store.ErrNotFound) {
 			return Result{}, err
 		}
 	}
@@ -288,18 +260,14 @@ func resolveCollision(ctx context.Context, tx pgx.Tx, p prepared) (Result, error
 	if !bytes.Equal(origSum, sum[:]) {
 		reason = fmt.Sprintf("re-delivery of item %d: the same %s, other bytes", orig, describeKey(it.DedupKey))
 	}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, duplicate_of, stage, outcome, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'done', 'duplicate', $11)
-		ON CONFLICT (source, source_ref) DO NOTHING
-		RETURNING id`,
-		it.Source, it.SourceRef, it.DedupKey, sum[:], it.Raw, len(it.Raw), meta, it.MessageID, it.Scope, orig, reason).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = tx.QueryRow(ctx, `SELECT id FROM inbound_items WHERE source = $1 AND source_ref = $2`, it.Source, it.SourceRef).Scan(&id)
-		return Result{ID: id, Status: StatusKnown}, err
-	}
+	id, ok, err := store.InsertDuplicate(ctx, tx, p.row, orig, reason)
 	if err != nil {
 		return Result{}, err
+	}
+	if !ok {
+		// The position was taken since the first look: it is that item.
+		id, err = store.ItemBySourceRef(ctx, tx, it.Source, it.SourceRef)
+		return Result{ID: id, Status: StatusKnown}, err
 	}
 	return Result{ID: id, Status: StatusDuplicate, DuplicateOf: orig}, nil
 }

@@ -3,19 +3,13 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/store"
 )
 
 // Querier is a pool or a transaction.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type Querier = store.Querier
 
 // Outcome is what happened to one item, in the terms of the `intake try
 // --json` contract. For a ticket or follow-up the order's fields are the
@@ -44,19 +38,12 @@ type Outcome struct {
 
 // ReadOutcome reads an item's outcome.
 func ReadOutcome(ctx context.Context, q Querier, id int64) (*Outcome, error) {
-	var (
-		outcome, stage, reason, errText, client, msgID string
-		ticketID, dupOf                                *int64
-		parsed, decision                               []byte
-	)
-	err := q.QueryRow(ctx, `SELECT stage, coalesce(outcome, ''), reason, error, client, message_id, ticket_id, duplicate_of, parsed, decision
-		FROM inbound_items WHERE id = $1`, id).Scan(&stage, &outcome, &reason, &errText, &client, &msgID, &ticketID, &dupOf, &parsed, &decision)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
+	st, err := store.ItemStateByID(ctx, q, id)
 	if err != nil {
 		return nil, err
 	}
+	outcome, stage, reason, errText, client, msgID := st.Outcome, st.Stage, st.Reason, st.Error, st.Client, st.MessageID
+	ticketID, dupOf, parsed, decision := st.TicketID, st.DuplicateOf, st.Parsed, st.Decision
 	o := &Outcome{ItemID: id, MessageID: msgID, Kind: outcome, Rules: []string{}}
 	if stage != store.StageDone {
 		o.Kind = "pending"

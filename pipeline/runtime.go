@@ -159,34 +159,16 @@ func (w *watcher) refresh(ctx context.Context) error {
 
 func listen(ctx context.Context, st *store.Store, notified chan<- struct{}, log *slog.Logger) {
 	for ctx.Err() == nil {
-		err := func() error {
-			conn, err := st.Pool.Acquire(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Release()
-			for _, ch := range []string{"intake_rules", "intake_directory"} {
-				if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
-					return err
-				}
-			}
-			// What changed before we listened (since the runtime was
-			// loaded, or while the connection was lost) sent its
-			// notification to nobody: look now rather than at the next poll.
+		// Listen signals once it is listening too: what changed before
+		// (since the runtime was loaded, or while the connection was lost)
+		// sent its notification to nobody, so look now rather than at the
+		// next poll.
+		err := st.Listen(ctx, []string{"intake_rules", "intake_directory"}, func() {
 			select {
 			case notified <- struct{}{}:
 			default:
 			}
-			for {
-				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-					return err
-				}
-				select {
-				case notified <- struct{}{}:
-				default:
-				}
-			}
-		}()
+		})
 		if ctx.Err() != nil {
 			return
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -161,4 +162,13 @@ func RefuseItem(ctx context.Context, tx pgx.Tx, source, sourceRef, reason string
 	_, err := tx.Exec(ctx, `UPDATE inbound_items SET stage = 'done', outcome = 'ignored', reason = $3, updated_at = now()
 		WHERE source = $1 AND source_ref = $2 AND outcome = 'failed'`, source, sourceRef, reason)
 	return err
+}
+
+// CallRef returns the provider and the provider's call id of call id.
+func CallRef(ctx context.Context, tx pgx.Tx, id int64) (provider, callID string, err error) {
+	err = tx.QueryRow(ctx, `SELECT provider, call_id FROM calls WHERE id = $1`, id).Scan(&provider, &callID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return provider, callID, err
 }

@@ -176,3 +176,81 @@ func safeValue(v any) any {
 	}
 	return v
 }
+
+// ItemState is what an item's stages have recorded so far: what its outcome
+// is read from.
+type ItemState struct {
+	Stage       string `db:"stage"`
+	Outcome     string `db:"outcome"` // "" while it has none
+	Reason      string `db:"reason"`
+	Error       string `db:"error"`
+	Client      string `db:"client"`
+	MessageID   string `db:"message_id"`
+	TicketID    *int64 `db:"ticket_id"`
+	DuplicateOf *int64 `db:"duplicate_of"`
+	Parsed      []byte `db:"parsed"`
+	Decision    []byte `db:"decision"`
+}
+
+// ItemStateByID reads an item's state; no item is ErrNotFound.
+func ItemStateByID(ctx context.Context, q Querier, id int64) (*ItemState, error) {
+	return one[ItemState](ctx, q, "", `
+		SELECT stage, coalesce(outcome, '') AS outcome, reason, error, client, message_id, ticket_id, duplicate_of, parsed, decision
+		FROM inbound_items WHERE id = $1`, id)
+}
+
+// ItemSourceRef returns an item's position at its source.
+func ItemSourceRef(ctx context.Context, q Querier, id int64) (string, error) {
+	return oneValue[string](ctx, q, `SELECT source_ref FROM inbound_items WHERE id = $1`, id)
+}
+
+// ItemStage returns the stage an item is at.
+func (s *Store) ItemStage(ctx context.Context, id int64) (string, error) {
+	return oneValue[string](ctx, s.Pool, `SELECT stage FROM inbound_items WHERE id = $1`, id)
+}
+
+// ItemProgress counts all items and those that have their outcome.
+func (s *Store) ItemProgress(ctx context.Context) (total, done int, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE stage = 'done') FROM inbound_items`).Scan(&total, &done)
+	return total, done, err
+}
+
+// OriginalMailItems returns the ids of mail items received since then that
+// are not re-deliveries, oldest first.
+func (s *Store) OriginalMailItems(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM inbound_items
+		WHERE source = 'mail' AND duplicate_of IS NULL AND received_at >= $1 ORDER BY id`, since)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// ReplayItem is what a replay of a stored item reads of it.
+type ReplayItem struct {
+	ID         int64     `db:"id"`
+	Source     string    `db:"source"`
+	SourceRef  string    `db:"source_ref"`
+	DedupKey   string    `db:"dedup_key"`
+	MessageID  string    `db:"message_id"`
+	Raw        []byte    `db:"raw"`
+	ReceivedAt time.Time `db:"received_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+}
+
+// ItemsForReplay reads items ids, in order of id.
+func (s *Store) ItemsForReplay(ctx context.Context, ids []int64) ([]ReplayItem, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, source, source_ref, dedup_key, message_id, raw, received_at, updated_at
+		FROM inbound_items WHERE id = ANY($1) ORDER BY id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[ReplayItem])
+}
+
+// SetReceivedAt sets when an item was received (a replay keeps the time of
+// the original).
+func SetReceivedAt(ctx context.Context, tx pgx.Tx, id int64, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $2 WHERE id = $1`, id, at)
+	return err
+}

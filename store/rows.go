@@ -8,10 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// rowQuerier is a pool, a connection or a transaction.
-type rowQuerier interface {
+// Querier is a pool, a connection or a transaction.
+type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
+
+type rowQuerier = Querier
 
 // one reads the single row sql selects into a T. No row is ErrNotFound,
 // named by what (e.g. "item 12"); what "" gives ErrNotFound alone.
@@ -50,4 +52,19 @@ func counts(ctx context.Context, q rowQuerier, base map[string]int, sql string, 
 		out[k] = n
 	}
 	return out, rows.Err()
+}
+
+// oneValue reads the single value of the single row sql selects. No row is
+// ErrNotFound.
+func oneValue[T any](ctx context.Context, q rowQuerier, sql string, args ...any) (T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[T])
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return v, err
 }

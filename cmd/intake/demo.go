@@ -235,8 +235,8 @@ func startDemoIMAP(mails []demo.File) (string, func(), error) {
 func waitForOutcomes(ctx context.Context, st *store.Store, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var total, done int
-		if err := st.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE stage = 'done') FROM inbound_items`).Scan(&total, &done); err != nil {
+		total, done, err := st.ItemProgress(ctx)
+		if err != nil {
 			return err
 		}
 		if total >= n && done == total {

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/ingest"
@@ -351,8 +350,8 @@ func show(p *string) string {
 func waitDone(ctx context.Context, st *store.Store, id int64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var stage string
-		if err := st.Pool.QueryRow(ctx, `SELECT stage FROM inbound_items WHERE id = $1`, id).Scan(&stage); err != nil {
+		stage, err := st.ItemStage(ctx, id)
+		if err != nil {
 			return err
 		}
 		if stage == store.StageDone {
@@ -372,24 +371,13 @@ func waitDone(ctx context.Context, st *store.Store, id int64, timeout time.Durat
 // createScratch creates database name on the server of adminURL and returns
 // its URL and a function that drops it.
 func createScratch(ctx context.Context, adminURL, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+	if err := store.CreateDatabase(ctx, adminURL, name); err != nil {
 		return "", nil, fmt.Errorf("creating scratch database (the role needs CREATEDB): %w", err)
 	}
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, adminURL)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "intake: dropping scratch database %s: %v\n", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
+		if err := store.DropDatabase(ctx, adminURL, name); err != nil {
 			fmt.Fprintf(os.Stderr, "intake: dropping scratch database %s: %v\n", name, err)
 		}
 	}

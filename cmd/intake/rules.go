@@ -182,12 +182,7 @@ func (r backtestReport) print(w io.Writer) {
 // ticket of its order and an engineer's load is what it was.
 func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rules.Set, files []rules.File, since time.Time, limit int, stderr io.Writer) (backtestReport, error) {
 	rep := backtestReport{Changed: map[string]int{}, Examples: map[string][]string{}}
-	rows, err := live.Pool.Query(ctx, `SELECT id FROM inbound_items
-		WHERE source = 'mail' AND duplicate_of IS NULL AND received_at >= $1 ORDER BY id`, since)
-	if err != nil {
-		return rep, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := live.OriginalMailItems(ctx, since)
 	if err != nil {
 		return rep, err
 	}
@@ -295,12 +290,7 @@ func replay(ctx context.Context, cfg Config, live *store.Store, name string, set
 	for len(ids) > 0 {
 		batch := ids[:min(replayBatch, len(ids))]
 		ids = ids[len(batch):]
-		rows, err := live.Pool.Query(ctx, `SELECT id, source, source_ref, dedup_key, message_id, raw, received_at, updated_at
-			FROM inbound_items WHERE id = ANY($1) ORDER BY id`, batch)
-		if err != nil {
-			return nil, err
-		}
-		items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[storedItem])
+		items, err := live.ItemsForReplay(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +301,7 @@ func replay(ctx context.Context, cfg Config, live *store.Store, name string, set
 				if err != nil {
 					return err
 				}
-				if _, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $2 WHERE id = $1`, res.ID, it.ReceivedAt); err != nil {
+				if err := store.SetReceivedAt(ctx, tx, res.ID, it.ReceivedAt); err != nil {
 					return err
 				}
 				if res.Status == ingest.StatusNew {
@@ -333,18 +323,6 @@ func replay(ctx context.Context, cfg Config, live *store.Store, name string, set
 		}
 	}
 	return out, nil
-}
-
-// storedItem is what a replay reads of a stored item.
-type storedItem struct {
-	ID         int64
-	Source     string
-	SourceRef  string
-	DedupKey   string
-	MessageID  string
-	Raw        []byte
-	ReceivedAt time.Time
-	UpdatedAt  time.Time
 }
 
 func mustRuleFiles(cfg Config) []rules.File {

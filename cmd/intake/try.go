@@ -170,8 +170,8 @@ func followsName(ctx context.Context, q pipeline.Querier, o *pipeline.Outcome, f
 	if f, ok := fileOf[*o.FollowsItem]; ok {
 		return &f
 	}
-	var ref string
-	if err := q.QueryRow(ctx, `SELECT source_ref FROM inbound_items WHERE id = $1`, *o.FollowsItem).Scan(&ref); err != nil {
+	ref, err := store.ItemSourceRef(ctx, q, *o.FollowsItem)
+	if err != nil {
 		s := fmt.Sprintf("item %d", *o.FollowsItem)
 		return &s
 	}

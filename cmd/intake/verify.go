@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/routing"
@@ -59,70 +58,36 @@ func (r assignmentReport) print(w io.Writer) {
 // recomputed from the ticket history, not taken from what routing recorded.
 func verifyAssignments(ctx context.Context, st *store.Store, dir *routing.Directory) (assignmentReport, error) {
 	var rep assignmentReport
-	rows, err := st.Pool.Query(ctx, `
-		SELECT t.id, t.number, t.client, t.object, coalesce(t.category, ''),
-		       coalesce(e.data->>'engineer', t.engineer, '') AS engineer, t.created_at
-		FROM tickets t
-		LEFT JOIN ticket_events e ON e.ticket_id = t.id AND e.kind = 'created'
-		WHERE coalesce(e.data->>'engineer', t.engineer, '') <> ''
-		ORDER BY t.id`)
+	list, err := st.FirstAssignments(ctx)
 	if err != nil {
 		return rep, err
 	}
-	type row struct {
-		id                               int64
-		number, client, object, cat, eng string
-		created                          time.Time
-	}
-	var list []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.number, &r.client, &r.object, &r.cat, &r.eng, &r.created); err != nil {
-			rows.Close()
-			return rep, err
-		}
-		list = append(list, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return rep, err
-	}
-	loadAt := func(engineer string, ticketID int64) (int, error) {
-		var n int
-		err := st.Pool.QueryRow(ctx, `
-			SELECT count(*) FROM tickets u
-			WHERE u.id < $2 AND coalesce((SELECT e.data->>'engineer' FROM ticket_events e WHERE e.ticket_id = u.id AND e.kind = 'created' LIMIT 1), u.engineer) = $1
-			  AND NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = u.id
-			                  AND e.to_state IN ('done', 'closed', 'cancelled')
-			                  AND e.at <= (SELECT created_at FROM tickets WHERE id = $2))`, engineer, ticketID).Scan(&n)
-		return n, err
-	}
 	for _, r := range list {
-		obj := dir.Object(r.client, r.object)
+		obj := dir.Object(r.Client, r.Object)
 		if obj == nil {
-			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: store %s/%s is not in the reference data", r.number, r.client, r.object))
+			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: store %s/%s is not in the reference data", r.Number, r.Client, r.Object))
 			continue
 		}
 		loads := map[string]int{}
-		for _, e := range []string{r.eng, obj.Engineer} {
+		for _, e := range []string{r.Engineer, obj.Engineer} {
 			if e == "" {
 				continue
 			}
-			n, err := loadAt(e, r.id)
+			n, err := st.EngineerLoadAt(ctx, e, r.TicketID)
 			if err != nil {
 				return rep, err
 			}
 			loads[e] = n
 		}
 		rep.Checked++
-		if r.eng == obj.Engineer {
+		if r.Engineer == obj.Engineer {
 			rep.FixedGot++
 		}
-		if err := routing.CheckAssignment(dir, obj, r.cat, r.eng, loads); err != nil {
+		if err := routing.CheckAssignment(dir, obj, r.Category, r.Engineer, loads); err != nil {
 			if !errors.Is(err, routing.ErrAssignmentInvariant) {
 				return rep, err
 			}
-			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: %v", r.number, err))
+			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: %v", r.Number, err))
 		}
 	}
 	return rep, nil

@@ -64,8 +64,8 @@ func (rc *Receiver) makeTicket(ctx context.Context, tx pgx.Tx, it *store.Item, c
 	if err := json.Unmarshal(it.Raw, &req); err != nil {
 		return nil, finish(ctx, tx, it.ID, store.OutcomeFailed, "unreadable ticket request: "+err.Error())
 	}
-	var provider, pcid string
-	if err := tx.QueryRow(ctx, `SELECT provider, call_id FROM calls WHERE id = $1`, callID).Scan(&provider, &pcid); err != nil {
+	provider, pcid, err := store.CallRef(ctx, tx, callID)
+	if err != nil {
 		return nil, fmt.Errorf("call %d: %w", callID, err)
 	}
 	c, err := store.LockCall(ctx, tx, provider, pcid)
