@@ -56,15 +56,19 @@ func replicaDrill(t *testing.T, n int, bus string) {
 		waitHealthy(t, p)
 	}
 
-	// Kill the reader once it has stored some of the mail.
+	// Kill the reader once it has stored some of the mail, while the
+	// pipeline works on some of it (perhaps the reader's own batch).
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	killAt := n/10 + rng.IntN(n/4)
 	var holder string
 	var victim *serveProc
-	for wait := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+	for wait := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		items, _ := d.counts()
+		var leased bool
+		require.NoError(t, d.st.Pool.QueryRow(d.ctx, `SELECT EXISTS (SELECT FROM inbound_items
+			WHERE stage <> 'done' AND lease_until > now())`).Scan(&leased))
 		holder = d.mailboxHolder()
-		if items >= killAt && holder != "" {
+		if items >= killAt && leased && holder != "" {
 			victim = replicaOf(t, holder, procs)
 			break
 		}
@@ -75,7 +79,14 @@ func replicaDrill(t *testing.T, n int, bus string) {
 	victim.kill()
 	killed := time.Now()
 	stored, done := d.counts()
-	t.Logf("SIGKILL pid %d (lease holder %s) at %d items stored, %d with an outcome", victim.cmd.Process.Pid, holder, stored, done)
+	// Items under a pipeline lease now are the dead replica's or the
+	// others'; the dead one's wait for theirs to lapse.
+	var leased []int64
+	var killedDB time.Time
+	require.NoError(t, d.st.Pool.QueryRow(d.ctx, `SELECT coalesce(array_agg(id), '{}'), now() FROM inbound_items
+		WHERE stage <> 'done' AND lease_until > now()`).Scan(&leased, &killedDB))
+	t.Logf("SIGKILL pid %d (lease holder %s) at %d items stored, %d with an outcome, %d under a pipeline lease",
+		victim.cmd.Process.Pid, holder, stored, done, len(leased))
 
 	// Another replica takes the mailbox over once the lease lapses.
 	var next string
@@ -113,6 +124,12 @@ func replicaDrill(t *testing.T, n int, bus string) {
 	}
 
 	out := d.checkExactlyOnce()
+	var retried int
+	var leasedDone time.Duration
+	require.NoError(t, d.st.Pool.QueryRow(d.ctx, `SELECT count(*) FILTER (WHERE attempts > 1),
+		coalesce(max(updated_at) FILTER (WHERE id = ANY($1)) - $2, '0')
+		FROM inbound_items`, leased, killedDB).Scan(&retried, &leasedDone))
+	t.Logf("items leased at the kill all done %v after it; %d items took more than one attempt", leasedDone.Round(time.Millisecond), retried)
 	t.Logf("%d messages on %d replicas, one killed: all done %v after the kill; outcomes: %v", n, replicas, finished.Round(time.Millisecond), out)
 }
 
