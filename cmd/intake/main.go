@@ -34,6 +34,9 @@ Usage:
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
   intake demo    [--once]                     run the whole job on sample data
   intake bench   parse [--n 5000]             normalize + extract throughput on one core
+  intake bench   e2e [--n 2000] | e2e --idle [--n 200]
+                                              mailbox to outcome through a real Dovecot and PostgreSQL:
+                                              throughput, or latency of single messages with IDLE
 
 The configuration is intake.yaml (see intake.example.yaml) plus environment
 overrides; DATABASE_URL overrides the database.
@@ -84,7 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) > 0 && rest[0] == "parse" {
 			return cmdBenchParse(ctx, rest[1:], stdout, stderr)
 		}
-		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R]")
+		if len(rest) > 0 && rest[0] == "e2e" {
+			return cmdBenchE2E(ctx, rest[1:], stdout, stderr)
+		}
+		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R] | intake bench e2e [--idle] [--n N]")
 	case "ingest":
 		return cmdIngest(ctx, rest, stdout, stderr)
 	case "verify":

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,23 +42,6 @@ func importDemoReference(t *testing.T, st *store.Store) {
 		_, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
 		require.NoError(t, err)
 	}
-}
-
-var messageIDHeader = regexp.MustCompile(`(?im)^(message-id:\s*<)`)
-
-// sampleMessages returns copies of the demo mailbox with fresh Message-IDs,
-// so that n messages exercise every kind of outcome.
-func sampleMessages(n int) [][]byte {
-	mails := demo.Mail()
-	out := make([][]byte, 0, n)
-	for i := 0; len(out) < n; i++ {
-		m := mails[i%len(mails)].Data
-		if copy := i / len(mails); copy > 0 {
-			m = messageIDHeader.ReplaceAll(m, []byte(fmt.Sprintf("${1}c%d.", copy)))
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // killDrill is a database with the demo reference data and a Dovecot
