@@ -326,12 +326,43 @@ func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
 		}
 		ready = append(ready, j)
 	}
+	if err := p.shareParsed(ctx, ready); err != nil {
+		p.log.Warn("sharing parse results", "error", err)
+	}
 	var groups sync.WaitGroup
 	for _, g := range groupJobs(ready, p.cfg.Concurrency) {
 		groups.Go(func() { p.commitGroup(ctx, g) })
 	}
 	groups.Wait()
 	stageSeconds.WithLabelValues("batch").Observe(time.Since(start).Seconds())
+}
+
+// shareParsed makes the batch's parse results visible to other replicas
+// and marks each job with the oldest earlier item that another replica
+// holds unparsed: a follow-up must not overtake the order it may be.
+func (p *Pipeline) shareParsed(ctx context.Context, jobs []*job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	var shared []store.SharedParse
+	mine := make([]int64, len(jobs))
+	for i, j := range jobs {
+		mine[i] = j.it.ID
+		if j.parsed != nil && j.it.Stage == flow.StageReceived {
+			shared = append(shared, store.SharedParse{ID: j.it.ID, Parsed: mustJSON(j.parsed), Client: j.parsed.Fields.Client})
+		}
+	}
+	if err := p.store.ShareParsed(ctx, shared); err != nil {
+		return err
+	}
+	blocker, err := p.store.EarliestForeignClaim(ctx, slices.Max(mine), mine)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		j.blockedBy = blocker
+	}
+	return nil
 }
 
 // commitGroup completes jobs in one transaction; when that fails, one by
@@ -458,6 +489,9 @@ func (p *Pipeline) runOne(ctx context.Context, id int64) error {
 	if j.err != nil {
 		p.settle(ctx, j, j.err)
 		return nil
+	}
+	if err := p.shareParsed(ctx, []*job{j}); err != nil {
+		p.log.Warn("sharing a parse result", "item", id, "error", err)
 	}
 	p.runJob(ctx, j)
 	return nil

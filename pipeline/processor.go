@@ -122,6 +122,9 @@ type job struct {
 	result *store.ItemResult
 	// err is a parse step that failed (a panic, a timeout).
 	err error
+	// blockedBy is the oldest earlier item another replica holds without a
+	// parse result yet (0: none).
+	blockedBy int64
 }
 
 // parse runs the pure part of the stages for a mail: normalize, classify,
@@ -265,14 +268,14 @@ func (p *Processor) complete(ctx context.Context, tx pgx.Tx, j *job, ld loads, m
 		env = rules.NewEnv(it.Source, nil, p.local(it.ReceivedAt), p.local(p.now()))
 		envFromParsed(env, pd)
 	}
-	return p.route(ctx, tx, it, rt, pd, env, ld, mayDefer)
+	return p.route(ctx, tx, it, rt, pd, env, ld, mayDefer, j.blockedBy)
 }
 
 var ourNumber = regexp.MustCompile(`\bINT-(\d{1,12})\b`)
 
 // route recognizes follow-ups, matches the store, applies the route and
 // assign rules, assigns an engineer and goes on to the ticket step.
-func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld loads, mayDefer bool) error {
+func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld loads, mayDefer bool, blockedBy int64) error {
 	f := pd.Fields
 	rv := rt.RulesVersion
 	dec := Decision{Client: f.Client, ExternalID: f.ExternalID, Event: f.Event, Status: f.Status, Trace: slices.Clone(pd.Trace)}
@@ -301,10 +304,16 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 	if err != nil {
 		return err
 	}
+	canDefer := mayDefer && it.Deferrals < maxDeferrals
 	for _, e := range earlier {
-		if e.Stage != flow.StageRouted && mayDefer && it.Deferrals < maxDeferrals {
+		if e.Stage != flow.StageRouted && canDefer {
 			return fmt.Errorf("item %d waits for item %d: %w", it.ID, e.ID, ErrDeferred)
 		}
+	}
+	if blocker := blockedBy; canDefer && blocker != 0 && blocker < it.ID && (len(ref.MessageIDs) > 0 || f.ExternalID != "" || len(f.Refs) > 0) {
+		// What that item refers to is not known yet: it may be the order
+		// this one follows up.
+		return fmt.Errorf("item %d waits for item %d, which another replica holds: %w", it.ID, blocker, ErrDeferred)
 	}
 	for _, e := range earlier {
 		var odec Decision

@@ -258,3 +258,44 @@ func LockPending(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]bool, e
 	})
 	return open, err
 }
+
+// SharedParse is a parse result made visible before its item is routed.
+type SharedParse struct {
+	ID     int64
+	Parsed []byte
+	Client string
+}
+
+// ShareParsed stores the parse results of claimed items before they are
+// routed, so that another replica routing a later item that refers to one
+// of them (by its order number) sees it and waits for it.
+func (s *Store) ShareParsed(ctx context.Context, items []SharedParse) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	parsed := make([]string, len(items))
+	clients := make([]string, len(items))
+	for i, it := range items {
+		ids[i], parsed[i], clients[i] = it.ID, string(SafeJSON(it.Parsed)), SafeText(it.Client)
+	}
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE inbound_items i SET parsed = u.parsed::jsonb, stage = 'parsed',
+			client = CASE WHEN u.client = '' THEN i.client ELSE u.client END
+		FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, parsed, client)
+		WHERE i.id = u.id AND i.stage = 'received'`, ids, parsed, clients)
+	return err
+}
+
+// EarliestForeignClaim returns the oldest item below before that is leased,
+// not one of mine, and has no parse result yet: another replica is parsing
+// it, or died while it held it (an item waiting for a retry holds no lease
+// and blocks nothing). 0 when there is none. What such an item refers to is not known yet, so later items that
+// refer to anything wait for it.
+func (s *Store) EarliestForeignClaim(ctx context.Context, before int64, mine []int64) (int64, error) {
+	var id int64
+	err := s.Pool.QueryRow(ctx, `
+		SELECT coalesce(min(id), 0) FROM inbound_items
+		WHERE stage <> 'done' AND id < $1 AND stage = 'received' AND lease_until IS NOT NULL AND NOT (id = ANY($2))`, before, mine).Scan(&id)
+	return id, err
+}
