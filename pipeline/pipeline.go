@@ -348,7 +348,10 @@ func (p *Pipeline) shareParsed(ctx context.Context, jobs []*job) error {
 	mine := make([]int64, len(jobs))
 	for i, j := range jobs {
 		mine[i] = j.it.ID
-		if j.parsed != nil && j.it.Stage == flow.StageReceived {
+		// Only NATS hands events to several replicas at once; on the
+		// PostgreSQL bus one consumer at a time holds the topic, and the
+		// claims of a replica that died are covered below.
+		if p.cfg.Bus == "nats" && j.parsed != nil && j.it.Stage == flow.StageReceived {
 			shared = append(shared, store.SharedParse{ID: j.it.ID, Parsed: mustJSON(j.parsed), Client: j.parsed.Fields.Client})
 		}
 	}
