@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake/ingest"
@@ -55,6 +56,31 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		id   int64
 	}
 	var puts []put
+	// Files are stored in batches, one transaction each, as a mailbox's
+	// fetch is.
+	const batchFiles, batchBytes = 100, 16 << 20
+	var batch []ingest.Item
+	var paths []string
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := in.Put(ctx, batch, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(paths, ", "), err)
+		}
+		for i, r := range res {
+			fmt.Fprintf(stdout, "%s: item %d, %s", paths[i], r.ID, r.Status)
+			if r.Status == ingest.StatusDuplicate {
+				fmt.Fprintf(stdout, " of item %d", r.DuplicateOf)
+			}
+			fmt.Fprintln(stdout)
+			puts = append(puts, put{paths[i], r.ID})
+		}
+		batch, paths, size = batch[:0], paths[:0], 0
+		return nil
+	}
 	for _, path := range fs.Args() {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -62,19 +88,19 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		abs, _ := filepath.Abs(path)
 		key, mid := ingest.MailKeys(raw)
-		res, err := in.Put(ctx, []ingest.Item{{
+		batch = append(batch, ingest.Item{
 			Source: ingest.SourceMail, SourceRef: ingestRef(host, run, abs), DedupKey: key, MessageID: mid, Raw: raw,
 			Meta: map[string]any{"file": abs, "run": run},
-		}}, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		})
+		paths = append(paths, path)
+		if size += len(raw); len(batch) >= batchFiles || size >= batchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintf(stdout, "%s: item %d, %s", path, res[0].ID, res[0].Status)
-		if res[0].Status == ingest.StatusDuplicate {
-			fmt.Fprintf(stdout, " of item %d", res[0].DuplicateOf)
-		}
-		fmt.Fprintln(stdout)
-		puts = append(puts, put{path, res[0].ID})
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if *wait <= 0 {
 		return nil
