@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,7 +87,7 @@ func (rc *Receiver) apply(c *store.Call, ev Event, dir *routing.Directory) {
 		c.Line = ev.Line
 	}
 	if c.Phone == "" && ev.External != "" {
-		c.Phone = firstOf(routing.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
+		c.Phone = cmp.Or(routing.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
 	}
 	if !c.Known && c.Phone != "" {
 		rc.identify(c, dir)
