@@ -50,7 +50,7 @@ var b64 = base64.RawURLEncoding
 // Sign returns the token of l: base64url(payload) "." base64url(mac).
 func (s *Signer) Sign(l Link) string {
 	l.Exp = l.Expires.Unix()
-	payload, _ := json.Marshal(l)
+	payload, _ := json.Marshal(l) // Link holds only strings and integers: it always encodes
 	p := b64.EncodeToString(payload)
 	return p + "." + b64.EncodeToString(s.mac(p))
 }

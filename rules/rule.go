@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Stages, in the order the pipeline runs them.

@@ -215,7 +215,7 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 	}
 
 	header, err := cr.Read()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		p.add(1, "", "empty file, expected the header %s", strings.Join(k.columns, ","))
 		return nil, p.err()
 	}
@@ -238,7 +238,7 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 	c := &cells{col: col, p: p}
 	for !p.full {
 		rec, err := cr.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

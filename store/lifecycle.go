@@ -249,7 +249,10 @@ type lcEvent struct {
 func (l *Lifecycle) event(ctx context.Context, tx pgx.Tx, e lcEvent) (int64, error) {
 	data := []byte("{}")
 	if e.data != nil {
-		data, _ = json.Marshal(e.data)
+		var err error
+		if data, err = json.Marshal(e.data); err != nil {
+			return 0, fmt.Errorf("ticket %d: encoding %s data: %w", e.ticket, e.kind, err)
+		}
 	}
 	var id int64
 	err := tx.QueryRow(ctx, `

@@ -33,7 +33,10 @@ const timerColumns = `id, key, kind, ticket_id, task_id, due_at, data, fired_at,
 func (l *Lifecycle) schedule(ctx context.Context, tx pgx.Tx, key, kind string, ticketID int64, taskID *int64, due time.Time, data any) error {
 	raw := []byte("{}")
 	if data != nil {
-		raw, _ = json.Marshal(data)
+		var err error
+		if raw, err = json.Marshal(data); err != nil {
+			return fmt.Errorf("timer %s: encoding data: %w", key, err)
+		}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO lifecycle_timers (key, kind, ticket_id, task_id, due_at, data) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO NOTHING`, key, kind, ticketID, taskID, due, raw)

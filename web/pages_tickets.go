@@ -125,7 +125,7 @@ func eventData(b []byte) string {
 			parts = append(parts, k+": "+str)
 			continue
 		}
-		val, _ := json.Marshal(m[k])
+		val, _ := json.Marshal(m[k]) // decoded from JSON just above, so it encodes again
 		parts = append(parts, k+": "+string(val))
 	}
 	return strings.Join(parts, ", ")

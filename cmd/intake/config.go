@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/intakehq/intake/ingest/mailbox"
 )
@@ -159,7 +160,7 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 	var problems []string
 	if v := getenv("DATABASE_URL"); v != "" {
 		cfg.Database.URL = v
-	} else if f := firstNonEmpty(getenv("DATABASE_URL_FILE"), cfg.Database.URLFile); f != "" {
+	} else if f := cmp.Or(getenv("DATABASE_URL_FILE"), cfg.Database.URLFile); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("database.url_file: %v", err))
@@ -283,13 +284,4 @@ func splitTokens(s string) []string {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

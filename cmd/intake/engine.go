@@ -77,7 +77,10 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 		return nil, err
 	}
 	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
-	bhs, overrides, _ := cfg.SLA.build() // validated with the configuration
+	bhs, overrides, problems := cfg.SLA.build()
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
+	}
 	proc.SetSLA(bhs, overrides)
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),

@@ -13,6 +13,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -85,16 +86,7 @@ func field(f map[string]json.RawMessage, name string) string {
 	}
 	var obj struct{ Name, Value string }
 	if json.Unmarshal(raw, &obj) == nil {
-		return firstOf(obj.Name, obj.Value)
-	}
-	return ""
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
+		return cmp.Or(obj.Name, obj.Value)
 	}
 	return ""
 }

@@ -107,7 +107,7 @@ func attrJSON(m map[string]string) string {
 	if m == nil {
 		m = map[string]string{}
 	}
-	b, _ := json.Marshal(m)
+	b, _ := json.Marshal(m) // a map[string]string always encodes
 	return string(b)
 }
 
@@ -155,7 +155,10 @@ func str(v any) string {
 
 func (c *Connector) order(r map[string]any) (connectors.Order, error) {
 	a := c.cfg.Attrs
-	raw, _ := json.Marshal(r)
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return connectors.Order{}, fmt.Errorf("encoding the record: %w", err)
+	}
 	o := connectors.Order{
 		ExternalID: str(r[a.Number]), Key: str(r["UUID"]), Address: str(r[a.Address]),
 		Title: str(r[a.Title]), Problem: stripHTML(str(r[a.Problem])), Category: str(r[a.Category]),

@@ -12,6 +12,7 @@
 package okdesk
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -102,7 +103,7 @@ var layouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000-07:00", "2006-
 
 func (c *Connector) order(is Issue, raw []byte) (connectors.Order, error) {
 	o := connectors.Order{ExternalID: is.ID.String(), Title: is.Title, Problem: is.Description, Status: is.Status.Code,
-		Priority: firstOf(is.Priority.Name, is.Priority.Code), Category: firstOf(is.Type.Name, is.Type.Code), Address: is.Address, Raw: raw}
+		Priority: cmp.Or(is.Priority.Name, is.Priority.Code), Category: cmp.Or(is.Type.Name, is.Type.Code), Address: is.Address, Raw: raw}
 	if is.ServiceObject != nil {
 		o.ObjectCode = is.ServiceObject.Name
 	}
@@ -125,15 +126,6 @@ func (c *Connector) order(is Issue, raw []byte) (connectors.Order, error) {
 		}
 	}
 	return o, nil
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Pull implements connectors.Connector: the list gives the issues changed

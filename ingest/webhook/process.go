@@ -1,8 +1,10 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -85,7 +87,7 @@ func (rc *Receiver) apply(c *store.Call, ev Event, dir *routing.Directory) {
 		c.Line = ev.Line
 	}
 	if c.Phone == "" && ev.External != "" {
-		c.Phone = firstOf(routing.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
+		c.Phone = cmp.Or(routing.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
 	}
 	if !c.Known && c.Phone != "" {
 		rc.identify(c, dir)
@@ -181,8 +183,11 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 			if err := store.SaveCall(ctx, tx, c); err != nil {
 				return nil, err
 			}
-			data, _ := json.Marshal(map[string]any{"call": c.ID, "provider": c.Provider, "call_id": c.CallID,
+			data, err := json.Marshal(map[string]any{"call": c.ID, "provider": c.Provider, "call_id": c.CallID,
 				"direction": c.Direction, "phone": c.Phone, "contact": c.Contact, "duration": ev.Duration})
+			if err != nil {
+				return nil, fmt.Errorf("call %d: encoding the event data: %w", c.ID, err)
+			}
 			itemID := it.ID
 			if err := store.AddEvent(ctx, tx, store.Event{TicketID: t.ID, Actor: "intake", Kind: "call", ItemID: &itemID, Data: data,
 				Reason: fmt.Sprintf("%s call with %s (%s)", directionWord(c.Direction), c.Contact, c.Phone)}); err != nil {
@@ -190,7 +195,7 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 			}
 			return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFollowUp, fmt.Sprintf("call %d attached to the store's open ticket", c.ID), &t.ID, nil)
 		}
-		if err != store.ErrNotFound {
+		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -130,7 +131,7 @@ func (m mango) parse(r *http.Request, body []byte) (Event, error) {
 		case 2:
 			e.Direction, e.External = "out", ev.To.Number.String()
 		}
-		e.Line = firstOf(ev.LineNumber.String(), ev.To.LineNumber.String())
+		e.Line = cmp.Or(ev.LineNumber.String(), ev.To.LineNumber.String())
 		e.At = ev.EndTime.unix()
 		talk := ev.TalkTime.Int()
 		e.Answered = boolPtr(talk > 0 || ev.EntryResult.Int() == 1)
@@ -139,7 +140,7 @@ func (m mango) parse(r *http.Request, body []byte) (Event, error) {
 		}
 	case "call":
 		e.Name = ev.CallState
-		e.EventID = "call/" + ev.CallID.String() + "/" + firstOf(ev.Seq.String(), ev.CallState+"@"+ev.Timestamp.String())
+		e.EventID = "call/" + ev.CallID.String() + "/" + cmp.Or(ev.Seq.String(), ev.CallState+"@"+ev.Timestamp.String())
 		switch ev.CallState {
 		case "Appeared":
 			e.Kind = KindStart
@@ -155,7 +156,7 @@ func (m mango) parse(r *http.Request, body []byte) (Event, error) {
 			e.Direction, e.External, e.Line = "out", ev.To.Number.String(), ev.From.Extension.String()
 		} else {
 			e.Direction, e.External = "in", ev.From.Number.String()
-			e.Line = firstOf(ev.To.LineNumber.String(), ev.To.Number.String())
+			e.Line = cmp.Or(ev.To.LineNumber.String(), ev.To.Number.String())
 		}
 		e.At = ev.Timestamp.unix()
 	default:
@@ -351,11 +352,11 @@ func (g generic) parse(r *http.Request, body []byte) (Event, error) {
 	switch e.Direction {
 	case "out":
 		e.External = ev.To.String()
-		e.Line = firstOf(e.Line, ev.From.String())
+		e.Line = cmp.Or(e.Line, ev.From.String())
 	default:
 		e.Direction = "in"
 		e.External = ev.From.String()
-		e.Line = firstOf(e.Line, ev.To.String())
+		e.Line = cmp.Or(e.Line, ev.To.String())
 	}
 	if t, err := time.Parse(time.RFC3339, ev.At.String()); err == nil {
 		e.At = t
@@ -363,13 +364,4 @@ func (g generic) parse(r *http.Request, body []byte) (Event, error) {
 		e.At = ev.At.unix()
 	}
 	return e, nil
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

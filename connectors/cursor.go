@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -82,7 +83,7 @@ func lessOrder(a, b Order) bool {
 	if !a.UpdatedAt.Equal(b.UpdatedAt) {
 		return a.UpdatedAt.Before(b.UpdatedAt)
 	}
-	return lessID(firstNonEmpty(a.Key, a.ExternalID), firstNonEmpty(b.Key, b.ExternalID))
+	return lessID(cmp.Or(a.Key, a.ExternalID), cmp.Or(b.Key, b.ExternalID))
 }
 
 // Window keeps the orders after cur in (time, id) order, at most limit of
@@ -90,7 +91,7 @@ func lessOrder(a, b Order) bool {
 func Window(orders []Order, cur Cursor, limit int) Page {
 	var after []Order
 	for _, o := range orders {
-		if cur.Before(o.UpdatedAt, firstNonEmpty(o.Key, o.ExternalID)) {
+		if cur.Before(o.UpdatedAt, cmp.Or(o.Key, o.ExternalID)) {
 			after = append(after, o)
 		}
 	}
@@ -102,20 +103,11 @@ func Window(orders []Order, cur Cursor, limit int) Page {
 	p.Orders = after
 	if n := len(after); n > 0 {
 		last := after[n-1]
-		p.Cursor = Cursor{At: last.UpdatedAt, ID: firstNonEmpty(last.Key, last.ExternalID)}.String()
+		p.Cursor = Cursor{At: last.UpdatedAt, ID: cmp.Or(last.Key, last.ExternalID)}.String()
 	}
 	return p
 }
 
 func sortOrders(os []Order) {
 	sort.SliceStable(os, func(i, j int) bool { return lessOrder(os[i], os[j]) })
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
