@@ -44,6 +44,11 @@ func TestFoldLookalikes(t *testing.T) {
 		{"ТТ №123", "TT №123"},
 		{"АВЕКМНОРСТХУ", "ABEKMHOPCTXY"},
 		{"mg-04-844", "MG-04-844"},
+		{"MG 30/454", "MG 30/454"}, // separators are kept: stripping them is routing.CodeKey's job
+		{"МG 30/454", "MG 30/454"}, // Cyrillic М
+		{"мг 30/454", "MГ 30/454"}, // Г has no Latin twin
+		{"Ѕ-І-Ј", "S-I-J"},
+		{"", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -72,11 +77,27 @@ func TestNormalizePhone(t *testing.T) {
 		{"89123456789", "+79123456789"},
 		{"9123456789", "+79123456789"},
 		{"+375 29 123-45-67", "+375291234567"},
+		// Codes that libphonenumber does not list as assigned are still
+		// numbers: any ten digits from 3 to 9 after +7 or 8.
+		{"+7 (399) 123-45-67", "+73991234567"},
+		{"8 (399) 123-45-67", "+73991234567"},
+		{"8-399-123-45-67", "+73991234567"},
+		{"+7 399 1234567", "+73991234567"},
+		{"8 800 555-35-35", "+78005553535"},
+		{"+7 (099) 123-45-67", ""},
+		// An extension is a line behind the number, not part of it; a field
+		// holding one is not a phone (FindPhones still finds the number in text).
+		{"+7 (399) 123-45-67 доб. 123", ""},
+		{"+7 399 123-45-67 ext 12", ""},
+		{"123-45-67", ""},
+		{"89991234567890", ""},
 		{"00000045097", ""},
 		{"WO0000000948256", ""},
 		{"12345", ""},
 		{"", ""},
 		{"тел. 123", ""},
+		{"garbage", ""},
+		{"+7 (9ХХ) 123-45-67", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -90,6 +111,7 @@ func TestFindPhones(t *testing.T) {
 		"Дата: 02.11.2026 10:05:26\nтел. 8 (912) 345-67-89, ещё раз +7 966 449-31-17\nИндекс 634547"
 	assert.Equal(t, []string{"+79664493117", "+79123456789"}, FindPhones(text))
 	assert.Empty(t, FindPhones("Номер рабочего заказа: WO0000000948256"))
+	assert.Equal(t, []string{"+73991234567"}, FindPhones("тел. +7 (399) 123-45-67 доб. 123"))
 }
 
 func TestCategoryMatcher(t *testing.T) {

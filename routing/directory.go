@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/intakehq/intake/parsers"
 )
 
 // ErrInvalidMasterData is returned by NewDirectory when the master data
@@ -24,8 +26,8 @@ type Directory struct {
 	clientByDom  map[string]int
 
 	objects      []Object
-	objByKey     map[string]int   // client + "\x00" + FoldLookalikes(code)
-	objByCode    map[string][]int // FoldLookalikes(code), any client
+	objByKey     map[string]int   // client + "\x00" + CodeKey(code)
+	objByCode    map[string][]int // CodeKey(code), any client
 	objByTrans   map[string]int   // client + "\x00" + translitKey(code); -1 when two codes meet
 	objByNameNum map[string][]int // client + "\x00" + store number from the name
 	objByName    map[string]int   // folded name words
@@ -123,7 +125,7 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 			bad("objects row %d (%s): unknown client %q", i+1, o.Code, o.Client)
 			continue
 		}
-		key := o.Client + "\x00" + FoldLookalikes(o.Code)
+		key := o.Client + "\x00" + CodeKey(o.Code)
 		if _, dup := d.objByKey[key]; dup || o.Code == "" {
 			bad("objects row %d: duplicate or empty code %q for client %s", i+1, o.Code, o.Client)
 			continue
@@ -134,7 +136,7 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 			}
 		}
 		d.objByKey[key] = i
-		fc := FoldLookalikes(o.Code)
+		fc := CodeKey(o.Code)
 		tk := o.Client + "\x00" + translitKey(o.Code)
 		if _, dup := d.objByTrans[tk]; dup {
 			d.objByTrans[tk] = -1
@@ -163,7 +165,7 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 			continue
 		}
 		if c.Object != "" {
-			if _, ok := d.objByKey[c.Client+"\x00"+FoldLookalikes(c.Object)]; !ok {
+			if _, ok := d.objByKey[c.Client+"\x00"+CodeKey(c.Object)]; !ok {
 				bad("contacts row %d (%s): unknown object %s/%s", i+1, c.Email, c.Client, c.Object)
 				continue
 			}
@@ -172,7 +174,7 @@ func NewDirectory(clients []Client, objects []Object, engineers []Engineer, cont
 			d.byEmail[e] = append(d.byEmail[e], i)
 		}
 		if c.Phone != "" {
-			p := NormalizePhone(c.Phone)
+			p := parsers.NormalizePhone(c.Phone)
 			if p == "" {
 				bad("contacts row %d (%s): invalid phone %q", i+1, c.Email, c.Phone)
 				continue
@@ -281,10 +283,10 @@ func (d *Directory) ClientByEmail(email string) *Client {
 }
 
 // Object returns the store of a client by code, compared after
-// FoldLookalikes, else by transliteration ("МГ-30-454" is "MG-30-454"). With
+// CodeKey, else by transliteration ("МГ-30-454" is "MG-30-454"). With
 // client "" the code must be unique across clients.
 func (d *Directory) Object(client, code string) *Object {
-	fc := FoldLookalikes(code)
+	fc := CodeKey(code)
 	if client != "" {
 		if i, ok := d.objByKey[client+"\x00"+fc]; ok {
 			return &d.objects[i]
@@ -325,11 +327,11 @@ func (d *Directory) ContactsByEmail(email string) []Contact {
 }
 
 // ContactsByPhone returns every contact with the phone, given in any form
-// NormalizePhone accepts.
+// [parsers.NormalizePhone] accepts.
 func (d *Directory) ContactsByPhone(phone string) []Contact {
 	p := phone
 	if !strings.HasPrefix(p, "+") || strings.ContainsAny(p, " -()") {
-		p = NormalizePhone(phone)
+		p = parsers.NormalizePhone(phone)
 	}
 	return d.pick(d.byPhone[p])
 }
@@ -390,7 +392,7 @@ func learnShape(codes []string) *codeShape {
 	shapes := map[string]bool{}
 	sh := &codeShape{digitsOnly: true}
 	for _, c := range codes {
-		f := FoldLookalikes(c)
+		f := CodeKey(c)
 		var b strings.Builder
 		for _, r := range f {
 			if r >= '0' && r <= '9' {
@@ -441,7 +443,7 @@ func learnShape(codes []string) *codeShape {
 func letterClass(r rune) string {
 	alts := []rune{r}
 	for _, cyr := range []rune("АБВГДЕЗИКЛМНОПРСТУФХЫЭ") {
-		if lookalikes[cyr] == r || translit[cyr] == string(r) || cyr == r {
+		if parsers.FoldLookalikes(string(cyr)) == string(r) || translit[cyr] == string(r) || cyr == r {
 			if !slices.Contains(alts, cyr) {
 				alts = append(alts, cyr)
 			}

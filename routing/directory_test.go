@@ -7,27 +7,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestFoldLookalikes(t *testing.T) {
-	assert.Equal(t, FoldLookalikes("ГМ-106"), FoldLookalikes("гм 106"))
-	assert.Equal(t, FoldLookalikes("ГМ-106"), FoldLookalikes("ГM106")) // Latin M
-	assert.Equal(t, "OK008", FoldLookalikes("ОК-008"))                 // Cyrillic О, К
-	assert.Equal(t, "DM0211", FoldLookalikes("dm/0211"))
-	assert.Equal(t, "CBA", FoldLookalikes("с в а"))
-}
-
-func TestNormalizePhone(t *testing.T) {
-	for in, want := range map[string]string{
-		"+7 959 612-15-26":   "+79596121526",
-		"8 (952) 375-54-19":  "+79523755419",
-		"89455963230":        "+79455963230",
-		"8-990-701-56-40":    "+79907015640",
-		"9455963230":         "+79455963230",
-		"+7 (495) 123-45-67": "+74951234567",
-		"12345":              "",
-		"":                   "",
-		"не телефон":         "",
-	} {
-		assert.Equal(t, want, NormalizePhone(in), in)
+func TestCodeKey(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"MG 30/454", "MG30454"},
+		{"МG 30/454", "MG30454"}, // Cyrillic М
+		{"мг-30-454", "MГ30454"}, // Г has no Latin twin; translitKey handles it
+		{"ГМ-106", "ГM106"},
+		{"гм 106", "ГM106"},
+		{"ГM106", "ГM106"},  // Latin M
+		{"ОК-008", "OK008"}, // Cyrillic О, К
+		{"dm/0211", "DM0211"},
+		{"с в а", "CBA"},
+		{"ab_12.3\\4", "AB1234"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, CodeKey(tc.in))
+		})
 	}
 }
 

@@ -11,10 +11,11 @@
 // [NewDirectory] and swaps the pointer atomically (atomic.Pointer). Pointers
 // returned by lookups point into the snapshot and must not be modified.
 //
-// Store codes are compared after [FoldLookalikes]: case, Cyrillic letters that
+// Store codes are compared by [CodeKey]: case, Cyrillic letters that
 // look like Latin ones (С/C, М/M, ...) and separators (space, dash, slash,
 // dot, underscore) do not matter, so "гм 106", "ГМ-106" and "ГM106" are one
-// code. Phones are compared as E.164 ([NormalizePhone], region RU).
+// code. Phones are compared as E.164 ([parsers.NormalizePhone], region RU),
+// the same form extraction gives them.
 //
 // # Object matching
 //

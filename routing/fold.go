@@ -4,50 +4,34 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/intakehq/intake/parsers"
 )
 
-// lookalikes maps Cyrillic capitals to the Latin capitals drawn the same way.
-var lookalikes = map[rune]rune{
-	'А': 'A', 'В': 'B', 'Е': 'E', 'Ё': 'E', 'К': 'K', 'М': 'M', 'Н': 'H',
-	'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T', 'У': 'Y', 'Х': 'X',
+// CodeKey is the comparison key for store codes: the code with its letters
+// folded by [parsers.FoldLookalikes] (upper case, Cyrillic letters that look
+// like Latin ones made Latin) and with spaces, dashes, slashes, dots and
+// underscores removed. People retype codes on keyboards of either layout and
+// with any separator, so "мг 30/454" and "MG-30-454" have one key.
+func CodeKey(s string) string {
+	return stripCodeSeparators(parsers.FoldLookalikes(s))
 }
 
-// FoldLookalikes returns s upper-cased, with Cyrillic letters that look like
-// Latin ones replaced by the Latin letter and with spaces, dashes, slashes,
-// dots and underscores removed. It is the comparison key for store codes:
-// people retype codes on keyboards of either layout and with any separator.
-func FoldLookalikes(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == ' ' || r == '-' || r == '/' || r == '.' || r == '_' || r == '\t' ||
-			r == '\u00a0' || r == '–' || r == '—' || r == '\\':
-			continue
-		}
-		r = unicode.ToUpper(r)
-		if l, ok := lookalikes[r]; ok {
-			r = l
-		}
-		b.WriteRune(r)
+// isCodeSeparator reports whether r only separates the parts of a store code.
+func isCodeSeparator(r rune) bool {
+	switch r {
+	case ' ', '-', '/', '.', '_', '\t', '\u00a0', '–', '—', '\\':
+		return true
 	}
-	return b.String()
+	return false
 }
 
-// NormalizePhone parses s as a phone number (default region RU, so "8 (912)
-// ..." works) and returns it in E.164 ("+79121234567"), or "" when s is not a
-// valid number.
-func NormalizePhone(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	n, err := phonenumbers.Parse(s, "RU")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return ""
-	}
-	return phonenumbers.Format(n, phonenumbers.E164)
+func stripCodeSeparators(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isCodeSeparator(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // translit spells Cyrillic capitals in Latin the way codes are transliterated
@@ -59,14 +43,13 @@ var translit = map[rune]string{
 	'Ч': "CH", 'Ш': "SH", 'Щ': "SCH", 'Ъ': "", 'Ы': "Y", 'Ь': "", 'Э': "E", 'Ю': "YU", 'Я': "YA",
 }
 
-// translitKey is the second comparison key for codes: like FoldLookalikes but
+// translitKey is the second comparison key for codes: like CodeKey but
 // Cyrillic letters are transliterated instead of matched by shape. Codes are
 // compared by shape first and by this only when that finds nothing.
 func translitKey(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		switch r {
-		case ' ', '-', '/', '.', '_', '\t', '\u00a0', '–', '—', '\\':
+		if isCodeSeparator(r) {
 			continue
 		}
 		r = unicode.ToUpper(r)

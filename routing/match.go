@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/intakehq/intake/parsers"
 )
 
 // MatchThreshold is the confidence from which an address or name match
@@ -96,7 +98,7 @@ func (d *Directory) MatchObject(h Hints) Match {
 	for _, p := range phones {
 		e := quickRUPhone(p)
 		if e == "" {
-			e = NormalizePhone(p)
+			e = parsers.NormalizePhone(p)
 		}
 		if e == "" {
 			continue
@@ -292,7 +294,7 @@ func (d *Directory) contactObject(client string, idx []int) *Object {
 // quickRUPhone is the E.164 form of a Russian number written with any
 // punctuation ("8 (964) 655-83-85", "+7 964 6558385"), without the cost of a
 // full parse; "" when the digits are not shaped like one. It serves only as
-// a look-up key: the directory's keys were validated by NormalizePhone.
+// a look-up key: the directory's keys were validated by [parsers.NormalizePhone].
 func quickRUPhone(s string) string {
 	var buf [16]byte
 	n := 0

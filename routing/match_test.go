@@ -114,3 +114,24 @@ func TestDirectoryConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+// A contact's phone in a code libphonenumber does not list (399) is read the
+// way extraction reads it, so the store is found by it in any spelling.
+func TestMatchPhoneInUnlistedCode(t *testing.T) {
+	contacts := append(fixtureContacts(), Contact{Client: "DM", Object: "DM/0211", Name: "Орлова Мария", Role: "store_director", Email: "dm0211@dommarket.ru", Phone: "+7 (399) 123-45-67"})
+	d, err := NewDirectory(fixtureClients(), fixtureObjects(), fixtureEngineers(), contacts, fixtureCategories())
+	require.NoError(t, err)
+	for _, h := range []Hints{
+		{Phones: []string{"+73991234567"}},
+		{Phones: []string{"8 (399) 123-45-67"}},
+		{Phones: []string{"8-399-123-45-67"}},
+		{SenderEmail: "unknown@mail.example", Signature: "Орлова Мария\nтел. +7 399 1234567"},
+	} {
+		m := d.MatchObject(h)
+		require.NotNil(t, m.Object, "%+v", h)
+		assert.Equal(t, "DM/0211", m.Object.Code, "%+v", h)
+		assert.Equal(t, MethodPhone, m.Method, "%+v", h)
+	}
+	assert.Len(t, d.ContactsByPhone("8 (399) 123-45-67"), 1)
+	assert.Len(t, d.ContactsByPhone("+73991234567"), 1)
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
 )
 
@@ -336,7 +337,7 @@ func duplicateKey(k *kindInfo, vals []any, keyIdx []int) string {
 	for i, j := range keyIdx {
 		s, _ := vals[j].(string)
 		if k.kind == KindObjects && k.columns[j] == "code" {
-			s = routing.FoldLookalikes(s)
+			s = routing.CodeKey(s)
 		}
 		parts[i] = s
 	}
@@ -488,7 +489,7 @@ func (c *cells) email(column string) string {
 // phone keeps the number as written, once the routing directory can read it.
 func (c *cells) phone(column string) string {
 	v := c.text(column)
-	if v != "" && routing.NormalizePhone(v) == "" {
+	if v != "" && parsers.NormalizePhone(v) == "" {
 		c.fail(column, "%q is not a valid phone number", clip(v))
 	}
 	return v

@@ -87,7 +87,7 @@ func (rc *Receiver) apply(c *store.Call, ev Event, dir *routing.Directory) {
 		c.Line = ev.Line
 	}
 	if c.Phone == "" && ev.External != "" {
-		c.Phone = cmp.Or(routing.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
+		c.Phone = cmp.Or(parsers.NormalizePhone(ev.External), strings.TrimSpace(ev.External))
 	}
 	if !c.Known && c.Phone != "" {
 		rc.identify(c, dir)
@@ -267,7 +267,7 @@ func (x *engineerIndex) lookup(dir *routing.Directory, phone string) *routing.En
 	if x.dir != dir {
 		x.dir, x.by = dir, map[string]routing.Engineer{}
 		for _, e := range dir.Engineers() {
-			if p := routing.NormalizePhone(e.Phone); p != "" {
+			if p := parsers.NormalizePhone(e.Phone); p != "" {
 				x.by[p] = e
 			}
 		}
