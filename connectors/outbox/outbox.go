@@ -36,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/intakehq/intake/fault"
 	"github.com/intakehq/intake/store"
 )
 
@@ -52,19 +53,11 @@ type SenderFunc func(ctx context.Context, m store.OutboxRow) error
 func (f SenderFunc) Send(ctx context.Context, m store.OutboxRow) error { return f(ctx, m) }
 
 // PermanentError marks a failure that retrying cannot fix: the row is dead
-// at once.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
+// at once. It is fault's, which the pipeline asks too.
+type PermanentError = fault.PermanentError
 
 // Permanent wraps err as permanent.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &PermanentError{Err: err}
-}
+func Permanent(err error) error { return fault.Permanent(err) }
 
 // RetryAfterError carries the delay a target asked for (HTTP 429/503
 // Retry-After).
@@ -308,8 +301,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) {
 		d.st.OutboxFailed(rec, r.ID, "interrupted by shutdown: "+err.Error(), 0, false) //nolint:errcheck
 		return
 	}
-	var perm *PermanentError
-	dead := errors.As(err, &perm) || r.Attempts >= d.cfg.MaxAttempts
+	dead := fault.IsPermanent(err) || r.Attempts >= d.cfg.MaxAttempts
 	wait := Backoff(r.Attempts, d.cfg.BaseDelay, d.cfg.MaxDelay, d.rnd)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) && ra.After > wait {
