@@ -30,15 +30,15 @@ func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flo
 	if meta.Refused {
 		// A webhook request the desk did not sign: kept for audit, never
 		// read, whatever it claims.
-		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeIgnored, "bad signature", nil, nil)
+		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeIgnored, "bad signature", nil)
 	}
 	c := r.byName[meta.Connector]
 	if c == nil {
-		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFailed, fmt.Sprintf("connector %q is not configured", meta.Connector), nil, nil)
+		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFailed, fmt.Sprintf("connector %q is not configured", meta.Connector), nil)
 	}
 	var o Order
 	if err := json.Unmarshal(it.Raw, &o); err != nil {
-		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFailed, "unreadable order: "+err.Error(), nil, nil)
+		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFailed, "unreadable order: "+err.Error(), nil)
 	}
 	m := r.mapping[c.Name()]
 	f := parsers.Fields{

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/fault"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store"
 )
@@ -105,7 +106,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 		fails++
-		wait = outbox.Backoff(fails, r.MinBackoff, r.MaxBackoff, randFloat)
+		wait = fault.Backoff(fails, r.MinBackoff, r.MaxBackoff, randFloat)
 		var ra *outbox.RetryAfterError
 		if errors.As(err, &ra) && ra.After > wait {
 			wait = ra.After

@@ -9,7 +9,10 @@
 // 5xx) is transient and worth another attempt.
 package fault
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // PermanentError marks a failure that retrying cannot fix.
 type PermanentError struct{ Err error }
@@ -44,4 +47,22 @@ func IsPermanent(err error) bool {
 		return len(code) == 5 && (code[:2] == "22" || code[:2] == "23")
 	}
 	return false
+}
+
+// Backoff is the delay before attempt n+1 after n failed attempts:
+// base*2^(n-1), capped at max, with "equal jitter" (half fixed, half random)
+// so that rows failed together by one outage do not return together.
+func Backoff(n int, base, max time.Duration, rnd func() float64) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	return half + time.Duration(rnd()*float64(half))
 }

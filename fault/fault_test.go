@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 type pgErr struct{ code string }
@@ -34,4 +37,26 @@ func TestIsPermanent(t *testing.T) {
 	if Permanent(nil) != nil {
 		t.Error("Permanent(nil) must be nil")
 	}
+}
+
+func TestBackoffDoublesWithJitter(t *testing.T) {
+	half := func() float64 { return 0.5 }
+	cases := []struct {
+		name string
+		n    int
+		want time.Duration
+	}{
+		{"first", 1, 7500 * time.Millisecond},
+		{"second", 2, 15 * time.Second},
+		{"capped", 30, 45 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Backoff(tc.n, 10*time.Second, time.Hour, half))
+		})
+	}
+	zero := func() float64 { return 0 }
+	one := func() float64 { return 1 }
+	assert.Equal(t, 5*time.Second, Backoff(1, 10*time.Second, time.Hour, zero))
+	assert.Equal(t, 10*time.Second, Backoff(1, 10*time.Second, time.Hour, one))
 }

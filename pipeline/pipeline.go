@@ -424,7 +424,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 		if err != nil {
 			return err
 		}
-		ld := loads{}
+		ld := &loads{}
 		for _, j := range jobs {
 			if !open[j.it.ID] {
 				continue // finished meanwhile by someone else
@@ -449,7 +449,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 
 // completeIsolated completes j in tx; a source that writes before routing
 // gets a savepoint, so that a deferral leaves nothing of it behind.
-func (p *Pipeline) completeIsolated(ctx context.Context, tx pgx.Tx, j *job, ld loads) error {
+func (p *Pipeline) completeIsolated(ctx context.Context, tx pgx.Tx, j *job, ld *loads) error {
 	if j.it.Source == flow.SourceMail {
 		return p.proc.complete(ctx, tx, j, ld, true)
 	}
@@ -516,7 +516,7 @@ func (p *Pipeline) runJob(ctx context.Context, j *job) {
 			if err != nil || !open[j.it.ID] {
 				return err
 			}
-			return p.proc.complete(ctx, tx, j, loads{}, true)
+			return p.proc.complete(ctx, tx, j, &loads{}, true)
 		})
 	}()
 	stageSeconds.WithLabelValues("item").Observe(time.Since(start).Seconds())
@@ -604,9 +604,7 @@ func (p *Pipeline) deferJob(ctx context.Context, j *job) {
 // backoff is the wait before attempt n+1: RetryInitial doubled per attempt,
 // at most a minute, with jitter so that replicas do not retry in step.
 func (p *Pipeline) backoff(n int) time.Duration {
-	d := p.cfg.RetryInitial << min(max(n-1, 0), 16)
-	d = min(d, time.Minute)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return fault.Backoff(n, p.cfg.RetryInitial, time.Minute, rand.Float64)
 }
 
 func (p *Pipeline) done(id int64) {

@@ -228,13 +228,16 @@ func (p *Processor) parseWithin(it *store.Item, rt *Runtime, limit time.Duration
 	}
 }
 
-// loads are engineers' open tickets, kept current through a transaction.
-type loads map[string]int
+// loads are engineers' open tickets: read once per transaction, when the
+// first ticket needs them, and kept current as the transaction assigns.
+type loads struct {
+	open map[string]int // nil until read
+}
 
 // complete runs the rest of the stages for j inside tx and records the
 // item's outcome. It returns ErrDeferred (and writes nothing) when the item
 // must wait for an earlier one.
-func (p *Processor) complete(ctx context.Context, tx pgx.Tx, j *job, ld loads, mayDefer bool) error {
+func (p *Processor) complete(ctx context.Context, tx pgx.Tx, j *job, ld *loads, mayDefer bool) error {
 	it, rt := j.it, j.rt
 	if j.err != nil {
 		return j.err
@@ -275,7 +278,7 @@ var ourNumber = regexp.MustCompile(`\bINT-(\d{1,12})\b`)
 
 // route recognizes follow-ups, matches the store, applies the route and
 // assign rules, assigns an engineer and goes on to the ticket step.
-func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld loads, mayDefer bool, blockedBy int64) error {
+func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld *loads, mayDefer bool, blockedBy int64) error {
 	f := pd.Fields
 	rv := rt.RulesVersion
 	dec := Decision{Client: f.Client, ExternalID: f.ExternalID, Event: f.Event, Status: f.Status, Trace: slices.Clone(pd.Trace)}
@@ -369,7 +372,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 // priority and due from the message and the rules, the engineer by the
 // assignment policy, and the SLA. Route and Resolve both decide with it; it
 // reads nothing but its arguments.
-func (p *Processor) decideTicket(dir *routing.Directory, obj *routing.Object, f parsers.Fields, res, ares stageResult, ld loads, received time.Time) Decision {
+func (p *Processor) decideTicket(dir *routing.Directory, obj *routing.Object, f parsers.Fields, res, ares stageResult, ld *loads, received time.Time) Decision {
 	dec := Decision{Kind: flow.OutcomeTicket, Client: obj.Client, Object: obj.Code, ExternalID: f.ExternalID,
 		Event: f.Event, Status: f.Status,
 		Category: knownCategory(dir, firstText(res.Category, f.Category)), Priority: firstText(res.Priority, f.Priority),
@@ -379,7 +382,7 @@ func (p *Processor) decideTicket(dir *routing.Directory, obj *routing.Object, f 
 	}
 	pol := routing.Policy{Mode: ares.AssignMode, OfferN: ares.OfferN, Exclude: ares.ExcludeEngineers, Prefer: ares.PreferEngineers, Engineer: ares.Engineer}
 	if dec.Category != "" {
-		a := dir.Assign(obj, dec.Category, ld, pol)
+		a := dir.Assign(obj, dec.Category, ld.open, pol)
 		dec.Assignment, dec.Engineer = &a, a.Engineer
 	}
 	// SLA: a due time stated by the chain wins; else a rule's hours, an
@@ -400,24 +403,20 @@ func knownCategory(dir *routing.Directory, code string) string {
 	return code
 }
 
-func (p *Processor) ensureLoads(ctx context.Context, tx pgx.Tx, ld loads) error {
-	if _, ok := ld[loadsRead]; ok {
+func (p *Processor) ensureLoads(ctx context.Context, tx pgx.Tx, ld *loads) error {
+	if ld.open != nil {
 		return nil
 	}
 	m, err := store.OpenLoads(ctx, tx)
 	if err != nil {
 		return err
 	}
-	for k, v := range m {
-		ld[k] = v
+	if m == nil {
+		m = map[string]int{}
 	}
-	ld[loadsRead] = 0
+	ld.open = m
 	return nil
 }
-
-// loadsRead marks loads as read in this transaction (no engineer has an
-// empty code).
-const loadsRead = ""
 
 // slaDue is when a ticket must be done: a rule's hours, a configured
 // override or the category's hours, counted in the client's business hours
@@ -446,7 +445,7 @@ func (p *Processor) slaDue(dir *routing.Directory, received time.Time, client, c
 
 // ticket creates the ticket or applies the follow-up dec, runs the hooks
 // and records the item's outcome.
-func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *Parsed, dec Decision, pdJSON []byte, ld loads) error {
+func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *Parsed, dec Decision, pdJSON []byte, ld *loads) error {
 	id := it.ID
 	itemID := id
 	dec.Rules = firedRules(dec.Trace)
@@ -488,8 +487,8 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			dec.Kind = flow.OutcomeFollowUp
 			return finish(flow.OutcomeFollowUp, "same external number", tid)
 		}
-		if dec.Engineer != "" && ld != nil {
-			ld[dec.Engineer]++
+		if dec.Engineer != "" && ld.open != nil {
+			ld.open[dec.Engineer]++
 		}
 		data := mustJSON(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
 		if err := store.AddEvent(ctx, tx, store.Event{TicketID: tid, Actor: "intake", Kind: "created", ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
@@ -640,7 +639,7 @@ func (p *Processor) run(ctx context.Context, tx pgx.Tx, id int64, mayDefer bool)
 	if j.err != nil {
 		return store.Complete(ctx, tx, id, store.ItemResult{Outcome: flow.OutcomeFailed, Reason: j.err.Error()})
 	}
-	return p.complete(ctx, tx, j, loads{}, mayDefer)
+	return p.complete(ctx, tx, j, &loads{}, mayDefer)
 }
 
 // ErrNotUnmatched is returned by Resolve for an item that is not waiting
@@ -669,7 +668,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 			return 0, err
 		}
 	}
-	ld := loads{}
+	ld := &loads{}
 	if err := p.ensureLoads(ctx, tx, ld); err != nil {
 		return 0, err
 	}
@@ -683,7 +682,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 	if err := p.ticket(ctx, tx, it, &pd, dec, nil, ld); err != nil {
 		return 0, err
 	}
-	tid, err := store.ItemTicket(ctx, tx, id)
+	_, tid, err := store.ItemProgress(ctx, tx, id)
 	if err != nil {
 		return 0, err
 	}

@@ -93,35 +93,10 @@ func (s *Store) ListItems(ctx context.Context, f ItemFilter) ([]Item, error) {
 	return pgx.CollectRows(rows, pgx.RowToStructByName[Item])
 }
 
-// Advance moves an item to the next stage with the stage's result.
-func Advance(ctx context.Context, tx pgx.Tx, id int64, stage string, set map[string]any) error {
-	q := `UPDATE inbound_items SET stage = $2, updated_at = now()`
-	args := []any{id, stage}
-	for _, col := range []string{"parsed", "decision", "client", "message_id", "rules_version"} {
-		if v, ok := set[col]; ok {
-			v = safeValue(v)
-			args = append(args, v)
-			q += fmt.Sprintf(", %s = $%d", col, len(args))
-		}
-	}
-	_, err := tx.Exec(ctx, q+` WHERE id = $1`, args...)
-	return err
-}
-
-// Finish records an item's one outcome.
-func Finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string, ticketID *int64, decision any) error {
-	q := `UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4,
-		error = CASE WHEN $2 = 'failed' THEN $3 ELSE '' END, lease_until = NULL, next_attempt_at = NULL, updated_at = now()`
-	args := []any{id, outcome, SafeText(reason), ticketID}
-	if decision != nil {
-		args = append(args, safeValue(decision))
-		q += `, decision = $5`
-	}
-	tag, err := tx.Exec(ctx, q+` WHERE id = $1 AND stage <> 'done'`, args...)
-	if err == nil && tag.RowsAffected() != 1 {
-		err = fmt.Errorf("item %d: already has an outcome", id)
-	}
-	return err
+// Finish records an item's one outcome inside tx (Complete without a parse
+// result or decision).
+func Finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string, ticketID *int64) error {
+	return Complete(ctx, tx, id, ItemResult{Outcome: outcome, Reason: reason, TicketID: ticketID})
 }
 
 // FailItem records a processing error as the item's outcome "failed". Failed
@@ -161,20 +136,6 @@ func (s *Store) PendingItems(ctx context.Context, olderThan time.Duration, limit
 // OutcomeCounts counts items by outcome ("pending" for those without one).
 func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
 	return counts(ctx, s.Pool, nil, `SELECT coalesce(outcome, 'pending'), count(*) FROM inbound_items GROUP BY 1`)
-}
-
-// safeValue makes a column value storable: JSON bytes and text lose what
-// PostgreSQL refuses.
-func safeValue(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		return SafeJSON(x)
-	case json.RawMessage:
-		return SafeJSON(x)
-	case string:
-		return SafeText(x)
-	}
-	return v
 }
 
 // ItemState is what an item's stages have recorded so far: what its outcome

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,16 +49,8 @@ func (s *Store) ClaimFresh(ctx context.Context, limit int, maxBytes int64, lease
 		return nil, err
 	}
 	// UPDATE ... RETURNING does not keep the sub-select's order.
-	sortItems(items)
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
 	return items, nil
-}
-
-func sortItems(items []Item) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && items[j].ID < items[j-1].ID; j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
 }
 
 // ClaimItem claims one item for an attempt: it counts the attempt and leases
@@ -233,13 +227,6 @@ func RouteItem(ctx context.Context, tx pgx.Tx, id int64, client string, decision
 	_, err := tx.Exec(ctx, `UPDATE inbound_items SET stage = 'routed', outcome = NULL, reason = '', client = $2, decision = $3, updated_at = now()
 		WHERE id = $1`, id, SafeText(client), SafeJSON(decision))
 	return err
-}
-
-// ItemTicket returns the ticket an item created or joined, if any.
-func ItemTicket(ctx context.Context, tx pgx.Tx, id int64) (*int64, error) {
-	var tid *int64
-	err := tx.QueryRow(ctx, `SELECT ticket_id FROM inbound_items WHERE id = $1`, id).Scan(&tid)
-	return tid, err
 }
 
 // LockPending locks items inside tx and says which of them still have no

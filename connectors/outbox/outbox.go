@@ -148,24 +148,6 @@ func (d *Dispatcher) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{d.attempts}
 }
 
-// Backoff is the delay before attempt n+1 after n failed attempts:
-// base*2^(n-1), capped at max, with "equal jitter" (half fixed, half random)
-// so that rows failed together by one outage do not return together.
-func Backoff(n int, base, max time.Duration, rnd func() float64) time.Duration {
-	if n < 1 {
-		n = 1
-	}
-	d := base
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + time.Duration(rnd()*float64(half))
-}
-
 // Run delivers until ctx ends, then waits for the messages in flight.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	sem := make(chan struct{}, d.cfg.Workers)
@@ -302,7 +284,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) {
 		return
 	}
 	dead := fault.IsPermanent(err) || r.Attempts >= d.cfg.MaxAttempts
-	wait := Backoff(r.Attempts, d.cfg.BaseDelay, d.cfg.MaxDelay, d.rnd)
+	wait := fault.Backoff(r.Attempts, d.cfg.BaseDelay, d.cfg.MaxDelay, d.rnd)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) && ra.After > wait {
 		wait = min(ra.After, d.cfg.MaxDelay*4)

@@ -51,28 +51,6 @@ func runUntil(t *testing.T, d *outbox.Dispatcher, cond func() bool) {
 	require.NoError(t, <-done)
 }
 
-func TestBackoff(t *testing.T) {
-	half := func() float64 { return 0.5 }
-	cases := []struct {
-		name string
-		n    int
-		want time.Duration
-	}{
-		{"first", 1, 7500 * time.Millisecond},
-		{"second", 2, 15 * time.Second},
-		{"capped", 30, 45 * time.Minute},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, outbox.Backoff(tc.n, 10*time.Second, time.Hour, half))
-		})
-	}
-	zero := func() float64 { return 0 }
-	one := func() float64 { return 1 }
-	assert.Equal(t, 5*time.Second, outbox.Backoff(1, 10*time.Second, time.Hour, zero))
-	assert.Equal(t, 10*time.Second, outbox.Backoff(1, 10*time.Second, time.Hour, one))
-}
-
 // The target is down for a while: the message is retried with backoff and
 // delivered once; a second target meanwhile is served at once.
 func TestWebhookOutageRetriedDeliveredOnceOthersNotBlocked(t *testing.T) {

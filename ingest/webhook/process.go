@@ -31,7 +31,7 @@ func (rc *Receiver) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *fl
 	}
 	json.Unmarshal(it.Meta, &meta) //nolint:errcheck // an empty meta is handled below
 	if meta.Refused {
-		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeIgnored, "bad signature", nil, nil)
+		return nil, store.Finish(ctx, tx, it.ID, store.OutcomeIgnored, "bad signature", nil)
 	}
 	if meta.Kind == kindMakeTicket {
 		return rc.makeTicket(ctx, tx, it, meta.Call, rt)
@@ -193,7 +193,7 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 				Reason: fmt.Sprintf("%s call with %s (%s)", directionWord(c.Direction), c.Contact, c.Phone)}); err != nil {
 				return nil, err
 			}
-			return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFollowUp, fmt.Sprintf("call %d attached to the store's open ticket", c.ID), &t.ID, nil)
+			return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFollowUp, fmt.Sprintf("call %d attached to the store's open ticket", c.ID), &t.ID)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -250,7 +250,7 @@ func (rc *Receiver) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID 
 }
 
 func finish(ctx context.Context, tx pgx.Tx, id int64, outcome, reason string) error {
-	return store.Finish(ctx, tx, id, outcome, reason, nil, nil)
+	return store.Finish(ctx, tx, id, outcome, reason, nil)
 }
 
 // engineerIndex maps phones to engineers for the directory in force, built
