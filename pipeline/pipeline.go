@@ -418,26 +418,34 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 	for i, j := range jobs {
 		ids[i] = j.it.ID
 	}
-	err = p.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = p.store.InTx(ctx, func(ptx pgx.Tx) error {
 		deferred = deferred[:0]
-		open, err := store.LockPending(ctx, tx, ids)
+		open, err := store.LockPending(ctx, ptx, ids)
 		if err != nil {
 			return err
 		}
+		// Writes travel with the next read, in one round trip; one that
+		// fails names the item it was for.
+		tx := store.NewWriteBehind(ptx)
 		ld := &loads{}
 		for _, j := range jobs {
 			if !open[j.it.ID] {
 				continue // finished meanwhile by someone else
 			}
+			tx.SetOwner(j)
 			err := p.completeIsolated(ctx, tx, j, ld)
 			if errors.Is(err, ErrDeferred) {
 				deferred = append(deferred, j)
 				continue
 			}
 			if err != nil {
-				culprit = j
+				culprit = heldBy(err, j)
 				return err
 			}
+		}
+		if err := tx.Flush(ctx); err != nil {
+			culprit = heldBy(err, nil)
+			return err
 		}
 		return nil
 	})
@@ -445,6 +453,17 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 		err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
 	}
 	return deferred, culprit, err
+}
+
+// heldBy is the job whose held-back write failed with err, else j.
+func heldBy(err error, j *job) *job {
+	var he *store.HeldWriteError
+	if errors.As(err, &he) {
+		if owner, ok := he.Owner.(*job); ok {
+			return owner
+		}
+	}
+	return j
 }
 
 // completeIsolated completes j in tx; a source that writes before routing
@@ -511,12 +530,16 @@ func (p *Pipeline) runJob(ctx context.Context, j *job) {
 		}()
 		ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 		defer cancel()
-		return p.store.InTx(ctx, func(tx pgx.Tx) error {
-			open, err := store.LockPending(ctx, tx, []int64{j.it.ID})
+		return p.store.InTx(ctx, func(ptx pgx.Tx) error {
+			open, err := store.LockPending(ctx, ptx, []int64{j.it.ID})
 			if err != nil || !open[j.it.ID] {
 				return err
 			}
-			return p.proc.complete(ctx, tx, j, &loads{}, true)
+			tx := store.NewWriteBehind(ptx)
+			if err := p.proc.complete(ctx, tx, j, &loads{}, true); err != nil {
+				return err
+			}
+			return tx.Flush(ctx)
 		})
 	}()
 	stageSeconds.WithLabelValues("item").Observe(time.Since(start).Seconds())

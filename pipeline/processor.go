@@ -256,7 +256,7 @@ func (p *Processor) complete(ctx context.Context, tx pgx.Tx, j *job, ld *loads, 
 		if len(it.Parsed) > 0 {
 			json.Unmarshal(it.Parsed, &pd) //nolint:errcheck // only the problem text is read
 		}
-		return p.ticket(ctx, tx, it, &pd, dec, nil, ld)
+		return p.ticket(ctx, tx, it, &pd, dec, nil, ld, nil)
 	}
 	pd, env := j.parsed, j.env
 	if pd == nil {
@@ -297,7 +297,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 		dec.Kind, dec.Ticket, dec.Via = flow.OutcomeFollowUp, t.ID, via
 		dec.Client, dec.Object = t.Client, t.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
-		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld)
+		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld, t)
 	}
 	// An earlier item it refers to that has no outcome yet: one being
 	// retried, or that another replica has, is waited for (the item comes
@@ -326,7 +326,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 		dec.Kind, dec.AwaitItem, dec.Via = flow.OutcomeFollowUp, e.ID, "pending_item"
 		dec.Client, dec.Object = odec.Client, odec.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
-		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld)
+		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld, nil)
 	}
 
 	dir := rt.Directory
@@ -365,7 +365,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 	}
 	nd := p.decideTicket(dir, obj, f, res, ares, ld, it.ReceivedAt)
 	nd.Match, nd.Trace = dec.Match, append(dec.Trace, ares.Trace...)
-	return p.ticket(ctx, tx, it, pd, nd, pdJSON, ld)
+	return p.ticket(ctx, tx, it, pd, nd, pdJSON, ld, nil)
 }
 
 // decideTicket decides a new ticket for the store obj: its category,
@@ -445,7 +445,10 @@ func (p *Processor) slaDue(dir *routing.Directory, received time.Time, client, c
 
 // ticket creates the ticket or applies the follow-up dec, runs the hooks
 // and records the item's outcome.
-func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *Parsed, dec Decision, pdJSON []byte, ld *loads) error {
+//
+// known is the ticket dec follows up when the caller has just read it in tx,
+// else nil.
+func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *Parsed, dec Decision, pdJSON []byte, ld *loads, known *store.Ticket) error {
 	id := it.ID
 	itemID := id
 	dec.Rules = firedRules(dec.Trace)
@@ -515,9 +518,12 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 				return fmt.Errorf("item %d: the ticket of item %d it refers to is not created yet: %w", id, dec.AwaitItem, ErrDeferred)
 			}
 		}
-		t, err := store.TicketByID(ctx, tx, dec.Ticket)
-		if err != nil {
-			return err
+		t := known
+		if t == nil || t.ID != dec.Ticket {
+			var err error
+			if t, err = store.TicketByID(ctx, tx, dec.Ticket); err != nil {
+				return err
+			}
 		}
 		// The chain closing or cancelling its order ends an open ticket; a
 		// ticket already done or ended keeps its state (the lifecycle's
@@ -679,7 +685,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 		return 0, err
 	}
 	it.Stage = flow.StageRouted
-	if err := p.ticket(ctx, tx, it, &pd, dec, nil, ld); err != nil {
+	if err := p.ticket(ctx, tx, it, &pd, dec, nil, ld, nil); err != nil {
 		return 0, err
 	}
 	_, tid, err := store.ItemProgress(ctx, tx, id)

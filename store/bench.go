@@ -75,3 +75,13 @@ func (s *Store) ProgressByMessageID(ctx context.Context, mid string) (*MessagePr
 	p.Pipeline = time.Duration(secs * float64(time.Second))
 	return &p, nil
 }
+
+// BackendPIDs lists the server processes connected to this database, for a
+// benchmark that reads their CPU time.
+func (s *Store) BackendPIDs(ctx context.Context) ([]int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}

@@ -427,6 +427,9 @@ func (l *Lifecycle) moveTicket(ctx context.Context, tx pgx.Tx, t *Ticket, m life
 // approval chain or dispatches the work and sets the SLA timers; for a
 // cancellation or closing by the chain it ends the open tasks.
 func (l *Lifecycle) OnTicket(ctx context.Context, tx pgx.Tx, ticketID int64, created bool, event string, a *routing.Assignment) error {
+	if !created && event != "cancelled" && event != "closed" {
+		return nil // an ordinary follow-up: nothing for the lifecycle to do
+	}
 	t, err := lockTicket(ctx, tx, ticketID)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // qualified returns itemColumns prefixed with a table alias.
@@ -145,7 +146,12 @@ func Complete(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
 	if c.Outcome == OutcomeFailed {
 		errText = SafeText(c.Reason)
 	}
-	tag, err := tx.Exec(ctx, `
+	return execLater(ctx, tx, func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("item %d: already has an outcome", id)
+		}
+		return nil
+	}, `
 		UPDATE inbound_items SET stage = 'done', outcome = $2, reason = $3, ticket_id = $4, error = $10,
 			parsed = coalesce($5, parsed), decision = coalesce($6, decision),
 			client = CASE WHEN $7 = '' THEN client ELSE $7 END,
@@ -154,10 +160,6 @@ func Complete(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
 			lease_until = NULL, next_attempt_at = NULL, updated_at = now()
 		WHERE id = $1 AND stage <> 'done'`,
 		id, c.Outcome, SafeText(c.Reason), c.TicketID, parsed, decision, SafeText(c.Client), SafeText(c.MessageID), c.RulesVersion, errText)
-	if err == nil && tag.RowsAffected() != 1 {
-		err = fmt.Errorf("item %d: already has an outcome", id)
-	}
-	return err
 }
 
 // ItemProgress is how far an item got: its stage and ticket.

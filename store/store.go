@@ -26,10 +26,13 @@ type Store struct {
 }
 
 // Open connects to url and pings the server.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database url: %w", err)
+	}
+	for _, o := range opts {
+		o(cfg.ConnConfig)
 	}
 	// The bus subscribers, the stage handlers, the mailbox sources and HTTP
 	// each hold connections: pgx's default (4 on two cores) starves them.

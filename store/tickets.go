@@ -132,9 +132,8 @@ func AddTicketMessage(ctx context.Context, tx pgx.Tx, ticketID int64, messageID 
 	if messageID == "" {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO ticket_messages (message_id, ticket_id, item_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+	return execLater(ctx, tx, nil, `INSERT INTO ticket_messages (message_id, ticket_id, item_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		messageID, ticketID, itemID)
-	return err
 }
 
 // Event is one row of a ticket's history.
@@ -157,11 +156,10 @@ func AddEvent(ctx context.Context, tx pgx.Tx, e Event) error {
 	if e.Data == nil {
 		e.Data = []byte("{}")
 	}
-	_, err := tx.Exec(ctx, `
+	return execLater(ctx, tx, nil, `
 		INSERT INTO ticket_events (ticket_id, actor, kind, from_state, to_state, reason, item_id, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 		e.TicketID, e.Actor, e.Kind, e.FromState, e.ToState, e.Reason, e.ItemID, e.Data)
-	return err
 }
 
 // TicketEvents lists a ticket's history.
@@ -177,11 +175,10 @@ func (s *Store) TicketEvents(ctx context.Context, ticketID int64) ([]Event, erro
 // ApplyFollowUp updates a ticket from a follow-up: non-nil fields replace the
 // ticket's, and state changes when state is not "".
 func ApplyFollowUp(ctx context.Context, tx pgx.Tx, id int64, priority *string, due *time.Time, state string) error {
-	_, err := tx.Exec(ctx, `
+	return execLater(ctx, tx, nil, `
 		UPDATE tickets SET priority = coalesce($2, priority), due = coalesce($3, due), sla_due = coalesce($3, sla_due),
 			state = CASE WHEN $4 = '' THEN state ELSE $4 END, updated_at = now()
 		WHERE id = $1`, id, priority, due, state)
-	return err
 }
 
 // OpenLoads counts open work per engineer: open engineer tasks, and open

@@ -48,6 +48,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var cf commonFlags
 	fs := newFlagSet("bench e2e", stderr, &cf)
 	idle := fs.Bool("idle", false, "measure latency of single messages through IMAP IDLE instead of throughput")
+	drain := fs.Bool("drain", false, "store the messages in the inbox before the start and time the pipeline draining that backlog (no mailbox)")
 	n := fs.Int("n", 0, "messages (default 2000; 200 with --idle)")
 	pause := fs.Duration("pause", 200*time.Millisecond, "with --idle: pause after each message has its outcome")
 	batchSize := fs.Int("batch-size", 0, "pipeline.batch_size (0: from the configuration)")
@@ -55,6 +56,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	mailboxBatch := fs.Int("mailbox-batch", 0, "UIDs per FETCH of the mailbox source (0: the mailbox default)")
 	busPoll := fs.Duration("bus-poll", 0, "bus.poll_interval (0: from the configuration)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up when the run takes longer")
+	top := fs.Int("statements", 0, "with --drain: list this many SQL statements, by the time the server spent waiting for them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,8 +66,8 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			*n = 200
 		}
 	}
-	if *n < 0 || *batchSize < 0 || *concurrency < 0 || *mailboxBatch < 0 || *pause < 0 || fs.NArg() > 0 {
-		return fmt.Errorf("usage: intake bench e2e [--idle] [--n N] [--batch-size B] [--concurrency C] [--mailbox-batch M] [--pause D]")
+	if *n < 0 || (*idle && *drain) || *batchSize < 0 || *concurrency < 0 || *mailboxBatch < 0 || *pause < 0 || fs.NArg() > 0 {
+		return fmt.Errorf("usage: intake bench e2e [--idle | --drain] [--n N] [--batch-size B] [--concurrency C] [--mailbox-batch M] [--pause D]")
 	}
 	cfg, err := loadConfig(cf.config, getenv)
 	if err != nil {
@@ -87,11 +89,14 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer cancel()
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
-	b := &e2eBench{cfg: cfg, say: say, stderr: stderr}
+	b := &e2eBench{cfg: cfg, say: say, stderr: stderr, top: *top}
 	if err := b.openDatabase(ctx); err != nil {
 		return err
 	}
 	defer b.closeDatabase()
+	if *drain {
+		return b.runDrain(ctx, *n)
+	}
 
 	dv, err := dovecottest.Launch()
 	if err != nil {
@@ -129,6 +134,8 @@ type e2eBench struct {
 	cfg     Config
 	mailbox mailbox.Config
 	st      *store.Store
+	counter *store.StatementCounter
+	top     int // statements to list, by time
 	say     func(string, ...any)
 	stderr  io.Writer
 	cleanup []func()
@@ -164,7 +171,8 @@ func (b *e2eBench) openDatabase(ctx context.Context) error {
 		b.say("database: private PostgreSQL in %s (no DATABASE_URL)", c.Dir())
 	}
 	b.cfg.Database.URL = dbURL
-	st, err := store.Open(ctx, dbURL)
+	b.counter = &store.StatementCounter{}
+	st, err := store.Open(ctx, dbURL, store.WithCounter(b.counter))
 	if err != nil {
 		return err
 	}
@@ -221,9 +229,13 @@ func (b *e2eBench) start(ctx context.Context) (*sourceSet, func() error, error) 
 
 func (b *e2eBench) printSettings() {
 	c := b.cfg
-	b.say("settings: pipeline batch_size %d, concurrency %d, lease %s; bus %s, poll_interval %s; mailbox batch %d, poll_interval %s, idle %v, mode %s; GOMAXPROCS %d of %d CPUs",
+	mb := "no mailbox"
+	if b.mailbox.Idle != nil {
+		mb = fmt.Sprintf("mailbox batch %d, poll_interval %s, idle %v, mode %s", b.mailbox.Batch, b.mailbox.PollInterval, *b.mailbox.Idle, b.mailbox.Mode)
+	}
+	b.say("settings: pipeline batch_size %d, concurrency %d, lease %s; bus %s, poll_interval %s; %s; GOMAXPROCS %d of %d CPUs",
 		c.Pipeline.BatchSize, c.Pipeline.Concurrency, c.Pipeline.Lease.D(), c.Bus.Kind, c.Bus.PollInterval.D(),
-		b.mailbox.Batch, b.mailbox.PollInterval, *b.mailbox.Idle, b.mailbox.Mode, runtime.GOMAXPROCS(0), runtime.NumCPU())
+		mb, runtime.GOMAXPROCS(0), runtime.NumCPU())
 }
 
 func (b *e2eBench) printOutcomes(ctx context.Context) error {

@@ -34,7 +34,7 @@ Usage:
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
   intake demo    [--once]                     run the whole job on sample data
   intake bench   parse [--n 5000]             normalize + extract throughput on one core
-  intake bench   e2e [--n 2000] | e2e --idle [--n 200]
+  intake bench   e2e [--n 2000] | e2e --idle [--n 200] | e2e --drain [--n 3000]
                                               mailbox to outcome through a real Dovecot and PostgreSQL:
                                               throughput, or latency of single messages with IDLE
 
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) > 0 && rest[0] == "e2e" {
 			return cmdBenchE2E(ctx, rest[1:], stdout, stderr)
 		}
-		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R] | intake bench e2e [--idle] [--n N]")
+		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R] | intake bench e2e [--idle | --drain] [--n N]")
 	case "ingest":
 		return cmdIngest(ctx, rest, stdout, stderr)
 	case "verify":
