@@ -1,0 +1,4 @@
+package store
+
+// ExecLater is execLater, for tests.
+var ExecLater = execLater
