@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +33,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing database url: %w", err)
 	}
+	if !strings.Contains(url, "sslmode") && os.Getenv("PGSSLMODE") == "" {
+		plainOnLoopback(&cfg.ConnConfig.Config)
+	}
 	for _, o := range opts {
 		o(cfg.ConnConfig)
 	}
@@ -48,6 +53,33 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("connecting to database %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
 	return &Store{Pool: pool}, nil
+}
+
+// plainOnLoopback drops TLS for a server on this machine's loopback address
+// when the URL does not ask for a TLS mode: the bytes never leave the host,
+// and encrypting them costs both sides CPU on every statement (libpq's
+// default, "prefer", would use TLS wherever the server offers it). A URL
+// with sslmode= is followed as written.
+func plainOnLoopback(cc *pgconn.Config) {
+	if cc.TLSConfig == nil || !isLoopback(cc.Host) {
+		return
+	}
+	cc.TLSConfig = nil
+	var plain []*pgconn.FallbackConfig
+	for _, f := range cc.Fallbacks {
+		if f.TLSConfig == nil {
+			plain = append(plain, f)
+		}
+	}
+	cc.Fallbacks = plain
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // New wraps an existing pool.

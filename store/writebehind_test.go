@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -109,5 +110,44 @@ func TestWriteBehind(t *testing.T) {
 	var n int
 	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM wb`).Scan(&n); err != nil || n != 3 {
 		t.Errorf("after the failed transactions: %d rows (%v), want 3", n, err)
+	}
+}
+
+// A server on the loopback address is spoken to without TLS unless the URL
+// asks for a mode; then the URL wins.
+func TestNoTLSOnLoopbackUnlessAsked(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	sslIn := func(url string) bool {
+		st, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var ssl bool
+		if err := st.Pool.QueryRow(ctx, `SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).Scan(&ssl); err != nil {
+			t.Fatal(err)
+		}
+		return ssl
+	}
+	if !strings.Contains(u, "127.0.0.1") && !strings.Contains(u, "localhost") {
+		t.Skip("the test database is not on a loopback TCP address")
+	}
+	if sslIn(u) {
+		t.Error("TLS used on loopback without sslmode in the URL")
+	}
+	var serverSSL string
+	st := pgtest.Store(t)
+	if err := st.Pool.QueryRow(ctx, `SHOW ssl`).Scan(&serverSSL); err != nil {
+		t.Fatal(err)
+	}
+	if serverSSL == "on" {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		if !sslIn(u + sep + "sslmode=require") {
+			t.Error("sslmode=require in the URL did not give TLS")
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,17 @@ func (b *e2eBench) runDrain(ctx context.Context, n int) error {
 		return err
 	}
 	stmts0, trips0 := b.counter.Totals()
+	if b.cpuProfile != "" {
+		f, err := os.Create(b.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	meter := newCPUMeter(b.st)
 	mctx, mstop := context.WithCancel(ctx)
 	go meter.watch(mctx)

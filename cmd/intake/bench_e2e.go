@@ -56,6 +56,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	mailboxBatch := fs.Int("mailbox-batch", 0, "UIDs per FETCH of the mailbox source (0: the mailbox default)")
 	busPoll := fs.Duration("bus-poll", 0, "bus.poll_interval (0: from the configuration)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up when the run takes longer")
+	cpuProfile := fs.String("cpuprofile", "", "with --drain: write a CPU profile of the server's run to this file")
 	top := fs.Int("statements", 0, "with --drain: list this many SQL statements, by the time the server spent waiting for them")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -89,7 +90,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer cancel()
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
-	b := &e2eBench{cfg: cfg, say: say, stderr: stderr, top: *top}
+	b := &e2eBench{cfg: cfg, say: say, stderr: stderr, top: *top, cpuProfile: *cpuProfile}
 	if err := b.openDatabase(ctx); err != nil {
 		return err
 	}
@@ -131,14 +132,15 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // e2eBench is one run of `intake bench e2e`.
 type e2eBench struct {
-	cfg     Config
-	mailbox mailbox.Config
-	st      *store.Store
-	counter *store.StatementCounter
-	top     int // statements to list, by time
-	say     func(string, ...any)
-	stderr  io.Writer
-	cleanup []func()
+	cfg        Config
+	mailbox    mailbox.Config
+	st         *store.Store
+	counter    *store.StatementCounter
+	top        int // statements to list, by time
+	cpuProfile string
+	say        func(string, ...any)
+	stderr     io.Writer
+	cleanup    []func()
 }
 
 var benchDatabases atomic.Int64
