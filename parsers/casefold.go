@@ -51,6 +51,20 @@ var foldTable = func() (t [0x800]rune) {
 	return t
 }()
 
+// foldMemo remembers foldText of the last string it was asked for.
+type foldMemo struct {
+	src, folded string
+	ok, set     bool
+}
+
+func (m *foldMemo) fold(s string) (string, bool) {
+	if !m.set || m.src != s {
+		m.folded, m.ok = foldText(s)
+		m.src, m.set = s, true
+	}
+	return m.folded, m.ok
+}
+
 // foldText folds s rune by rune with foldCanon. ok is false when a rune's
 // folded form has another byte length: positions in the result would not
 // be positions in s.

@@ -52,6 +52,9 @@ type Document struct {
 	Inline bool `json:"inline,omitempty"`
 	// Warnings lists what was repaired or guessed (bad charset, broken base64...).
 	Warnings []string `json:"warnings,omitempty"`
+
+	textFold foldMemo // Text case-folded, for label search by every format tried
+
 	Size     int      `json:"size"`
 }
 

@@ -310,7 +310,7 @@ func (ex *extractor) candidates(d *Document) []string {
 	switch ex.kind {
 	case "labels":
 		for _, re := range ex.labelRes {
-			add(findLabel(d.Text, []*labelMatcher{re}))
+			add(findLabel(d, []*labelMatcher{re}))
 		}
 	case "table":
 		for _, l := range ex.labels {
@@ -325,7 +325,7 @@ func (ex *extractor) candidates(d *Document) []string {
 func (ex *extractor) find(d *Document) string {
 	switch ex.kind {
 	case "labels":
-		return findLabel(d.Text, ex.labelRes)
+		return findLabel(d, ex.labelRes)
 	case "table":
 		return findTable(d.Tables, ex.labels)
 	case "regex":
@@ -373,8 +373,9 @@ func submatchValue(re *regexp.Regexp, s string) string {
 
 // findLabel returns the value of the first label (in the order given) found
 // in the text; an empty value means the value is on the next non-empty line.
-func findLabel(text string, res []*labelMatcher) string {
-	folded, ok := foldText(text)
+func findLabel(d *Document, res []*labelMatcher) string {
+	text := d.Text
+	folded, ok := d.textFold.fold(text)
 	for _, re := range res {
 		for _, m := range re.findAll(text, folded, ok, 5) {
 			if v := strings.TrimSpace(text[m[2]:m[3]]); v != "" {
