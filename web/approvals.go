@@ -47,7 +47,7 @@ func (h *Lifecycle) decide(approve bool) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		a, err := h.LC.Store().ApprovalByID(r.Context(), id)
+		a, err := h.Store.ApprovalByID(r.Context(), id)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -152,7 +152,7 @@ func (h *Lifecycle) linkError(w http.ResponseWriter, r *http.Request, err error)
 		msg, status = "Заявку уже принял другой инженер.", http.StatusConflict
 	case errors.Is(err, lifecycle.ErrNotAssignee):
 		msg, status = "Эта заявка вам больше не назначена.", http.StatusForbidden
-	case errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal), errors.Is(err, store.ErrApprovalClosed):
+	case errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal), errors.Is(err, lifecycle.ErrApprovalClosed):
 		msg, status = "Решение уже принято или заявка в другом состоянии.", http.StatusConflict
 	case errors.Is(err, lifecycle.ErrReasonRequired):
 		msg, status = "Укажите причину.", http.StatusUnprocessableEntity

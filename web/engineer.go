@@ -19,8 +19,9 @@ import (
 // Lifecycle serves the engineer API, the signed one-click links, approvals
 // and the dispatchers' lifecycle endpoints. Register adds its routes.
 type Lifecycle struct {
-	LC  *store.Lifecycle
-	Log *slog.Logger
+	LC    *lifecycle.Service
+	Store *store.Store // what the pages read
+	Log   *slog.Logger
 }
 
 // Register adds the lifecycle routes to mux.
@@ -76,12 +77,12 @@ func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, lifecycle.ErrLinkExpired):
 		status = http.StatusGone
 	case errors.Is(err, lifecycle.ErrTaken), errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal),
-		errors.Is(err, store.ErrApprovalClosed), errors.As(err, new(conflict)):
+		errors.Is(err, lifecycle.ErrApprovalClosed), errors.As(err, new(conflict)):
 		status = http.StatusConflict
 	case errors.Is(err, lifecycle.ErrReasonRequired), errors.Is(err, lifecycle.ErrUntilRequired), errors.Is(err, lifecycle.ErrWorkDoneRequired),
 		errors.As(err, new(unprocessable)):
 		status = http.StatusUnprocessableEntity
-	case errors.Is(err, store.ErrAttachmentLimit), errors.As(err, new(tooLarge)):
+	case errors.Is(err, lifecycle.ErrAttachmentLimit), errors.As(err, new(tooLarge)):
 		status = http.StatusRequestEntityTooLarge
 	}
 	if status == http.StatusInternalServerError {
@@ -101,7 +102,7 @@ func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
 			h.fail(w, r, unauthorized{errors.New("send the engineer token as Authorization: Bearer <token>")})
 			return
 		}
-		code, err := h.LC.Store().EngineerByToken(r.Context(), strings.TrimSpace(tok))
+		code, err := h.Store.EngineerByToken(r.Context(), strings.TrimSpace(tok))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -111,7 +112,7 @@ func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
 }
 
 func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
-	ts, err := h.LC.Store().MyTasks(r.Context(), eng)
+	ts, err := h.Store.MyTasks(r.Context(), eng)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -128,12 +129,12 @@ func (h *Lifecycle) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	v, err := h.Store.TaskFor(r.Context(), eng, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := h.LC.Store().Attachments(r.Context(), id)
+	files, err := h.Store.Attachments(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -147,7 +148,7 @@ func (h *Lifecycle) respondTask(w http.ResponseWriter, r *http.Request, eng stri
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	v, err := h.Store.TaskFor(r.Context(), eng, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -228,7 +229,7 @@ func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string)
 		h.fail(w, r, err)
 		return
 	}
-	var c store.Completion
+	var c lifecycle.Completion
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		c.ProblemFound, c.WorkDone = "", ""
@@ -329,11 +330,11 @@ func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng strin
 		h.fail(w, r, badRequest{errors.New("attachment id must be a number")})
 		return
 	}
-	if _, err := h.LC.Store().TaskFor(r.Context(), eng, id); err != nil {
+	if _, err := h.Store.TaskFor(r.Context(), eng, id); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.LC.Store().AttachmentData(r.Context(), id, aid)
+	a, err := h.Store.AttachmentData(r.Context(), id, aid)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -352,7 +353,7 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := r.PathValue("code")
-	tok, err := h.LC.Store().CreateEngineerToken(r.Context(), code, b.Label)
+	tok, err := h.Store.CreateEngineerToken(r.Context(), code, b.Label)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -361,7 +362,7 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
-	n, err := h.LC.Store().RevokeEngineerTokens(r.Context(), r.PathValue("code"))
+	n, err := h.Store.RevokeEngineerTokens(r.Context(), r.PathValue("code"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -375,7 +376,7 @@ func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.LC.Store().LifecycleOf(r.Context(), id)
+	out, err := h.Store.LifecycleOf(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -422,7 +423,7 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 		h.fail(w, r, err)
 		return
 	}
-	t, err := store.TicketByID(r.Context(), h.LC.Store().Pool, id)
+	t, err := store.TicketByID(r.Context(), h.Store.Pool, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -462,7 +463,7 @@ func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	stats, err := h.LC.Store().DurationStats(r.Context(), by, since)
+	stats, err := h.Store.DurationStats(r.Context(), by, since)
 	if err != nil {
 		h.fail(w, r, badRequest{err})
 		return
@@ -471,7 +472,7 @@ func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
-	cs, err := h.LC.Store().Contracts(r.Context())
+	cs, err := h.Store.Contracts(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -481,7 +482,7 @@ func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
 
 func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		store.Contract
+		lifecycle.Contract
 		StartsOn string  `json:"starts_on"`
 		EndsOn   *string `json:"ends_on"`
 	}
@@ -508,7 +509,7 @@ func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, unprocessable{errors.New("client, object and problem are required")})
 		return
 	}
-	id, err := h.LC.Store().AddContract(r.Context(), c)
+	id, err := h.Store.AddContract(r.Context(), c)
 	if err != nil {
 		h.fail(w, r, err)
 		return
