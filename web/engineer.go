@@ -16,16 +16,17 @@ import (
 	"github.com/intakehq/intake/store"
 )
 
-// Lifecycle serves the engineer API, the signed one-click links, approvals
-// and the dispatchers' lifecycle endpoints. Register adds its routes.
-type Lifecycle struct {
-	LC    *lifecycle.Service
-	Store *store.Store // what the pages read
-	Log   *slog.Logger
+// LifecycleAPI serves the engineer API, the signed one-click links,
+// approvals and the dispatchers' lifecycle endpoints. Register adds its
+// routes.
+type LifecycleAPI struct {
+	Service *lifecycle.Service // what changes a ticket's life
+	Store   *store.Store       // what the endpoints only read
+	Log     *slog.Logger
 }
 
 // Register adds the lifecycle routes to mux.
-func (h *Lifecycle) Register(mux *http.ServeMux) {
+func (h *LifecycleAPI) Register(mux *http.ServeMux) {
 	// Engineers, with their API token.
 	mux.HandleFunc("GET /api/v1/engineer/tasks", h.engineer(h.myTasks))
 	mux.HandleFunc("GET /api/v1/engineer/tasks/{id}", h.engineer(h.myTask))
@@ -62,7 +63,7 @@ type tooLarge struct{ error }
 
 // fail maps lifecycle errors to status codes: the one place they become
 // HTTP.
-func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *LifecycleAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	var bad badRequest
 	switch {
@@ -94,7 +95,7 @@ func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
 type engineerHandler func(w http.ResponseWriter, r *http.Request, engineer string)
 
 // engineer authenticates the engineer by "Authorization: Bearer <token>".
-func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
+func (h *LifecycleAPI) engineer(next engineerHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || tok == "" {
@@ -111,7 +112,7 @@ func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
 	}
 }
 
-func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
 	ts, err := h.Store.MyTasks(r.Context(), eng)
 	if err != nil {
 		h.fail(w, r, err)
@@ -123,7 +124,7 @@ func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) 
 	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
 }
 
-func (h *Lifecycle) myTask(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -143,7 +144,7 @@ func (h *Lifecycle) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 }
 
 // respondTask answers an action with the task as it now is.
-func (h *Lifecycle) respondTask(w http.ResponseWriter, r *http.Request, eng string, id int64, err error) {
+func (h *LifecycleAPI) respondTask(w http.ResponseWriter, r *http.Request, eng string, id int64, err error) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -156,10 +157,10 @@ func (h *Lifecycle) respondTask(w http.ResponseWriter, r *http.Request, eng stri
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (h *Lifecycle) accept(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) accept(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err == nil {
-		err = h.LC.Accept(r.Context(), id, eng, "engineer:"+eng)
+		err = h.Service.Accept(r.Context(), id, eng, "engineer:"+eng)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
@@ -185,14 +186,14 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
-func (h *Lifecycle) reject(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) reject(w http.ResponseWriter, r *http.Request, eng string) {
 	var b reasonBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
 	if err == nil {
-		err = h.LC.Reject(r.Context(), id, eng, "engineer:"+eng, b.Reason)
+		err = h.Service.Reject(r.Context(), id, eng, "engineer:"+eng, b.Reason)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -201,29 +202,29 @@ func (h *Lifecycle) reject(w http.ResponseWriter, r *http.Request, eng string) {
 	writeJSON(w, http.StatusOK, map[string]any{"task": id, "rejected": true})
 }
 
-func (h *Lifecycle) postpone(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) postpone(w http.ResponseWriter, r *http.Request, eng string) {
 	var b reasonBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
 	if err == nil {
-		err = h.LC.Postpone(r.Context(), id, eng, "engineer:"+eng, b.Reason, b.Until)
+		err = h.Service.Postpone(r.Context(), id, eng, "engineer:"+eng, b.Reason, b.Until)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
 
-func (h *Lifecycle) start(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) start(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err == nil {
-		err = h.LC.Start(r.Context(), id, eng, "engineer:"+eng)
+		err = h.Service.Start(r.Context(), id, eng, "engineer:"+eng)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
 
 // complete takes JSON {"problem_found", "work_done"} or a multipart form
 // with those fields and any number of "file" parts (photos, documents).
-func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) complete(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -234,7 +235,7 @@ func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string)
 	if ct == "multipart/form-data" {
 		c.ProblemFound, c.WorkDone = "", ""
 		if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
-			_, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+			_, err := h.Service.AddAttachment(r.Context(), id, eng, name, ctype, data)
 			return err
 		}, func(field, value string) {
 			switch field {
@@ -251,14 +252,14 @@ func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string)
 		h.fail(w, r, err)
 		return
 	}
-	err = h.LC.Complete(r.Context(), id, eng, "engineer:"+eng, c)
+	err = h.Service.Complete(r.Context(), id, eng, "engineer:"+eng, c)
 	h.respondTask(w, r, eng, id, err)
 }
 
 // eachFile streams a multipart body: files go to file, other fields to
 // field. The body is capped a little above the task's byte limit.
-func (h *Lifecycle) eachFile(w http.ResponseWriter, r *http.Request, file func(name, ctype string, data []byte) error, field func(name, value string)) error {
-	r.Body = http.MaxBytesReader(w, r.Body, h.LC.MaxUpload())
+func (h *LifecycleAPI) eachFile(w http.ResponseWriter, r *http.Request, file func(name, ctype string, data []byte) error, field func(name, value string)) error {
+	r.Body = http.MaxBytesReader(w, r.Body, h.Service.MaxUpload())
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return badRequest{fmt.Errorf("multipart body: %w", err)}
@@ -297,7 +298,7 @@ func (h *Lifecycle) eachFile(w http.ResponseWriter, r *http.Request, file func(n
 	}
 }
 
-func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -305,7 +306,7 @@ func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	}
 	var ids []int64
 	if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
-		aid, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+		aid, err := h.Service.AddAttachment(r.Context(), id, eng, name, ctype, data)
 		ids = append(ids, aid)
 		return err
 	}, func(string, string) {}); err != nil {
@@ -319,7 +320,7 @@ func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	writeJSON(w, http.StatusCreated, map[string]any{"task": id, "attachments": ids})
 }
 
-func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) attachment(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -344,7 +345,7 @@ func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng strin
 	w.Write(a.Data) //nolint:errcheck
 }
 
-func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) createToken(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Label string `json:"label"`
 	}
@@ -361,7 +362,7 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"engineer": code, "token": tok})
 }
 
-func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) revokeTokens(w http.ResponseWriter, r *http.Request) {
 	n, err := h.Store.RevokeEngineerTokens(r.Context(), r.PathValue("code"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -370,7 +371,7 @@ func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }
 
-func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -384,13 +385,13 @@ func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (h *Lifecycle) act(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) act(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.LC.LoadAct(r.Context(), id)
+	a, err := h.Service.LoadAct(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -407,7 +408,7 @@ type dispatcherBody struct {
 	Engineer string `json:"engineer"`
 }
 
-func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
+func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
 	var b dispatcherBody
 	id, err := pathID(r)
 	if err == nil {
@@ -431,25 +432,25 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 	writeJSON(w, http.StatusOK, t)
 }
 
-func (h *Lifecycle) dispatch(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) dispatch(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
+		return h.Service.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
 	})
 }
 
-func (h *Lifecycle) cancel(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) cancel(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+		return h.Service.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
-func (h *Lifecycle) close(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) close(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+		return h.Service.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
-func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) durations(w http.ResponseWriter, r *http.Request) {
 	by := r.URL.Query().Get("by")
 	if by == "" {
 		by = "client"
@@ -471,7 +472,7 @@ func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"by": by, "since": since, "states": stats})
 }
 
-func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) contracts(w http.ResponseWriter, r *http.Request) {
 	cs, err := h.Store.Contracts(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
@@ -480,7 +481,7 @@ func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contracts": cs})
 }
 
-func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) addContract(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		lifecycle.Contract
 		StartsOn string  `json:"starts_on"`
