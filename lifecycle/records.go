@@ -143,8 +143,8 @@ type Completion struct {
 	WorkDone     string `json:"work_done"`
 }
 
-// Record is one row the lifecycle adds to a ticket's history.
-type Record struct {
+// TicketEvent is one row the lifecycle adds to a ticket's history.
+type TicketEvent struct {
 	Ticket   int64
 	At       time.Time
 	Actor    string

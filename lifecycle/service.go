@@ -35,8 +35,8 @@ type Tx interface {
 	// EnterState ends the open time span of the ticket (taskID nil) or task
 	// at at, and opens one in state when counted.
 	EnterState(ctx context.Context, t *Ticket, taskID *int64, state State, at time.Time, counted bool) error
-	// Record adds a row to a ticket's history and returns its id.
-	Record(ctx context.Context, r Record) (int64, error)
+	// AddTicketEvent adds a row to a ticket's history and returns its id.
+	AddTicketEvent(ctx context.Context, r TicketEvent) (int64, error)
 	// Enqueue queues a notification in the outbox.
 	Enqueue(ctx context.Context, m Message) error
 	// Schedule adds a timer; one with the same key is kept as it is.
@@ -179,9 +179,9 @@ func (s *Service) enqueue(ctx context.Context, tx Tx, ms ...Message) error {
 }
 
 // record adds a history row at the service's clock.
-func (s *Service) record(ctx context.Context, tx Tx, r Record) (int64, error) {
+func (s *Service) record(ctx context.Context, tx Tx, r TicketEvent) (int64, error) {
 	r.At = s.now()
-	return tx.Record(ctx, r)
+	return tx.AddTicketEvent(ctx, r)
 }
 
 func (s *Service) enterState(ctx context.Context, tx Tx, t *Ticket, taskID *int64, state State) error {
@@ -213,7 +213,7 @@ func (s *Service) moveTaskOnly(ctx context.Context, tx Tx, t *Ticket, k *Task, m
 	if err := tx.UpdateTask(ctx, k, now); err != nil {
 		return 0, err
 	}
-	id, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "task_" + string(m.Action), From: string(from), To: k.State,
+	id, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "task_" + string(m.Action), From: string(from), To: k.State,
 		Reason: m.Reason, Data: TaskData(k, m, data)})
 	if err != nil {
 		return 0, err
@@ -249,7 +249,7 @@ func (s *Service) setTicketState(ctx context.Context, tx Tx, t *Ticket, to State
 		return 0, err
 	}
 	t.State = string(to)
-	ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: kind, From: from, To: t.State, Reason: reason, Data: data})
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: kind, From: from, To: t.State, Reason: reason, Data: data})
 	if err != nil {
 		return 0, err
 	}
@@ -339,7 +339,7 @@ func (s *Service) dispatch(ctx context.Context, tx Tx, t *Ticket, a *Assignment,
 		}
 		return s.offerTo(ctx, tx, t, k, a.Offer, ev)
 	}
-	ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "no_engineer", Reason: a.Reason})
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "no_engineer", Reason: a.Reason})
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func (s *Service) createTask(ctx context.Context, tx Tx, t *Ticket, k *Task, act
 	if err := tx.InsertTask(ctx, k, now); err != nil {
 		return 0, err
 	}
-	ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "task_" + string(act), To: k.State, Data: TaskData(k, Move{Action: act}, data)})
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "task_" + string(act), To: k.State, Data: TaskData(k, Move{Action: act}, data)})
 	if err != nil {
 		return 0, err
 	}
@@ -431,7 +431,7 @@ func (s *Service) advanceOffer(ctx context.Context, tx Tx, t *Ticket, k *Task, a
 	if err := tx.UpdateTask(ctx, k, now); err != nil {
 		return "", err
 	}
-	ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "offer_moved", From: k.State, To: k.State, Reason: why,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "offer_moved", From: k.State, To: k.State, Reason: why,
 		Data: map[string]any{"task": k.ID, "round": k.OfferRound, "offer": next}})
 	if err != nil {
 		return "", err

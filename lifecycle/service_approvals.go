@@ -55,7 +55,7 @@ func (s *Service) nextApproval(ctx context.Context, tx Tx, t *Ticket, actor stri
 		if err := tx.UpdateApproval(ctx, a); err != nil {
 			return err
 		}
-		ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "approval_skipped", From: t.State, To: t.State, Reason: a.Reason,
+		ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "approval_skipped", From: t.State, To: t.State, Reason: a.Reason,
 			Data: map[string]any{"approval": a.ID, "step": a.Step}})
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *Service) askApprover(ctx context.Context, tx Tx, t *Ticket, a *Approval
 	if err := tx.UpdateApproval(ctx, a); err != nil {
 		return err
 	}
-	ev, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "approval_requested", From: t.State, To: t.State,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "approval_requested", From: t.State, To: t.State,
 		Data: map[string]any{"approval": a.ID, "step": a.Step, "role": a.Role, "contact": a.ContactEmail}})
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, approve bool, by
 			return err
 		}
 		actor := "approver:" + by
-		if _, err := s.record(ctx, tx, Record{Ticket: t.ID, Actor: actor, Kind: "approval_" + a.State, From: t.State, To: t.State, Reason: reason,
+		if _, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "approval_" + a.State, From: t.State, To: t.State, Reason: reason,
 			Data: map[string]any{"approval": a.ID, "step": a.Step, "role": a.Role}}); err != nil {
 			return err
 		}

@@ -138,7 +138,7 @@ func (e *lcEnv) ticket(object, external string, mode string, slaHours float64) i
 		if _, err := tx.Exec(e.ctx, `UPDATE tickets SET created_at = $2 WHERE id = $1`, id, e.clock.Now()); err != nil {
 			return err
 		}
-		if err := store.AddEvent(e.ctx, tx, store.Event{TicketID: id, Actor: "intake", Kind: "created", ToState: nt.State, ItemID: &item}); err != nil {
+		if err := store.AddEvent(e.ctx, tx, store.TicketEvent{TicketID: id, Actor: "intake", Kind: "created", ToState: nt.State, ItemID: &item}); err != nil {
 			return err
 		}
 		return e.lc.OnTicket(e.ctx, store.LifecycleTx(tx), id, true, "", testAssignment(&a))

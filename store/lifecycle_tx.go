@@ -113,7 +113,7 @@ func (x lcTx) EnterState(ctx context.Context, t *lifecycle.Ticket, taskID *int64
 	return err
 }
 
-func (x lcTx) Record(ctx context.Context, r lifecycle.Record) (int64, error) {
+func (x lcTx) AddTicketEvent(ctx context.Context, r lifecycle.TicketEvent) (int64, error) {
 	data := []byte("{}")
 	if r.Data != nil {
 		var err error

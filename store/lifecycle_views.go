@@ -17,7 +17,7 @@ type TicketLifecycle struct {
 	Offers    []lifecycle.Offer    `json:"offers"`
 	Approvals []lifecycle.Approval `json:"approvals"`
 	Timers    []lifecycle.Timer    `json:"timers"`
-	Events    []Event              `json:"events"`
+	Events    []TicketEvent        `json:"events"`
 	Durations []StateSpan          `json:"durations"`
 }
 

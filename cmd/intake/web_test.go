@@ -248,7 +248,7 @@ func TestHTTPItemsAndQueues(t *testing.T) {
 
 		var tk struct {
 			Ticket store.Ticket
-			Events []store.Event
+			Events []store.TicketEvent
 		}
 		require.Equal(t, http.StatusOK, f.call(t, "GET", fmt.Sprintf("/api/v1/tickets/%d", got.Ticket.ID), nil, &tk))
 		var kinds []string
