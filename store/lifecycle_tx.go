@@ -16,6 +16,11 @@ import (
 // The SQL behind lifecycle.Store and lifecycle.Tx: the lifecycle's
 // decisions are its own; here they are only read and written.
 
+var (
+	_ lifecycle.Store = (*Store)(nil)
+	_ lifecycle.Tx    = lcTx{}
+)
+
 // InLifecycleTx runs fn in one transaction, committing when fn returns nil.
 func (s *Store) InLifecycleTx(ctx context.Context, fn func(lifecycle.Tx) error) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error { return fn(LifecycleTx(tx)) })

@@ -24,7 +24,7 @@ type TaskView struct {
 	SLADue      *time.Time `json:"sla_due"`
 	Offer       string     `json:"offer,omitempty"` // offer mode: this engineer's offer state
 	Attachments int        `json:"attachments"`
-	Actions     []string   `json:"actions"`
+	Actions     []string   `json:"actions"` // what the engineer may do: lifecycle.EngineerActions, set by the API
 }
 
 // MyTasks lists an engineer's tasks: assigned to him or offered to him and
@@ -79,7 +79,6 @@ func (s *Store) taskViews(ctx context.Context, engineer, where string, args ...a
 			return nil, err
 		}
 		out[i].Task = k
-		out[i].Actions = lifecycle.EngineerActions(&k, out[i].Offer)
 	}
 	return out, nil
 }

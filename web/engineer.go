@@ -121,8 +121,14 @@ func (h *LifecycleAPI) myTasks(w http.ResponseWriter, r *http.Request, eng strin
 	if ts == nil {
 		ts = []store.TaskView{}
 	}
+	for i := range ts {
+		withActions(&ts[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
 }
+
+// withActions fills in what the engineer may do with the task.
+func withActions(v *store.TaskView) { v.Actions = lifecycle.EngineerActions(&v.Task, v.Offer) }
 
 func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
@@ -140,6 +146,7 @@ func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string
 		h.fail(w, r, err)
 		return
 	}
+	withActions(v)
 	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
 }
 
@@ -154,6 +161,7 @@ func (h *LifecycleAPI) respondTask(w http.ResponseWriter, r *http.Request, eng s
 		h.fail(w, r, err)
 		return
 	}
+	withActions(v)
 	writeJSON(w, http.StatusOK, v)
 }
 
