@@ -188,3 +188,60 @@ func TestSQLOnlyInStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreDecidesNothing keeps the lifecycle's decisions and texts in
+// package lifecycle: no production file of store calls a function of
+// lifecycle (it may use its types and constants, to read and write them),
+// and no string literal of store holds Cyrillic, the language of the
+// notifications Intake sends.
+func TestStoreDecidesNothing(t *testing.T) {
+	fset := token.NewFileSet()
+	funcs := map[string]bool{}
+	lc, err := filepath.Glob("lifecycle/*.go")
+	if err != nil || len(lc) == 0 {
+		t.Fatalf("no lifecycle sources: %v", err)
+	}
+	for _, path := range lc {
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.IsExported() {
+				funcs[fd.Name.Name] = true
+			}
+		}
+	}
+	if !funcs["Transition"] {
+		t.Fatal("lifecycle.Transition not found: the check is broken")
+	}
+	cyrillic := regexp.MustCompile(`\p{Cyrillic}`)
+	files, err := filepath.Glob("store/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "lifecycle" && funcs[sel.Sel.Name] {
+						t.Errorf("%s: store calls lifecycle.%s: decisions belong to lifecycle", fset.Position(n.Pos()), sel.Sel.Name)
+					}
+				}
+			case *ast.BasicLit:
+				if n.Kind == token.STRING && cyrillic.MatchString(n.Value) {
+					t.Errorf("%s: text in store: the lifecycle's texts belong to lifecycle", fset.Position(n.Pos()))
+				}
+			}
+			return true
+		})
+	}
+}

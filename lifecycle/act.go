@@ -91,3 +91,58 @@ func RenderAct(w io.Writer, a Act) error {
 	}
 	return nil
 }
+
+// ActFacts are what the store holds for a ticket's act.
+type ActFacts struct {
+	Ticket            Ticket
+	ClientName        string
+	StoreName         string
+	StoreLegalEntity  string // the store's own, "" when it has none
+	ClientLegalEntity string // the client's first
+	Address           string
+	Category          string // its name
+	Tasks             []ActTaskFacts
+}
+
+// ActTaskFacts are a task of the act with its engineer's name and the names
+// of its files.
+type ActTaskFacts struct {
+	Task        Task
+	Engineer    string
+	Attachments []string
+}
+
+// BuildAct is the completion act of a ticket: each done task's engineer,
+// times, findings, work and files, dated by the last of them to finish (now
+// when none has).
+func (c Config) BuildAct(f ActFacts, now time.Time) Act {
+	t := f.Ticket
+	a := Act{Number: t.Number, Contractor: c.Contractor, Problem: t.Problem, ReceivedAt: t.CreatedAt, SLADue: t.SLADue,
+		Location: c.Location, StoreCode: t.Object, ClientName: f.ClientName, StoreName: f.StoreName, Address: f.Address, Category: f.Category,
+		LegalEntity: f.StoreLegalEntity}
+	if a.LegalEntity == "" {
+		// A store without its own entity is served under the client's first.
+		a.LegalEntity = f.ClientLegalEntity
+	}
+	if t.ExternalID != nil {
+		a.ExternalID = *t.ExternalID
+	}
+	if t.Priority != nil {
+		a.Priority = *t.Priority
+	}
+	for _, tf := range f.Tasks {
+		k := tf.Task
+		if k.State != string(Done) {
+			continue
+		}
+		a.Tasks = append(a.Tasks, ActTask{Engineer: tf.Engineer, EngineerCode: k.EngineerCode(), AcceptedAt: k.AcceptedAt, StartedAt: k.StartedAt,
+			DoneAt: k.DoneAt, ProblemFound: k.ProblemFound, WorkDone: k.WorkDone, Attachments: tf.Attachments})
+		if k.DoneAt != nil && k.DoneAt.After(a.Date) {
+			a.Date = *k.DoneAt
+		}
+	}
+	if a.Date.IsZero() {
+		a.Date = now
+	}
+	return a
+}

@@ -1,8 +1,16 @@
-// Package lifecycle holds the states of a ticket and of its engineer tasks,
-// the one transition function that moves them, and the pure pieces around it:
-// how a ticket's state follows its tasks, signed one-click links, and the
-// completion act. It performs no I/O; the store applies its decisions in a
-// transaction, and the web package turns its errors into status codes.
+// Package lifecycle is a ticket's life after the pipeline created it: the
+// states of a ticket and of its engineer tasks, the one transition function
+// that moves them, and the decisions around it — how a ticket's state
+// follows its tasks, offers, approvals, timers, the completion act and the
+// texts of every notification. The decisions are pure: they take the facts
+// loaded for them and the time (passed in, never read from the clock) and
+// return effects — the task as it is to be written, timers to plan, outbox
+// messages to queue.
+//
+// [Service] applies them. It reaches storage only through [Store] and [Tx],
+// interfaces declared here and implemented by package store, so this package
+// imports no driver, bus or network package; each action is one
+// transaction, and web turns its errors into status codes.
 //
 // # States
 //
@@ -20,7 +28,7 @@
 //
 // postponed carries a reason and an until-time and remembers the state it
 // left (Status.Resume); [ActResume] (the scheduler at the until-time) returns
-// it there. rejected carries the engineer's reason; the store then
+// it there. rejected carries the engineer's reason; the service then
 // dispatches the work to the next candidate (that engineer excluded) or, when
 // there is none, leaves the ticket rejected: it is the dispatchers' queue.
 // closed and cancelled are final. [Transition] is the only function that

@@ -226,3 +226,9 @@ var (
 	// ErrWorkDoneRequired: completing needs a description of the work done.
 	ErrWorkDoneRequired = errors.New("completing needs the work done")
 )
+
+// ErrAttachmentLimit: a file is too large, or the task holds too many.
+var ErrAttachmentLimit = errors.New("attachment limit reached")
+
+// ErrApprovalClosed: the approval was decided already or is not asked yet.
+var ErrApprovalClosed = errors.New("approval is not waiting for this decision")

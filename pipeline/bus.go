@@ -29,9 +29,9 @@ const (
 // Topics lists the pipeline's topics.
 var Topics = []string{TopicReceived, TopicParsed, TopicRouted, TopicPoison}
 
-// Event is the payload of every pipeline message: the items that are ready
+// ItemsReady is the payload of every pipeline message: the items that are ready
 // (ItemID alone in events of earlier versions).
-type Event struct {
+type ItemsReady struct {
 	ItemID  int64   `json:"item_id,omitempty"`
 	ItemIDs []int64 `json:"item_ids,omitempty"`
 }
@@ -40,7 +40,7 @@ type Event struct {
 const maxEventItems = 256
 
 func newEventMessage(ids []int64) (*message.Message, error) {
-	payload, err := json.Marshal(Event{ItemIDs: ids})
+	payload, err := json.Marshal(ItemsReady{ItemIDs: ids})
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func newEventMessage(ids []int64) (*message.Message, error) {
 }
 
 func decodeEvent(msg *message.Message) ([]int64, error) {
-	var e Event
+	var e ItemsReady
 	if err := json.Unmarshal(msg.Payload, &e); err != nil {
 		return nil, fault.Permanent(fmt.Errorf("bad event payload %q", msg.Payload))
 	}

@@ -43,11 +43,11 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	proc := pipeline.NewProcessor(rt, nil, msk)
 	clock := &fakeClock{}
 	clock.Set(time.Now())
-	cfg := store.LifecycleConfig{Contractor: "ООО «Техсервис»", Location: msk,
-		Chains: map[string]store.NotifyTarget{"PU": {Kind: store.OutboxConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
-	lc := store.NewLifecycle(st, cfg, nil, func() *routing.Directory { return rt.Directory }, clock.Now)
+	cfg := lifecycle.Config{Contractor: "ООО «Техсервис»", Location: msk,
+		Chains: map[string]lifecycle.ChainTarget{"PU": {Channel: lifecycle.ChannelConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
+	lc := lifecycle.NewService(st, cfg, nil, testRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
 	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
-		return lc.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
+		return lc.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, testAssignment(dec.Assignment))
 	})
 
 	mail := demo.Mail()[0] // 0001.eml: PU Remedy, store 0135, refrigeration
@@ -91,7 +91,7 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	_, err = lc.AddAttachment(ctx, k.ID, eng, "витрина-после.jpg", "image/jpeg", []byte("\xff\xd8\xff photo"))
 	require.NoError(t, err)
 	clock.Advance(75 * time.Minute)
-	require.NoError(t, lc.Complete(ctx, k.ID, eng, "engineer:"+eng, store.Completion{
+	require.NoError(t, lc.Complete(ctx, k.ID, eng, "engineer:"+eng, lifecycle.Completion{
 		ProblemFound: "Не работает вентилятор конденсатора, витрина не держит температуру",
 		WorkDone:     "Заменён вентилятор конденсатора, очищен конденсатор, температура +2 °C достигнута за 40 минут",
 	}))

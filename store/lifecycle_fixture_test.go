@@ -26,8 +26,8 @@ type lcEnv struct {
 	st    *store.Store
 	dir   *routing.Directory
 	clock *fakeClock
-	cfg   store.LifecycleConfig
-	lc    *store.Lifecycle
+	cfg   lifecycle.Config
+	lc    *lifecycle.Service
 }
 
 type fakeClock struct{ ns atomic.Int64 }
@@ -66,7 +66,7 @@ refrigeration,Холодильное оборудование,refrigeration,4,х
 	}
 }
 
-func newLCEnv(t *testing.T, engineers int, tune func(*store.LifecycleConfig)) *lcEnv {
+func newLCEnv(t *testing.T, engineers int, tune func(*lifecycle.Config)) *lcEnv {
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
@@ -83,18 +83,18 @@ func newLCEnv(t *testing.T, engineers int, tune func(*store.LifecycleConfig)) *l
 	clock.Set(lcStart)
 	signer, err := lifecycle.NewSigner([]byte(strings.Repeat("k", 32)))
 	require.NoError(t, err)
-	cfg := store.LifecycleConfig{
+	cfg := lifecycle.Config{
 		OfferN: 3, OfferTimeout: 10 * time.Minute, AtRisk: 0.8, Contractor: "ООО «Техсервис»", BaseURL: "https://intake.test",
 		Dispatchers: []string{"dispatch@tehservis.example"}, EngineerWebhook: "https://bridge.test/push",
 		QCDelay: map[string]time.Duration{"PU": 72 * time.Hour}, QCTeam: []string{"qc@tehservis.example"},
-		Chains:   map[string]store.NotifyTarget{"PU": {Kind: store.OutboxConnector, Target: "pu"}},
+		Chains:   map[string]lifecycle.ChainTarget{"PU": {Channel: lifecycle.ChannelConnector, Target: "pu"}},
 		Location: time.FixedZone("MSK", 3*3600),
 	}
 	if tune != nil {
 		tune(&cfg)
 	}
 	e := &lcEnv{t: t, ctx: ctx, st: st, dir: dir, clock: clock, cfg: cfg}
-	e.lc = store.NewLifecycle(st, cfg, signer, func() *routing.Directory { return dir }, clock.Now)
+	e.lc = lifecycle.NewService(st, cfg, signer, testRouter(func() *routing.Directory { return dir }), clock.Now)
 	return e
 }
 
@@ -138,10 +138,10 @@ func (e *lcEnv) ticket(object, external string, mode string, slaHours float64) i
 		if _, err := tx.Exec(e.ctx, `UPDATE tickets SET created_at = $2 WHERE id = $1`, id, e.clock.Now()); err != nil {
 			return err
 		}
-		if err := store.AddEvent(e.ctx, tx, store.Event{TicketID: id, Actor: "intake", Kind: "created", ToState: nt.State, ItemID: &item}); err != nil {
+		if err := store.AddEvent(e.ctx, tx, store.TicketEvent{TicketID: id, Actor: "intake", Kind: "created", ToState: nt.State, ItemID: &item}); err != nil {
 			return err
 		}
-		return e.lc.OnTicket(e.ctx, tx, id, true, "", &a)
+		return e.lc.OnTicket(e.ctx, store.LifecycleTx(tx), id, true, "", testAssignment(&a))
 	})
 	require.NoError(e.t, err)
 	return id
@@ -154,14 +154,14 @@ func (e *lcEnv) state(id int64) string {
 	return tk.State
 }
 
-func (e *lcEnv) tasks(id int64) []store.Task {
+func (e *lcEnv) tasks(id int64) []lifecycle.Task {
 	e.t.Helper()
 	lc, err := e.st.LifecycleOf(e.ctx, id)
 	require.NoError(e.t, err)
 	return lc.Tasks
 }
 
-func (e *lcEnv) lastTask(id int64) store.Task {
+func (e *lcEnv) lastTask(id int64) lifecycle.Task {
 	ks := e.tasks(id)
 	require.NotEmpty(e.t, ks)
 	return ks[len(ks)-1]
@@ -193,4 +193,29 @@ func (e *lcEnv) count(sql string, args ...any) int {
 	var n int
 	require.NoError(e.t, e.st.Pool.QueryRow(e.ctx, sql, args...).Scan(&n))
 	return n
+}
+
+// testRouter runs routing again over dir, as intake's wiring does.
+func testRouter(dir func() *routing.Directory) lifecycle.Router {
+	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
+		obj := dir().Object(t.Client, t.Object)
+		if obj == nil || t.Category == nil {
+			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
+		}
+		return *testAssignment(new(dir().Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude})))
+	}
+}
+
+// testAssignment is routing's decision as the lifecycle takes it.
+func testAssignment(a *routing.Assignment) *lifecycle.Assignment {
+	if a == nil {
+		return nil
+	}
+	out := &lifecycle.Assignment{Engineer: a.Engineer, Offer: a.Offer, Reason: a.Reason}
+	for _, c := range a.Considered {
+		if c.Eligible {
+			out.Ranked = append(out.Ranked, c.Code)
+		}
+	}
+	return out
 }

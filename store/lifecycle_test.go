@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -20,8 +21,8 @@ import (
 // (a second ticket ends there: closed and cancelled are both final), tries
 // the illegal moves on the way, and prints the history.
 func TestLifecycleWalk(t *testing.T) {
-	e := newLCEnv(t, 4, func(c *store.LifecycleConfig) {
-		c.Approvals = map[string][]store.ApprovalStep{"PU": {{Role: "regional_director", ByRegion: true}, {Role: "central_office"}}}
+	e := newLCEnv(t, 4, func(c *lifecycle.Config) {
+		c.Approvals = map[string][]lifecycle.ApprovalStep{"PU": {{Role: "regional_director", ByRegion: true}, {Role: "central_office"}}}
 	})
 	ctx, lc := e.ctx, e.lc
 	illegal := func(err error, want error) {
@@ -39,7 +40,7 @@ func TestLifecycleWalk(t *testing.T) {
 	require.Len(t, apps, 2)
 	assert.Equal(t, "rd.077@pyatugol.ru", apps[0].ContactEmail)
 	assert.Equal(t, "pending", apps[0].State)
-	illegal(lc.Decide(ctx, apps[1].ID, true, "co@pyatugol.ru", ""), store.ErrApprovalClosed) // not asked yet
+	illegal(lc.Decide(ctx, apps[1].ID, true, "co@pyatugol.ru", ""), lifecycle.ErrApprovalClosed) // not asked yet
 	illegal(lc.Decide(ctx, apps[0].ID, true, "someone@else", ""), lifecycle.ErrNotAssignee)
 	require.NoError(t, lc.Decide(ctx, apps[0].ID, true, "rd.077@pyatugol.ru", "согласовано"))
 	require.Equal(t, "awaiting_approval", e.state(id))
@@ -93,10 +94,10 @@ func TestLifecycleWalk(t *testing.T) {
 	require.Equal(t, "accepted", e.state(id), "back to the state it left")
 	require.NoError(t, lc.Start(ctx, k.ID, "ENG-0003", "engineer:ENG-0003"))
 	require.Equal(t, "in_progress", e.state(id))
-	illegal(lc.Complete(ctx, k.ID, "ENG-0003", "engineer:ENG-0003", store.Completion{ProblemFound: "утечка"}), lifecycle.ErrWorkDoneRequired)
+	illegal(lc.Complete(ctx, k.ID, "ENG-0003", "engineer:ENG-0003", lifecycle.Completion{ProblemFound: "утечка"}), lifecycle.ErrWorkDoneRequired)
 	_, err = lc.AddAttachment(ctx, k.ID, "ENG-0003", "фото-до.jpg", "image/jpeg", []byte("\xff\xd8 photo"))
 	require.NoError(t, err)
-	require.NoError(t, lc.Complete(ctx, k.ID, "ENG-0003", "engineer:ENG-0003", store.Completion{
+	require.NoError(t, lc.Complete(ctx, k.ID, "ENG-0003", "engineer:ENG-0003", lifecycle.Completion{
 		ProblemFound: "Утечка фреона в испарителе", WorkDone: "Устранена утечка, заправка фреоном R404A 1,2 кг, проверка температуры"}))
 	require.Equal(t, "done", e.state(id))
 	illegal(lc.Reject(ctx, k.ID, "ENG-0003", "engineer:ENG-0003", "передумал"), lifecycle.ErrInvalidTransition)
@@ -160,7 +161,7 @@ func TestLifecycleChainCancel(t *testing.T) {
 		if err := store.ApplyFollowUp(e.ctx, tx, id, nil, nil, "cancelled"); err != nil {
 			return err
 		}
-		return e.lc.OnTicket(e.ctx, tx, id, false, "cancelled", nil)
+		return e.lc.OnTicket(e.ctx, store.LifecycleTx(tx), id, false, "cancelled", nil)
 	}))
 	assert.Equal(t, "cancelled", e.lastTask(id).State)
 	assert.Equal(t, "cancelled", e.state(id))
@@ -171,7 +172,7 @@ func TestLifecycleChainCancel(t *testing.T) {
 // TestOfferRace: 20 engineers accept the same offer at once; exactly one
 // wins, the other 19 are told someone else was first.
 func TestOfferRace(t *testing.T) {
-	e := newLCEnv(t, 24, func(c *store.LifecycleConfig) { c.OfferN = 20 })
+	e := newLCEnv(t, 24, func(c *lifecycle.Config) { c.OfferN = 20 })
 	id := e.ticket("0127", "WO-RACE", routing.ModeOffer, 4)
 	k := e.lastTask(id)
 	lcOf, err := e.st.LifecycleOf(e.ctx, id)
@@ -237,14 +238,15 @@ func TestTimersRestart(t *testing.T) {
 	e.clock.Advance(50 * time.Minute)
 	crash := errors.New("killed")
 	calls := 0
-	store.SetAfterTimer(e.lc, func(store.TimerRow) error {
+	signer, _ := lifecycle.NewSigner([]byte(strings.Repeat("k", 32)))
+	dying := lifecycle.NewService(crashingStore{e.st, func() error {
 		calls++
 		if calls == 4 {
 			return crash
 		}
 		return nil
-	})
-	n, err := e.lc.FireDue(e.ctx)
+	}}, e.cfg, signer, testRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
+	n, err := dying.FireDue(e.ctx)
 	require.ErrorIs(t, err, crash)
 	require.Equal(t, 3, n)
 	firedBefore := e.count(`SELECT count(*) FROM lifecycle_timers WHERE fired_at IS NOT NULL`)
@@ -252,10 +254,9 @@ func TestTimersRestart(t *testing.T) {
 
 	// Restart: two replicas at once, past every deadline.
 	e.clock.Advance(2 * time.Hour)
-	signer, _ := lifecycle.NewSigner([]byte(strings.Repeat("k", 32)))
-	var replicas [2]*store.Lifecycle
+	var replicas [2]*lifecycle.Service
 	for i := range replicas {
-		replicas[i] = store.NewLifecycle(e.st, e.cfg, signer, func() *routing.Directory { return e.dir }, e.clock.Now)
+		replicas[i] = lifecycle.NewService(e.st, e.cfg, signer, testRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
 	}
 	var wg sync.WaitGroup
 	counts := make([]int, 2)
@@ -313,14 +314,14 @@ func TestNotificationsOnlyToConfiguredChannels(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newLCEnv(t, 4, func(c *store.LifecycleConfig) { c.ChannelsOff = tc.off })
+			e := newLCEnv(t, 4, func(c *lifecycle.Config) { c.ChannelsOff = tc.off })
 			id := e.ticket("0128", "WO-9", routing.ModeDirect, 4)
 			require.Equal(t, "assigned", e.lastTask(id).State)
 			require.NoError(t, e.st.InTx(e.ctx, func(tx pgx.Tx) error {
 				if err := store.ApplyFollowUp(e.ctx, tx, id, nil, nil, "cancelled"); err != nil {
 					return err
 				}
-				return e.lc.OnTicket(e.ctx, tx, id, false, "cancelled", nil)
+				return e.lc.OnTicket(e.ctx, store.LifecycleTx(tx), id, false, "cancelled", nil)
 			}))
 			emails := len(e.outbox(store.OutboxEmail))
 			assert.NotEmpty(t, e.outbox(store.OutboxWebhook), "the engineer webhook is configured")
@@ -334,4 +335,28 @@ func TestNotificationsOnlyToConfiguredChannels(t *testing.T) {
 			assert.Zero(t, e.lc.Skipped(store.OutboxWebhook))
 		})
 	}
+}
+
+// crashingStore is the store with a crash injected into the scheduler: after
+// each timer's effect and its mark as fired, before the commit, it calls
+// after, and an error from after stops the transaction there.
+type crashingStore struct {
+	*store.Store
+	after func() error
+}
+
+func (c crashingStore) InLifecycleTx(ctx context.Context, fn func(lifecycle.Tx) error) error {
+	return c.Store.InLifecycleTx(ctx, func(tx lifecycle.Tx) error { return fn(crashingTx{tx, c.after}) })
+}
+
+type crashingTx struct {
+	lifecycle.Tx
+	after func() error
+}
+
+func (c crashingTx) FinishTimer(ctx context.Context, id int64, at time.Time, outcome string) error {
+	if err := c.Tx.FinishTimer(ctx, id, at, outcome); err != nil {
+		return err
+	}
+	return c.after()
 }

@@ -136,8 +136,8 @@ func AddTicketMessage(ctx context.Context, tx pgx.Tx, ticketID int64, messageID 
 		messageID, ticketID, itemID)
 }
 
-// Event is one row of a ticket's history.
-type Event struct {
+// TicketEvent is one row of a ticket's history.
+type TicketEvent struct {
 	ID        int64     `db:"id" json:"id"`
 	TicketID  int64     `db:"ticket_id" json:"ticket_id"`
 	At        time.Time `db:"at" json:"at"`
@@ -152,7 +152,7 @@ type Event struct {
 
 // AddEvent appends to a ticket's history. An item is applied to a ticket once
 // per kind (unique key), so a redelivered stage event changes nothing.
-func AddEvent(ctx context.Context, tx pgx.Tx, e Event) error {
+func AddEvent(ctx context.Context, tx pgx.Tx, e TicketEvent) error {
 	if e.Data == nil {
 		e.Data = []byte("{}")
 	}
@@ -163,13 +163,13 @@ func AddEvent(ctx context.Context, tx pgx.Tx, e Event) error {
 }
 
 // TicketEvents lists a ticket's history.
-func (s *Store) TicketEvents(ctx context.Context, ticketID int64) ([]Event, error) {
+func (s *Store) TicketEvents(ctx context.Context, ticketID int64) ([]TicketEvent, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, ticket_id, at, actor, kind, from_state, to_state, reason, item_id, data
 		FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByName[Event])
+	return pgx.CollectRows(rows, pgx.RowToStructByName[TicketEvent])
 }
 
 // ApplyFollowUp updates a ticket from a follow-up: non-nil fields replace the

@@ -14,7 +14,7 @@ import (
 // decide is the approvers' API: the signed token from the approval email
 // is the credential ("Authorization: Bearer <token>" or ?t=<token>), so an
 // approver needs no account.
-func (h *Lifecycle) decide(approve bool) http.HandlerFunc {
+func (h *LifecycleAPI) decide(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r)
 		if err != nil {
@@ -43,11 +43,11 @@ func (h *Lifecycle) decide(approve bool) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		if err := h.LC.Decide(r.Context(), id, approve, l.Who, b.Reason); err != nil {
+		if err := h.Service.Decide(r.Context(), id, approve, l.Who, b.Reason); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		a, err := h.LC.Store().ApprovalByID(r.Context(), id)
+		a, err := h.Store.ApprovalByID(r.Context(), id)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -56,12 +56,12 @@ func (h *Lifecycle) decide(approve bool) http.HandlerFunc {
 	}
 }
 
-func (h *Lifecycle) verify(r *http.Request, tok string) (lifecycle.Link, error) {
-	s := h.LC.Signer()
+func (h *LifecycleAPI) verify(r *http.Request, tok string) (lifecycle.Link, error) {
+	s := h.Service.Signer()
 	if s == nil {
 		return lifecycle.Link{}, forbidden{errors.New("signed links are not configured")}
 	}
-	return s.Verify(tok, h.LC.Now())
+	return s.Verify(tok, h.Service.Now())
 }
 
 // The page a signed link opens. The GET only shows what the link will do:
@@ -94,7 +94,7 @@ var linkWords = map[lifecycle.Action][3]string{
 	lifecycle.ActDecline: {"Отклонить работы", "Отклонить работы (согласование %d)? Заявка будет отменена.", "Отклонить"},
 }
 
-func (h *Lifecycle) linkPage(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) linkPage(w http.ResponseWriter, r *http.Request) {
 	l, err := h.verify(r, r.PathValue("token"))
 	if err != nil {
 		h.linkError(w, r, err)
@@ -109,7 +109,7 @@ func (h *Lifecycle) linkPage(w http.ResponseWriter, r *http.Request) {
 		NeedReason: l.Action == lifecycle.ActReject || l.Action == lifecycle.ActDecline})
 }
 
-func (h *Lifecycle) linkDo(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) linkDo(w http.ResponseWriter, r *http.Request) {
 	l, err := h.verify(r, r.PathValue("token"))
 	if err != nil {
 		h.linkError(w, r, err)
@@ -123,11 +123,11 @@ func (h *Lifecycle) linkDo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch {
 	case l.Kind == "task" && l.Action == lifecycle.ActAccept:
-		err = h.LC.Accept(ctx, l.Subject, l.Who, "link:"+l.Who)
+		err = h.Service.Accept(ctx, l.Subject, l.Who, "link:"+l.Who)
 	case l.Kind == "task" && l.Action == lifecycle.ActReject:
-		err = h.LC.Reject(ctx, l.Subject, l.Who, "link:"+l.Who, reason)
+		err = h.Service.Reject(ctx, l.Subject, l.Who, "link:"+l.Who, reason)
 	case l.Kind == "approval" && (l.Action == lifecycle.ActApprove || l.Action == lifecycle.ActDecline):
-		err = h.LC.Decide(ctx, l.Subject, l.Action == lifecycle.ActApprove, l.Who, reason)
+		err = h.Service.Decide(ctx, l.Subject, l.Action == lifecycle.ActApprove, l.Who, reason)
 	default:
 		err = forbidden{fmt.Errorf("link action %q on %s", l.Action, l.Kind)}
 	}
@@ -140,7 +140,7 @@ func (h *Lifecycle) linkDo(w http.ResponseWriter, r *http.Request) {
 
 // linkError shows a person what went wrong with a link, in words, with the
 // status code fail would give.
-func (h *Lifecycle) linkError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *LifecycleAPI) linkError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := "Не удалось выполнить действие: " + err.Error()
 	status := http.StatusInternalServerError
 	switch {
@@ -152,7 +152,7 @@ func (h *Lifecycle) linkError(w http.ResponseWriter, r *http.Request, err error)
 		msg, status = "Заявку уже принял другой инженер.", http.StatusConflict
 	case errors.Is(err, lifecycle.ErrNotAssignee):
 		msg, status = "Эта заявка вам больше не назначена.", http.StatusForbidden
-	case errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal), errors.Is(err, store.ErrApprovalClosed):
+	case errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal), errors.Is(err, lifecycle.ErrApprovalClosed):
 		msg, status = "Решение уже принято или заявка в другом состоянии.", http.StatusConflict
 	case errors.Is(err, lifecycle.ErrReasonRequired):
 		msg, status = "Укажите причину.", http.StatusUnprocessableEntity
@@ -166,7 +166,7 @@ func (h *Lifecycle) linkError(w http.ResponseWriter, r *http.Request, err error)
 	h.page(w, status, linkView{Title: "Intake", Message: msg, Class: "err"})
 }
 
-func (h *Lifecycle) page(w http.ResponseWriter, status int, v linkView) {
+func (h *LifecycleAPI) page(w http.ResponseWriter, status int, v linkView) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")

@@ -16,15 +16,17 @@ import (
 	"github.com/intakehq/intake/store"
 )
 
-// Lifecycle serves the engineer API, the signed one-click links, approvals
-// and the dispatchers' lifecycle endpoints. Register adds its routes.
-type Lifecycle struct {
-	LC  *store.Lifecycle
-	Log *slog.Logger
+// LifecycleAPI serves the engineer API, the signed one-click links,
+// approvals and the dispatchers' lifecycle endpoints. Register adds its
+// routes.
+type LifecycleAPI struct {
+	Service *lifecycle.Service // what changes a ticket's life
+	Store   *store.Store       // what the endpoints only read
+	Log     *slog.Logger
 }
 
 // Register adds the lifecycle routes to mux.
-func (h *Lifecycle) Register(mux *http.ServeMux) {
+func (h *LifecycleAPI) Register(mux *http.ServeMux) {
 	// Engineers, with their API token.
 	mux.HandleFunc("GET /api/v1/engineer/tasks", h.engineer(h.myTasks))
 	mux.HandleFunc("GET /api/v1/engineer/tasks/{id}", h.engineer(h.myTask))
@@ -61,7 +63,7 @@ type tooLarge struct{ error }
 
 // fail maps lifecycle errors to status codes: the one place they become
 // HTTP.
-func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *LifecycleAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	var bad badRequest
 	switch {
@@ -76,12 +78,12 @@ func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, lifecycle.ErrLinkExpired):
 		status = http.StatusGone
 	case errors.Is(err, lifecycle.ErrTaken), errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal),
-		errors.Is(err, store.ErrApprovalClosed), errors.As(err, new(conflict)):
+		errors.Is(err, lifecycle.ErrApprovalClosed), errors.As(err, new(conflict)):
 		status = http.StatusConflict
 	case errors.Is(err, lifecycle.ErrReasonRequired), errors.Is(err, lifecycle.ErrUntilRequired), errors.Is(err, lifecycle.ErrWorkDoneRequired),
 		errors.As(err, new(unprocessable)):
 		status = http.StatusUnprocessableEntity
-	case errors.Is(err, store.ErrAttachmentLimit), errors.As(err, new(tooLarge)):
+	case errors.Is(err, lifecycle.ErrAttachmentLimit), errors.As(err, new(tooLarge)):
 		status = http.StatusRequestEntityTooLarge
 	}
 	if status == http.StatusInternalServerError {
@@ -93,7 +95,7 @@ func (h *Lifecycle) fail(w http.ResponseWriter, r *http.Request, err error) {
 type engineerHandler func(w http.ResponseWriter, r *http.Request, engineer string)
 
 // engineer authenticates the engineer by "Authorization: Bearer <token>".
-func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
+func (h *LifecycleAPI) engineer(next engineerHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || tok == "" {
@@ -101,7 +103,7 @@ func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
 			h.fail(w, r, unauthorized{errors.New("send the engineer token as Authorization: Bearer <token>")})
 			return
 		}
-		code, err := h.LC.Store().EngineerByToken(r.Context(), strings.TrimSpace(tok))
+		code, err := h.Store.EngineerByToken(r.Context(), strings.TrimSpace(tok))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -110,8 +112,8 @@ func (h *Lifecycle) engineer(next engineerHandler) http.HandlerFunc {
 	}
 }
 
-func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
-	ts, err := h.LC.Store().MyTasks(r.Context(), eng)
+func (h *LifecycleAPI) myTasks(w http.ResponseWriter, r *http.Request, eng string) {
+	ts, err := h.Store.MyTasks(r.Context(), eng)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -119,46 +121,54 @@ func (h *Lifecycle) myTasks(w http.ResponseWriter, r *http.Request, eng string) 
 	if ts == nil {
 		ts = []store.TaskView{}
 	}
+	for i := range ts {
+		withActions(&ts[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
 }
 
-func (h *Lifecycle) myTask(w http.ResponseWriter, r *http.Request, eng string) {
+// withActions fills in what the engineer may do with the task.
+func withActions(v *store.TaskView) { v.Actions = lifecycle.EngineerActions(&v.Task, v.Offer) }
+
+func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	v, err := h.Store.TaskFor(r.Context(), eng, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := h.LC.Store().Attachments(r.Context(), id)
+	files, err := h.Store.Attachments(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	withActions(v)
 	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
 }
 
 // respondTask answers an action with the task as it now is.
-func (h *Lifecycle) respondTask(w http.ResponseWriter, r *http.Request, eng string, id int64, err error) {
+func (h *LifecycleAPI) respondTask(w http.ResponseWriter, r *http.Request, eng string, id int64, err error) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.LC.Store().TaskFor(r.Context(), eng, id)
+	v, err := h.Store.TaskFor(r.Context(), eng, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	withActions(v)
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (h *Lifecycle) accept(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) accept(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err == nil {
-		err = h.LC.Accept(r.Context(), id, eng, "engineer:"+eng)
+		err = h.Service.Accept(r.Context(), id, eng, "engineer:"+eng)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
@@ -184,14 +194,14 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
-func (h *Lifecycle) reject(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) reject(w http.ResponseWriter, r *http.Request, eng string) {
 	var b reasonBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
 	if err == nil {
-		err = h.LC.Reject(r.Context(), id, eng, "engineer:"+eng, b.Reason)
+		err = h.Service.Reject(r.Context(), id, eng, "engineer:"+eng, b.Reason)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -200,40 +210,40 @@ func (h *Lifecycle) reject(w http.ResponseWriter, r *http.Request, eng string) {
 	writeJSON(w, http.StatusOK, map[string]any{"task": id, "rejected": true})
 }
 
-func (h *Lifecycle) postpone(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) postpone(w http.ResponseWriter, r *http.Request, eng string) {
 	var b reasonBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
 	if err == nil {
-		err = h.LC.Postpone(r.Context(), id, eng, "engineer:"+eng, b.Reason, b.Until)
+		err = h.Service.Postpone(r.Context(), id, eng, "engineer:"+eng, b.Reason, b.Until)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
 
-func (h *Lifecycle) start(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) start(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err == nil {
-		err = h.LC.Start(r.Context(), id, eng, "engineer:"+eng)
+		err = h.Service.Start(r.Context(), id, eng, "engineer:"+eng)
 	}
 	h.respondTask(w, r, eng, id, err)
 }
 
 // complete takes JSON {"problem_found", "work_done"} or a multipart form
 // with those fields and any number of "file" parts (photos, documents).
-func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) complete(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var c store.Completion
+	var c lifecycle.Completion
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		c.ProblemFound, c.WorkDone = "", ""
 		if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
-			_, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+			_, err := h.Service.AddAttachment(r.Context(), id, eng, name, ctype, data)
 			return err
 		}, func(field, value string) {
 			switch field {
@@ -250,14 +260,14 @@ func (h *Lifecycle) complete(w http.ResponseWriter, r *http.Request, eng string)
 		h.fail(w, r, err)
 		return
 	}
-	err = h.LC.Complete(r.Context(), id, eng, "engineer:"+eng, c)
+	err = h.Service.Complete(r.Context(), id, eng, "engineer:"+eng, c)
 	h.respondTask(w, r, eng, id, err)
 }
 
 // eachFile streams a multipart body: files go to file, other fields to
 // field. The body is capped a little above the task's byte limit.
-func (h *Lifecycle) eachFile(w http.ResponseWriter, r *http.Request, file func(name, ctype string, data []byte) error, field func(name, value string)) error {
-	r.Body = http.MaxBytesReader(w, r.Body, h.LC.MaxUpload())
+func (h *LifecycleAPI) eachFile(w http.ResponseWriter, r *http.Request, file func(name, ctype string, data []byte) error, field func(name, value string)) error {
+	r.Body = http.MaxBytesReader(w, r.Body, h.Service.MaxUpload())
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return badRequest{fmt.Errorf("multipart body: %w", err)}
@@ -296,7 +306,7 @@ func (h *Lifecycle) eachFile(w http.ResponseWriter, r *http.Request, file func(n
 	}
 }
 
-func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -304,7 +314,7 @@ func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	}
 	var ids []int64
 	if err := h.eachFile(w, r, func(name, ctype string, data []byte) error {
-		aid, err := h.LC.AddAttachment(r.Context(), id, eng, name, ctype, data)
+		aid, err := h.Service.AddAttachment(r.Context(), id, eng, name, ctype, data)
 		ids = append(ids, aid)
 		return err
 	}, func(string, string) {}); err != nil {
@@ -318,7 +328,7 @@ func (h *Lifecycle) attach(w http.ResponseWriter, r *http.Request, eng string) {
 	writeJSON(w, http.StatusCreated, map[string]any{"task": id, "attachments": ids})
 }
 
-func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng string) {
+func (h *LifecycleAPI) attachment(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -329,11 +339,11 @@ func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng strin
 		h.fail(w, r, badRequest{errors.New("attachment id must be a number")})
 		return
 	}
-	if _, err := h.LC.Store().TaskFor(r.Context(), eng, id); err != nil {
+	if _, err := h.Store.TaskFor(r.Context(), eng, id); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.LC.Store().AttachmentData(r.Context(), id, aid)
+	a, err := h.Store.AttachmentData(r.Context(), id, aid)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -343,7 +353,7 @@ func (h *Lifecycle) attachment(w http.ResponseWriter, r *http.Request, eng strin
 	w.Write(a.Data) //nolint:errcheck
 }
 
-func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) createToken(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Label string `json:"label"`
 	}
@@ -352,7 +362,7 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := r.PathValue("code")
-	tok, err := h.LC.Store().CreateEngineerToken(r.Context(), code, b.Label)
+	tok, err := h.Store.CreateEngineerToken(r.Context(), code, b.Label)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -360,8 +370,8 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"engineer": code, "token": tok})
 }
 
-func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
-	n, err := h.LC.Store().RevokeEngineerTokens(r.Context(), r.PathValue("code"))
+func (h *LifecycleAPI) revokeTokens(w http.ResponseWriter, r *http.Request) {
+	n, err := h.Store.RevokeEngineerTokens(r.Context(), r.PathValue("code"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -369,13 +379,13 @@ func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }
 
-func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.LC.Store().LifecycleOf(r.Context(), id)
+	out, err := h.Store.LifecycleOf(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -383,13 +393,13 @@ func (h *Lifecycle) ticketLifecycle(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (h *Lifecycle) act(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) act(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	a, err := h.LC.LoadAct(r.Context(), id)
+	a, err := h.Service.LoadAct(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -406,7 +416,7 @@ type dispatcherBody struct {
 	Engineer string `json:"engineer"`
 }
 
-func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
+func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
 	var b dispatcherBody
 	id, err := pathID(r)
 	if err == nil {
@@ -422,7 +432,7 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 		h.fail(w, r, err)
 		return
 	}
-	t, err := store.TicketByID(r.Context(), h.LC.Store().Pool, id)
+	t, err := store.TicketByID(r.Context(), h.Store.Pool, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -430,25 +440,25 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 	writeJSON(w, http.StatusOK, t)
 }
 
-func (h *Lifecycle) dispatch(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) dispatch(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
+		return h.Service.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
 	})
 }
 
-func (h *Lifecycle) cancel(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) cancel(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+		return h.Service.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
-func (h *Lifecycle) close(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) close(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
-		return h.LC.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+		return h.Service.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
-func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) durations(w http.ResponseWriter, r *http.Request) {
 	by := r.URL.Query().Get("by")
 	if by == "" {
 		by = "client"
@@ -462,7 +472,7 @@ func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	stats, err := h.LC.Store().DurationStats(r.Context(), by, since)
+	stats, err := h.Store.DurationStats(r.Context(), by, since)
 	if err != nil {
 		h.fail(w, r, badRequest{err})
 		return
@@ -470,8 +480,8 @@ func (h *Lifecycle) durations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"by": by, "since": since, "states": stats})
 }
 
-func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
-	cs, err := h.LC.Store().Contracts(r.Context())
+func (h *LifecycleAPI) contracts(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.Store.Contracts(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -479,9 +489,9 @@ func (h *Lifecycle) contracts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contracts": cs})
 }
 
-func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
+func (h *LifecycleAPI) addContract(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		store.Contract
+		lifecycle.Contract
 		StartsOn string  `json:"starts_on"`
 		EndsOn   *string `json:"ends_on"`
 	}
@@ -508,7 +518,7 @@ func (h *Lifecycle) addContract(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, unprocessable{errors.New("client, object and problem are required")})
 		return
 	}
-	id, err := h.LC.Store().AddContract(r.Context(), c)
+	id, err := h.Store.AddContract(r.Context(), c)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -62,7 +62,7 @@ type ticketView struct {
 }
 
 type eventView struct {
-	store.Event
+	store.TicketEvent
 	DataText string
 }
 
@@ -84,7 +84,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	v := ticketView{T: t}
 	for _, e := range events {
-		v.Events = append(v.Events, eventView{Event: e, DataText: eventData(e.Data)})
+		v.Events = append(v.Events, eventView{TicketEvent: e, DataText: eventData(e.Data)})
 	}
 	if len(t.Assignment) > 0 && string(t.Assignment) != "null" {
 		var a routing.Assignment

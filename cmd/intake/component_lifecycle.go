@@ -73,10 +73,10 @@ type lifecycleTarget struct {
 }
 
 func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
-	lc := LifecycleConfig{SigningKeyEnv: "INTAKE_LINK_KEY", LinkTTL: Duration(72 * time.Hour), AtRisk: 0.8,
-		SchedulerInterval: Duration(15 * time.Second)}
-	lc.Offer.N = routing.DefaultOfferN
-	lc.Offer.Timeout = Duration(15 * time.Minute)
+	lc := LifecycleConfig{SigningKeyEnv: "INTAKE_LINK_KEY", LinkTTL: Duration(lifecycle.DefaultLinkTTL), AtRisk: lifecycle.DefaultAtRisk,
+		SchedulerInterval: Duration(lifecycle.DefaultSchedulerInterval)}
+	lc.Offer.N = lifecycle.DefaultOfferN
+	lc.Offer.Timeout = Duration(lifecycle.DefaultOfferTimeout)
 	if cfg.Lifecycle.Kind != 0 {
 		if err := cfg.Lifecycle.Decode(&lc); err != nil {
 			return lc, []string{"lifecycle: " + err.Error()}
@@ -119,7 +119,7 @@ func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
 	}
 	for client, t := range lc.Chains {
 		switch t.Kind {
-		case store.OutboxConnector, store.OutboxEmail:
+		case lifecycle.ChannelConnector, lifecycle.ChannelEmail:
 		default:
 			p = append(p, fmt.Sprintf("lifecycle.chains.%s.kind: %q is not one of connector, email", client, t.Kind))
 		}
@@ -168,13 +168,13 @@ func lifecycleKey(lc LifecycleConfig, getenv func(string) string) ([]byte, error
 	return []byte(key), nil
 }
 
-// storeLifecycleConfig turns the section into the store's configuration.
-func storeLifecycleConfig(lc LifecycleConfig, loc *time.Location) store.LifecycleConfig {
-	out := store.LifecycleConfig{
+// serviceConfig turns the section into the lifecycle's configuration.
+func serviceConfig(lc LifecycleConfig, loc *time.Location) lifecycle.Config {
+	out := lifecycle.Config{
 		OfferN: lc.Offer.N, OfferTimeout: lc.Offer.Timeout.D(), AtRisk: lc.AtRisk, Contractor: lc.Contractor,
 		BaseURL: lc.BaseURL, LinkTTL: lc.LinkTTL.D(), Dispatchers: lc.Dispatchers, DispatchersWebhook: lc.DispatchersWebhook,
 		EngineerWebhook: lc.EngineerWebhook, QCTeam: lc.QC.Team, QCDelay: map[string]time.Duration{"": lc.QC.Delay.D()},
-		Approvals: map[string][]store.ApprovalStep{}, Chains: map[string]store.NotifyTarget{},
+		Approvals: map[string][]lifecycle.ApprovalStep{}, Chains: map[string]lifecycle.ChainTarget{},
 		MaxAttachmentBytes: lc.Attachments.MaxFileBytes, MaxTaskBytes: lc.Attachments.MaxTaskBytes, MaxAttachments: lc.Attachments.MaxFiles,
 		Location: loc,
 	}
@@ -183,17 +183,17 @@ func storeLifecycleConfig(lc LifecycleConfig, loc *time.Location) store.Lifecycl
 	}
 	for c, steps := range lc.Approvals {
 		for _, s := range steps {
-			out.Approvals[c] = append(out.Approvals[c], store.ApprovalStep{Role: s.Role, ByRegion: s.ByRegion})
+			out.Approvals[c] = append(out.Approvals[c], lifecycle.ApprovalStep{Role: s.Role, ByRegion: s.ByRegion})
 		}
 	}
 	for c, t := range lc.Chains {
-		out.Chains[c] = store.NotifyTarget{Kind: t.Kind, Target: t.Target, Statuses: t.Statuses}
+		out.Chains[c] = lifecycle.ChainTarget{Channel: t.Kind, Target: t.Target, Statuses: t.Statuses}
 	}
 	return out
 }
 
 // newLifecycle builds the lifecycle over st; now is its clock.
-func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, now func() time.Time) (*store.Lifecycle, LifecycleConfig, error) {
+func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, now func() time.Time) (*lifecycle.Service, LifecycleConfig, error) {
 	lc, p := decodeLifecycle(&cfg)
 	if len(p) > 0 {
 		return nil, lc, &ConfigError{Problems: p}
@@ -210,9 +210,36 @@ func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, no
 	} else if lc.BaseURL != "" {
 		return nil, lc, err
 	}
-	sc := storeLifecycleConfig(lc, loc)
+	sc := serviceConfig(lc, loc)
 	sc.ChannelsOff = outboxChannelsOff(&cfg)
-	return store.NewLifecycle(st, sc, signer, dir, now), lc, nil
+	return lifecycle.NewService(st, sc, signer, lifecycleRouter(dir), now), lc, nil
+}
+
+// lifecycleRouter lets the lifecycle run routing again over the directory
+// in force.
+func lifecycleRouter(dir func() *routing.Directory) lifecycle.Router {
+	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
+		d := dir()
+		if d == nil {
+			return lifecycle.Assignment{Reason: "no directory loaded"}
+		}
+		obj := d.Object(t.Client, t.Object)
+		if obj == nil || t.Category == nil {
+			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
+		}
+		return lifecycleAssignment(d.Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude}))
+	}
+}
+
+// lifecycleAssignment is routing's decision as the lifecycle takes it.
+func lifecycleAssignment(a routing.Assignment) lifecycle.Assignment {
+	out := lifecycle.Assignment{Engineer: a.Engineer, Offer: a.Offer, Reason: a.Reason}
+	for _, c := range a.Considered {
+		if c.Eligible {
+			out.Ranked = append(out.Ranked, c.Code)
+		}
+	}
+	return out
 }
 
 func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
@@ -224,7 +251,7 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 		env.log.Info("lifecycle disabled")
 		return nil, nil
 	}
-	if _, off := l.ChannelsOff()[store.OutboxEmail]; l.Signer() == nil && !off {
+	if _, off := l.ChannelsOff()[lifecycle.ChannelEmail]; l.Signer() == nil && !off {
 		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")
 	}
 	// A channel nothing delivers is said once here; its notifications are
@@ -248,9 +275,14 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 		}
 	}
 	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
-		return l.OnTicket(ctx, tx, ticketID, created, dec.Event, dec.Assignment)
+		var a *lifecycle.Assignment
+		if dec.Assignment != nil {
+			la := lifecycleAssignment(*dec.Assignment)
+			a = &la
+		}
+		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, a)
 	})
-	(&web.Lifecycle{LC: l, Log: env.log}).Register(env.mux)
+	(&web.LifecycleAPI{Service: l, Store: env.eng.st, Log: env.log}).Register(env.mux)
 	interval := lc.SchedulerInterval.D()
 	return func(ctx context.Context) error {
 		err := l.RunScheduler(ctx, interval, func(err error) { env.log.Error("lifecycle scheduler", "error", err) })

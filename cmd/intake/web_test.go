@@ -248,7 +248,7 @@ func TestHTTPItemsAndQueues(t *testing.T) {
 
 		var tk struct {
 			Ticket store.Ticket
-			Events []store.Event
+			Events []store.TicketEvent
 		}
 		require.Equal(t, http.StatusOK, f.call(t, "GET", fmt.Sprintf("/api/v1/tickets/%d", got.Ticket.ID), nil, &tk))
 		var kinds []string
@@ -733,7 +733,7 @@ func deadEmail(t *testing.T, f *webFixture) int64 {
 	ctx := context.Background()
 	require.NoError(t, f.st.InTx(ctx, func(tx pgx.Tx) error {
 		return store.EnqueueOutbox(ctx, tx, store.OutboxMessage{Kind: store.OutboxEmail, Target: "eng0006@contractors.example",
-			Payload: store.EmailPayload{Subject: "Вам назначена заявка INT-1", Text: "…"}, DedupKey: "test:dead"})
+			Payload: lifecycle.Email{Subject: "Вам назначена заявка INT-1", Text: "…"}, DedupKey: "test:dead"})
 	}))
 	n, err := outbox.New(f.st, outbox.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))).RunOnce(ctx)
 	require.NoError(t, err)

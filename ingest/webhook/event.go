@@ -45,8 +45,8 @@ const (
 	KindOther   = "other"   // hold, transfer, recording: recorded only
 )
 
-// Event is one call event as every provider's request is reduced to.
-type Event struct {
+// CallEvent is one call event as every provider's request is reduced to.
+type CallEvent struct {
 	Provider  string `json:"provider"`
 	CallID    string `json:"call_id"`
 	EventID   string `json:"event_id"` // unique within the call
@@ -65,9 +65,9 @@ type Event struct {
 }
 
 // Terminal reports whether the event says the call is over.
-func (e Event) Terminal() bool { return e.Kind == KindEnd || e.Kind == KindSummary }
+func (e CallEvent) Terminal() bool { return e.Kind == KindEnd || e.Kind == KindSummary }
 
-func (e Event) ref() string { return e.Provider + "/" + e.CallID + "/" + e.EventID }
+func (e CallEvent) ref() string { return e.Provider + "/" + e.CallID + "/" + e.EventID }
 
 // flex is a JSON value that may come as a string or a number ("123" or 123).
 type flex string

@@ -78,7 +78,7 @@ func (rc *Receiver) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *fl
 }
 
 // apply folds an event into the call.
-func (rc *Receiver) apply(c *store.Call, ev Event, dir *routing.Directory) {
+func (rc *Receiver) apply(c *store.Call, ev CallEvent, dir *routing.Directory) {
 	c.Events++
 	if c.Direction == "" {
 		c.Direction = ev.Direction
@@ -156,7 +156,7 @@ func (rc *Receiver) identify(c *store.Call, dir *routing.Directory) {
 }
 
 // conclude decides, once per call, what the end of a call leads to.
-func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *store.Call, ev Event) (*flow.Parsed, error) {
+func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *store.Call, ev CallEvent) (*flow.Parsed, error) {
 	switch {
 	case !c.Known:
 		c.Disposition = store.DispositionRecord
@@ -189,7 +189,7 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 				return nil, fmt.Errorf("call %d: encoding the event data: %w", c.ID, err)
 			}
 			itemID := it.ID
-			if err := store.AddEvent(ctx, tx, store.Event{TicketID: t.ID, Actor: "intake", Kind: "call", ItemID: &itemID, Data: data,
+			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: "call", ItemID: &itemID, Data: data,
 				Reason: fmt.Sprintf("%s call with %s (%s)", directionWord(c.Direction), c.Contact, c.Phone)}); err != nil {
 				return nil, err
 			}
@@ -216,7 +216,7 @@ func directionWord(d string) string {
 // callbackParsed is the call-back ticket of a missed call, as the route
 // stage takes it: client and store code given, phone for matching, the
 // configured category and priority (rules may override them).
-func (rc *Receiver) callbackParsed(c *store.Call, ev Event) *flow.Parsed {
+func (rc *Receiver) callbackParsed(c *store.Call, ev CallEvent) *flow.Parsed {
 	when := time.Now()
 	if c.StartedAt != nil {
 		when = *c.StartedAt

@@ -34,7 +34,7 @@ type provider interface {
 	// verify checks the signature of a received request.
 	verify(r *http.Request, body []byte) error
 	// parse reduces a request to an event; it does not check the signature.
-	parse(r *http.Request, body []byte) (Event, error)
+	parse(r *http.Request, body []byte) (CallEvent, error)
 	// claimedCallID is the call id a request claims, for the audit of
 	// refused requests.
 	claimedCallID(r *http.Request, body []byte) string
@@ -113,15 +113,15 @@ func (m mango) claimedCallID(r *http.Request, body []byte) string {
 	return ev.EntryID.String()
 }
 
-func (m mango) parse(r *http.Request, body []byte) (Event, error) {
+func (m mango) parse(r *http.Request, body []byte) (CallEvent, error) {
 	ev, err := m.decode(body)
 	if err != nil {
-		return Event{}, err
+		return CallEvent{}, err
 	}
 	if ev.EntryID == "" {
-		return Event{}, errors.New("mango event without entry_id")
+		return CallEvent{}, errors.New("mango event without entry_id")
 	}
-	e := Event{Provider: m.name(), CallID: ev.EntryID.String()}
+	e := CallEvent{Provider: m.name(), CallID: ev.EntryID.String()}
 	switch kind := path.Base(r.URL.Path); kind {
 	case "summary":
 		e.Kind, e.Name, e.EventID = KindSummary, "summary", "summary"
@@ -226,17 +226,17 @@ func (z zadarma) claimedCallID(r *http.Request, body []byte) string {
 	return f.Get("pbx_call_id")
 }
 
-func (z zadarma) parse(r *http.Request, body []byte) (Event, error) {
+func (z zadarma) parse(r *http.Request, body []byte) (CallEvent, error) {
 	f, err := url.ParseQuery(string(body))
 	if err != nil {
-		return Event{}, fmt.Errorf("zadarma form: %w", err)
+		return CallEvent{}, fmt.Errorf("zadarma form: %w", err)
 	}
 	id := strings.TrimSpace(f.Get("pbx_call_id"))
 	if id == "" {
-		return Event{}, errors.New("zadarma event without pbx_call_id")
+		return CallEvent{}, errors.New("zadarma event without pbx_call_id")
 	}
 	name := f.Get("event")
-	e := Event{Provider: z.name(), CallID: id, Name: name, EventID: name}
+	e := CallEvent{Provider: z.name(), CallID: id, Name: name, EventID: name}
 	if t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(f.Get("call_start")), z.loc); err == nil {
 		e.At = t
 	}
@@ -327,15 +327,15 @@ func (g generic) claimedCallID(r *http.Request, body []byte) string {
 	return ev.CallID.String()
 }
 
-func (g generic) parse(r *http.Request, body []byte) (Event, error) {
+func (g generic) parse(r *http.Request, body []byte) (CallEvent, error) {
 	var ev GenericEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return Event{}, fmt.Errorf("generic call event: %w", err)
+		return CallEvent{}, fmt.Errorf("generic call event: %w", err)
 	}
 	if ev.CallID == "" || ev.EventID == "" {
-		return Event{}, errors.New("generic call event needs call_id and event_id")
+		return CallEvent{}, errors.New("generic call event needs call_id and event_id")
 	}
-	e := Event{Provider: g.name(), CallID: ev.CallID.String(), EventID: ev.EventID.String(), Name: ev.Event,
+	e := CallEvent{Provider: g.name(), CallID: ev.CallID.String(), EventID: ev.EventID.String(), Name: ev.Event,
 		Direction: strings.ToLower(ev.Direction), Line: ev.Line.String(), Answered: ev.Answered, Duration: int(ev.Duration.Int())}
 	switch strings.ToLower(ev.Event) {
 	case "start", "ringing":

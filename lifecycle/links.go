@@ -86,3 +86,14 @@ func (s *Signer) Verify(token string, now time.Time) (Link, error) {
 	}
 	return l, nil
 }
+
+// LinkURL is the address of a signed one-click link to act on subject (a
+// "task" or "approval" by kind) for who, valid for c.LinkTTL from now; ""
+// when links are not configured (no signer or no base URL).
+func (c Config) LinkURL(s *Signer, act Action, kind string, subject int64, who string, now time.Time) string {
+	if s == nil || c.BaseURL == "" {
+		return ""
+	}
+	tok := s.Sign(Link{Action: act, Kind: kind, Subject: subject, Who: who, Expires: now.Add(c.LinkTTL)})
+	return strings.TrimRight(c.BaseURL, "/") + "/l/" + tok
+}
