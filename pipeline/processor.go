@@ -166,7 +166,7 @@ func (p *Processor) parse(it *store.Item, rt *Runtime) (j *job) {
 	if msgRes.Unmatched != "" {
 		return done(flow.OutcomeUnmatched, msgRes.Unmatched, &Decision{Trace: trace, Rules: firedRules(trace)})
 	}
-	x := parsers.ExtractContext{Categories: rt.Categories, Now: received}
+	x := parsers.ExtractContext{Categories: rt.Categories, Now: received, Location: p.loc}
 	format, ftrace := selectFormat(rt, msgRes.Format, env)
 	trace = append(trace, ftrace...)
 	src := doc

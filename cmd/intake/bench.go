@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/intakehq/intake/pipeline/parsebench"
 )
@@ -31,8 +32,16 @@ func cmdBenchParse(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *n <= 0 || *rounds <= 0 {
 		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R]")
 	}
+	cfg, err := loadConfig("", getenv)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(cfg.Intake.Timezone)
+	if err != nil {
+		return err
+	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	p, err := parsebench.NewParser()
+	p, err := parsebench.NewParser(loc)
 	if err != nil {
 		return err
 	}

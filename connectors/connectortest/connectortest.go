@@ -58,8 +58,7 @@ func New(t *testing.T, c connectors.Connector, m connectors.Mapping) *Env {
 	}
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	proc := pipeline.NewProcessor(rt, nil, loc)
+	proc := pipeline.NewProcessor(rt, nil, Moscow(t))
 	reg := connectors.NewRegistry()
 	require.NoError(t, reg.Add(c, m))
 	proc.HandleSource(store.SourceConnector, reg.Parse)
@@ -68,6 +67,15 @@ func New(t *testing.T, c connectors.Connector, m connectors.Mapping) *Env {
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	out.Register(store.OutboxConnector, outbox.SenderFunc(reg.Send))
 	return &Env{T: t, Store: st, Inbox: ingest.NewInbox(st, nil), Proc: proc, Reg: reg, Conn: c, Out: out}
+}
+
+// Moscow is the zone the fake desks write their dates in; a connector under
+// test is given it as its Location, as serve gives intake.timezone.
+func Moscow(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	require.NoError(t, err)
+	return loc
 }
 
 // Runner returns a pull runner for the connector.
