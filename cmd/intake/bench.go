@@ -7,7 +7,6 @@ import (
 	"io"
 	"runtime"
 	"sort"
-	"time"
 
 	"github.com/intakehq/intake/pipeline/parsebench"
 )
@@ -36,12 +35,8 @@ func cmdBenchParse(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return err
-	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	p, err := parsebench.NewParser(loc)
+	p, err := parsebench.NewParser(cfg.Intake.Location)
 	if err != nil {
 		return err
 	}

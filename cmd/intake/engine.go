@@ -72,16 +72,11 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return nil, err
+	if cfg.Intake.Location == nil {
+		return nil, errors.New("configuration: intake.timezone is not loaded (the configuration comes from loadConfig)")
 	}
-	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
-	bhs, overrides, problems := cfg.SLA.build()
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
-	}
-	proc.SetSLA(bhs, overrides)
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, cfg.Intake.Location)
+	proc.SetSLA(cfg.SLA.businessHours, cfg.SLA.overrides)
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),
 		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),

@@ -113,8 +113,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		loc, _ := time.LoadLocation(cfg.Intake.Timezone)
-		r := toTryResult(filepath.Base(p.file), o, nil, loc)
+		r := toTryResult(filepath.Base(p.file), o, nil, cfg.Intake.Location)
 		fmt.Fprintf(stdout, "%s: %s", p.file, r.Kind)
 		if r.Ticket != nil {
 			fmt.Fprintf(stdout, " %s", *r.Ticket)

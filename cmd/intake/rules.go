@@ -194,10 +194,7 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 	if err != nil {
 		return rep, err
 	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return rep, err
-	}
+	loc := cfg.Intake.Location
 	progress := progressFor(stderr, "backtest")
 	var mu sync.Mutex
 	done := 0

@@ -64,6 +64,15 @@ type testServer struct {
 // configured zone or in a process zone between UTC-4 and UTC+7.
 var testNow = time.Date(2026, time.March, 4, 15, 0, 0, 0, mustLoadLocation("Europe/Moscow"))
 
+// testConfig is the configuration of an empty file and environment, as
+// loadConfig makes it (with the zone loaded).
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	cfg, err := loadConfig("", func(string) string { return "" })
+	require.NoError(t, err)
+	return cfg
+}
+
 func mustLoadLocation(name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil {
@@ -81,7 +90,7 @@ func startTestServer(t *testing.T) *testServer {
 	t.Cleanup(st.Close)
 	importDemoReference(t, st)
 
-	cfg := defaultConfig()
+	cfg := testConfig(t)
 	cfg.Database.URL = url
 	cfg.Bus.PollInterval = Duration(10 * time.Millisecond)
 	cfg.Pipeline.RetryInitial = Duration(50 * time.Millisecond)
@@ -374,7 +383,7 @@ func TestRulesBacktest(t *testing.T) {
 
 	// The live history: n mails through the real pipeline.
 	start := time.Now()
-	cfg := defaultConfig()
+	cfg := testConfig(t)
 	cfg.Database.URL = url
 	cfg.Bus.PollInterval = Duration(time.Millisecond)
 	cfg.Pipeline.RetryInitial = Duration(50 * time.Millisecond)

@@ -101,7 +101,7 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	loc, _ := time.LoadLocation(cfg.Intake.Timezone)
+	loc := cfg.Intake.Location
 	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
 	_ = log
 
