@@ -139,7 +139,9 @@ func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) e
 	if cc == nil {
 		return nil, nil
 	}
-	rc := webhook.New(cc.webhook, env.eng.inbox, env.log)
+	wc := cc.webhook
+	wc.Now = env.eng.now
+	rc := webhook.New(wc, env.eng.inbox, env.log)
 	rc.Routes(env.mux, cc.PathPrefix)
 	env.eng.proc.HandleSource(store.SourceCall, rc.Parse)
 	env.eng.proc.OnTicket(rc.TicketHook)

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
@@ -90,7 +91,7 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 
 	// The demo mailbox, each message through the stages inline (the
 	// components' hooks run: the lifecycle makes engineer tasks).
-	in := ingest.NewInbox(st, nil)
+	in := ingest.NewInbox(st, nil, clocktest.Clock(t))
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
 		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "demo/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
