@@ -203,6 +203,7 @@ var wallClockUses = map[string]struct {
 	"pipeline/pipeline.go":                      {4, "handler latency; retry and deferral times, which the claim compares with the database's now()"},
 	"pipeline/parsebench/run.go":                {1, "measures throughput"},
 	"rules/budget.go":                           {2, "a rule evaluation's time budget"},
+	"web/pages.go":                              {2, "a session's lifetime, which browsers count by the wall clock too"},
 	"web/server.go":                             {1, "request latency"},
 	"ingest/mailbox/session.go":                 {3, "fetch latency; the last success shown to operators"},
 	"ingest/mailbox/manager.go":                 {5, "the lease, timed against the database's clock_timestamp(); status save pacing; error times shown to operators"},

@@ -405,7 +405,7 @@ func (s *Server) signedIn(r *http.Request) bool {
 		return false
 	}
 	exp, err := strconv.ParseInt(es, 10, 64)
-	if err != nil || s.now().Unix() > exp {
+	if err != nil || time.Now().Unix() > exp {
 		return false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
@@ -480,7 +480,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, http.StatusUnauthorized, "login", loginView{page: p, Next: next, NeedsToken: true})
 			return
 		}
-		exp := s.now().Add(sessionTTL)
+		exp := time.Now().Add(sessionTTL)
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sessionValue(tok, exp), Path: "/", Expires: exp,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/store"
 )
 
@@ -57,16 +56,6 @@ type Server struct {
 	// Location is the zone the dispatcher pages show times in (UTC when
 	// nil).
 	Location *time.Location
-	// Now is the clock sessions expire by; the wall clock when nil.
-	Now func() time.Time
-}
-
-// now reads the server's clock.
-func (s *Server) now() time.Time {
-	if s.Now == nil {
-		return clock.Wall()
-	}
-	return s.Now()
 }
 
 // Handler returns the routes.

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/rules/defaults"
@@ -59,10 +60,15 @@ type testServer struct {
 	logs *syncBuffer
 }
 
-// testNow is the instant a test server lives at: a Wednesday at 15:00 in
-// Moscow (12:00 UTC), inside working hours whether times are read in the
-// configured zone or in a process zone between UTC-4 and UTC+7.
-var testNow = time.Date(2026, time.March, 4, 15, 0, 0, 0, mustLoadLocation("Europe/Moscow"))
+// testNow is the instant a test server lives at (clocktest: a Wednesday at
+// 15:00 in Moscow unless INTAKE_TEST_NOW says otherwise).
+var testNow = func() time.Time {
+	n, err := clocktest.Instant()
+	if err != nil {
+		panic(err)
+	}
+	return n
+}()
 
 // testConfig is the configuration of an empty file and environment, as
 // loadConfig makes it (with the zone loaded).
@@ -71,14 +77,6 @@ func testConfig(t *testing.T) Config {
 	cfg, err := loadConfig("", func(string) string { return "" })
 	require.NoError(t, err)
 	return cfg
-}
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
 }
 
 func startTestServer(t *testing.T) *testServer {

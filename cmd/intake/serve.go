@@ -127,6 +127,6 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	}
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
-		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location, Now: eng.now,
+		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
 	}
 }
