@@ -52,7 +52,8 @@ func (s *syncBuffer) String() string {
 // the sample reference data and no stored rule set (the shipped defaults).
 // Its clock stands still at testNow: every item it ingests is received then
 // and the rules and the lifecycle see it as now, so the shipped rules that
-// look at the hour (tag-after-hours) decide the same at any time of day.
+// look at the hour (tag-after-hours) decide the same at any time of day the
+// test runs, and as hourTags expects at the instant clocktest gives.
 type testServer struct {
 	st   *store.Store
 	eng  *engine
@@ -77,6 +78,17 @@ func testConfig(t *testing.T) Config {
 	cfg, err := loadConfig("", func(string) string { return "" })
 	require.NoError(t, err)
 	return cfg
+}
+
+// hourTags are tags as the shipped rules leave them on an item received at
+// testNow: tag-after-hours adds after-hours outside 08:00-20:00 on workdays,
+// read in the server's zone. The tests pass at any instant clocktest gives.
+func (s *testServer) hourTags(tags ...string) []string {
+	local := testNow.In(s.eng.cfg.Intake.Location)
+	if h, wd := local.Hour(), local.Weekday(); h < 8 || h >= 20 || wd == time.Saturday || wd == time.Sunday {
+		return append(tags, "after-hours")
+	}
+	return tags
 }
 
 func startTestServer(t *testing.T) *testServer {
@@ -244,7 +256,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	waitRulesVersion(t, s, good)
 
 	first := s.processed(t, s.ingest(t, demoMail(t, "0001.eml", "v1"), "test/0001"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: first.Rules}, first)
 	assert.Contains(t, first.Rules, "pu-low")
 
@@ -294,7 +306,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	assert.Equal(t, good, latest)
 
 	second := s.processed(t, s.ingest(t, demoMail(t, "0010.eml", "after-broken"), "test/0010"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: second.Rules}, second)
 	assert.Equal(t, good, s.eng.proc.Runtime().RulesVersion)
 	assert.NotContains(t, s.logs.String(), "level=ERROR")
@@ -324,7 +336,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	}
 	assert.Equal(t, 12.0, s.eng.proc.Runtime().Directory.Category("hvac").SLAHours)
 	third := s.processed(t, s.ingest(t, demoMail(t, "0022.eml", "after-stored-broken"), "test/0022"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: third.Rules}, third)
 	assert.Equal(t, 1, strings.Count(s.logs.String(), refused), "the refusal is logged once")
 }
@@ -347,7 +359,7 @@ func TestRulesHotReload(t *testing.T) {
 			version, switched.Round(time.Microsecond), time.Since(applied).Round(time.Microsecond))
 
 		got := s.processed(t, s.ingest(t, demoMail(t, mails[i], "hot"), "test/"+mails[i]))
-		assert.Equal(t, processed{Outcome: "ticket", RulesVersion: version, Priority: v.priority, Tags: []string{v.tag},
+		assert.Equal(t, processed{Outcome: "ticket", RulesVersion: version, Priority: v.priority, Tags: s.hourTags(v.tag),
 			Rules: got.Rules}, got, "version %d", version)
 		assert.Contains(t, got.Rules, "pu-"+v.tag)
 	}
