@@ -245,3 +245,115 @@ func TestStoreDecidesNothing(t *testing.T) {
 		})
 	}
 }
+
+// wallClockUses are the production files that may read time.Now, each with
+// how often and why. Everything else that depends on the time takes a clock
+// (package clock): a decision by the hour, the date or a deadline must be
+// one a test can fix. A new use fails the test, to be routed through a
+// clock or added here with its reason.
+var wallClockUses = map[string]struct {
+	n   int
+	why string
+}{
+	"clock/clock.go":                            {1, "the wall clock itself (clock.Wall)"},
+	"pipeline/pipeline.go":                      {4, "handler latency; retry and deferral times, which the claim compares with the database's now()"},
+	"pipeline/parsebench/run.go":                {1, "measures throughput"},
+	"rules/budget.go":                           {2, "a rule evaluation's time budget"},
+	"web/pages.go":                              {2, "a session's lifetime, which browsers count by the wall clock too"},
+	"web/server.go":                             {1, "request latency"},
+	"ingest/mailbox/session.go":                 {3, "fetch latency; the last success shown to operators"},
+	"ingest/mailbox/manager.go":                 {5, "the lease, timed against the database's clock_timestamp(); status save pacing; error times shown to operators"},
+	"ingest/mailbox/dovecottest/dovecottest.go": {5, "start-up deadlines of the test IMAP server"},
+	"store/pgtest/pgtest.go":                    {1, "a unique template database name"},
+	"connectors/http.go":                        {2, "the rate limit between requests to a desk"},
+	"connectors/outbox/outbox.go":               {1, "pacing of the failure report"},
+	"connectors/outbox/webhook.go":              {1, "Retry-After given as an HTTP date"},
+	"connectors/outbox/email.go":                {1, "the Date header of mail we send"},
+	"cmd/intake/try.go":                         {1, "unique references of a dry run"},
+	"cmd/intake/ingest.go":                      {1, "the default run name"},
+	"cmd/intake/rules.go":                       {1, "a unique scratch database name"},
+	"cmd/intake/demo.go":                        {3, "a unique database name; how long to wait"},
+	"cmd/intake/eval.go":                        {3, "a unique scratch database name; how long to wait"},
+	"cmd/intake/bench_e2e.go":                   {3, "measures latency and throughput"},
+	"store/trace.go":                            {2, "times statements for a benchmark"},
+}
+
+// timeNowUses returns the positions where a Go file names time.Now, called
+// or as a value.
+func timeNowUses(t *testing.T, path string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := ""
+	for _, imp := range f.Imports {
+		if imp.Path.Value == `"time"` {
+			local = "time"
+			if imp.Name != nil {
+				local = imp.Name.Name
+			}
+		}
+	}
+	if local == "" {
+		return nil
+	}
+	var hits []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "Now" {
+			return true
+		}
+		if x, ok := sel.X.(*ast.Ident); ok && x.Name == local {
+			hits = append(hits, fset.Position(sel.Pos()).String())
+		}
+		return true
+	})
+	return hits
+}
+
+// TestWallClockOnlyWhereAllowed keeps the wall clock out of decisions: no
+// production file outside wallClockUses names time.Now, and those that do,
+// only as often as listed (time.Since and time.Until, which measure, are
+// not counted).
+func TestWallClockOnlyWhereAllowed(t *testing.T) {
+	seen := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if name == "testdata" || name == "vendor" || (name != "." && strings.HasPrefix(name, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		path = filepath.ToSlash(path)
+		hits := timeNowUses(t, path)
+		allowed, ok := wallClockUses[path]
+		seen[path] = ok
+		switch {
+		case !ok && len(hits) == 0:
+		case !ok:
+			for _, h := range hits {
+				t.Errorf("%s: time.Now outside the allow-list: take a clock (package clock), or add the file to wallClockUses with the reason", h)
+			}
+		case len(hits) != allowed.n:
+			t.Errorf("%s names time.Now %d times, wallClockUses allows %d (%s):\n  %s", path, len(hits), allowed.n, allowed.why, strings.Join(hits, "\n  "))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path := range wallClockUses {
+		if !seen[path] {
+			t.Errorf("wallClockUses lists %s, which is not a production Go file", path)
+		}
+	}
+}

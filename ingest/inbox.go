@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,11 +88,16 @@ type Notifier func(ctx context.Context, tx pgx.Tx, ids []int64) error
 type Inbox struct {
 	store  *store.Store
 	notify Notifier
+	now    func() time.Time
 }
 
 // NewInbox returns an inbox that calls notify for each batch of new items.
 // notify may be nil (items are then picked up by the pipeline's sweeper).
-func NewInbox(s *store.Store, notify Notifier) *Inbox { return &Inbox{store: s, notify: notify} }
+// now is the clock that stamps each item's received_at: SLA deadlines and
+// the rules that look at the hour count from it.
+func NewInbox(s *store.Store, notify Notifier, now func() time.Time) *Inbox {
+	return &Inbox{store: s, notify: notify, now: now}
+}
 
 // Put commits items in one transaction, together with whatever after does in
 // the same transaction (a mailbox checkpoint, say). Only when Put returns nil
@@ -100,7 +106,7 @@ func (in *Inbox) Put(ctx context.Context, items []Item, after func(ctx context.C
 	var results []Result
 	err := in.store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		results, err = putMany(ctx, tx, items)
+		results, err = putMany(ctx, tx, items, in.now())
 		if err != nil {
 			return err
 		}
@@ -133,7 +139,7 @@ type prepared struct {
 	row store.NewItem
 }
 
-func prepare(it Item) (prepared, error) {
+func prepare(it Item, received time.Time) (prepared, error) {
 	if it.Source == "" || it.SourceRef == "" {
 		return prepared{}, errors.New("item needs a source and a source reference")
 	}
@@ -150,7 +156,7 @@ func prepare(it Item) (prepared, error) {
 		meta = m
 	}
 	p.row = store.NewItem{Source: p.it.Source, SourceRef: p.it.SourceRef, DedupKey: p.it.DedupKey, ContentSHA256: p.sum[:],
-		Raw: p.it.Raw, Meta: meta, MessageID: p.it.MessageID, Scope: p.it.Scope, Failed: p.it.Failed}
+		Raw: p.it.Raw, Meta: meta, MessageID: p.it.MessageID, Scope: p.it.Scope, Failed: p.it.Failed, ReceivedAt: received}
 	return p, nil
 }
 
@@ -164,10 +170,10 @@ func (p prepared) inserted(id int64) Result {
 // putMany inserts items in one round trip (a backlog arrives in batches);
 // the few that collide with a unique key are then resolved one by one, in
 // order, so a re-delivery within the batch is a duplicate of the first.
-func putMany(ctx context.Context, tx pgx.Tx, items []Item) ([]Result, error) {
+func putMany(ctx context.Context, tx pgx.Tx, items []Item, received time.Time) ([]Result, error) {
 	ps := make([]prepared, len(items))
 	for i, it := range items {
-		p, err := prepare(it)
+		p, err := prepare(it, received)
 		if err != nil {
 			return nil, fmt.Errorf("storing %s item %s: %w", it.Source, it.SourceRef, err)
 		}
@@ -207,8 +213,8 @@ func putMany(ctx context.Context, tx pgx.Tx, items []Item) ([]Result, error) {
 	return results, nil
 }
 
-func putOne(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
-	p, err := prepare(it)
+func putOne(ctx context.Context, tx pgx.Tx, it Item, received time.Time) (Result, error) {
+	p, err := prepare(it, received)
 	if err != nil {
 		return Result{}, err
 	}
@@ -282,9 +288,9 @@ func describeKey(key string) string {
 
 // PutTx stores one item inside the caller's transaction, without announcing
 // it: for dry runs that process the item in the same transaction and roll
-// it back.
-func PutTx(ctx context.Context, tx pgx.Tx, it Item) (Result, error) {
-	return putOne(ctx, tx, it)
+// it back. received is the item's received_at.
+func PutTx(ctx context.Context, tx pgx.Tx, it Item, received time.Time) (Result, error) {
+	return putOne(ctx, tx, it, received)
 }
 
 // MailKeys returns the dedup key and Message-ID of a raw message: the

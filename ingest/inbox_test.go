@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store/pgtest"
 )
@@ -21,7 +25,7 @@ func TestInboxDedup(t *testing.T) {
 	in := ingest.NewInbox(s, func(ctx context.Context, tx pgx.Tx, ids []int64) error {
 		notified = append(notified, ids...)
 		return nil
-	})
+	}, clocktest.Clock(t))
 	msg := []byte("Message-ID: <a@x>\r\nSubject: hi\r\n\r\nbody\r\n")
 	redelivered := append([]byte("Received: from mx2\r\n"), msg...)
 	noID := []byte("Subject: no id\r\n\r\nbody\r\n")
@@ -90,7 +94,7 @@ func TestInboxDedup(t *testing.T) {
 func TestInboxRollsBackWhenAfterFails(t *testing.T) {
 	ctx := context.Background()
 	s := pgtest.Store(t)
-	in := ingest.NewInbox(s, nil)
+	in := ingest.NewInbox(s, nil, clocktest.Clock(t))
 	_, err := in.Put(ctx, []ingest.Item{{Source: "mail", SourceRef: "r1", Raw: []byte("x")}}, func(ctx context.Context, tx pgx.Tx) error {
 		return context.Canceled
 	})
@@ -103,7 +107,7 @@ func TestInboxRollsBackWhenAfterFails(t *testing.T) {
 func TestInboxBatchResolvesCollisionsInOrder(t *testing.T) {
 	ctx := context.Background()
 	s := pgtest.Store(t)
-	in := ingest.NewInbox(s, nil)
+	in := ingest.NewInbox(s, nil, clocktest.Clock(t))
 	a := []byte("Message-ID: <a@x>\r\n\r\nA\r\n")
 	a2 := append([]byte("Received: from mx2\r\n"), a...)
 	b := []byte("Message-ID: <b@x>\r\n\r\nB\r\n")
@@ -128,7 +132,7 @@ func TestInboxBatchResolvesCollisionsInOrder(t *testing.T) {
 func TestInboxRescanBatch(t *testing.T) {
 	ctx := context.Background()
 	s := pgtest.Store(t)
-	in := ingest.NewInbox(s, nil)
+	in := ingest.NewInbox(s, nil, clocktest.Clock(t))
 	a := []byte("Message-ID: <a@x>\r\n\r\nA\r\n")
 	b := []byte("Message-ID: <b@x>\r\n\r\nB\r\n")
 	c := []byte("Message-ID: <c@x>\r\n\r\nC\r\n")
@@ -149,4 +153,28 @@ func TestInboxRescanBatch(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE outcome = 'duplicate') FROM inbound_items`).Scan(&n, &dups))
 	require.Equal(t, 4, n, "the re-scan adds only the message new to the folder")
 	require.Equal(t, 1, dups)
+}
+
+// TestInboxStampsReceivedAtByItsClock: received_at, from which SLAs count
+// and which the rules read the hour of, is the inbox's clock, for new items
+// and duplicates alike, not the database's.
+func TestInboxStampsReceivedAtByItsClock(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.Store(t)
+	at := time.Date(2026, time.March, 8, 3, 0, 0, 0, time.UTC)
+	in := ingest.NewInbox(s, nil, clock.Fixed(at))
+	raw := []byte("Message-ID: <clock@x>\r\nSubject: hi\r\n\r\nbody\r\n")
+	key, mid := ingest.MailKeys(raw)
+	res, err := in.Put(ctx, []ingest.Item{
+		{Source: "mail", SourceRef: "c/1", DedupKey: key, MessageID: mid, Raw: raw},
+		{Source: "mail", SourceRef: "c/2", DedupKey: key, MessageID: mid, Raw: raw},
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, ingest.StatusNew, res[0].Status)
+	require.Equal(t, ingest.StatusDuplicate, res[1].Status)
+	for _, r := range res {
+		it, err := s.GetItem(ctx, r.ID)
+		require.NoError(t, err)
+		assert.True(t, it.ReceivedAt.Equal(at), "item %d received at %v, want %v", r.ID, it.ReceivedAt, at)
+	}
 }

@@ -58,7 +58,7 @@ type dateHit struct {
 // ParseDate reads a date with an optional time in Russian, ISO or English
 // forms ("21.11.2026 14:00", "2026-11-21T14:00:00+03:00", "21 ноября 2026 г.
 // 14:00", "до 14:00 21.11.2026", "завтра до 12:00", "Nov 21, 2026 2:00 PM",
-// "07/ноя/26 22:00"). Times without a zone are in loc (Moscow when nil);
+// "07/ноя/26 22:00"). Times without a zone are in loc (UTC when nil);
 // relative days count from now. A date without a time is midnight.
 func ParseDate(s string, loc *time.Location, now time.Time) (time.Time, bool) {
 	t, ok := parseDateAny(s, loc, now)
@@ -67,7 +67,7 @@ func ParseDate(s string, loc *time.Location, now time.Time) (time.Time, bool) {
 
 func parseDateAny(s string, loc *time.Location, now time.Time) (time.Time, bool) {
 	if loc == nil {
-		loc = moscow
+		loc = time.UTC
 	}
 	if len(s) > 500 {
 		s = s[:500]
@@ -99,12 +99,10 @@ func parseDateAny(s string, loc *time.Location, now time.Time) (time.Time, bool)
 	return t, true
 }
 
-var moscow = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Moscow"); err == nil {
-		return l
-	}
-	return time.FixedZone("MSK", 3*3600)
-}()
+// msk is the zone a date names by the abbreviation MSK (МСК): Moscow time,
+// UTC+3 all year since 2014. It is what the text says, not a default: times
+// without a zone are in the caller's location.
+var msk = time.FixedZone("MSK", 3*3600)
 
 func findDate(s string) (dateHit, bool) {
 	var best dateHit
@@ -223,7 +221,7 @@ func zoneOf(z string) *time.Location {
 	case "Z", "UTC", "GMT":
 		return time.UTC
 	case "MSK", "МСК":
-		return moscow
+		return msk
 	}
 	sign := 1
 	if z[0] == '-' {

@@ -56,10 +56,38 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
-func TestParseDateDefaultsToMoscow(t *testing.T) {
-	got, ok := ParseDate("21.11.2026 14:00", nil, time.Time{})
+// moscowTest is the zone the fixtures were written in; the parsers take it
+// as a parameter like any other.
+var moscowTest = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+func TestParseDateTakesTheCallersZone(t *testing.T) {
+	yekt, err := time.LoadLocation("Asia/Yekaterinburg")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		loc  *time.Location
+		want string
+	}{
+		{"moscow", moscowTest, "2026-11-21T14:00:00+03:00"},
+		{"yekaterinburg", yekt, "2026-11-21T14:00:00+05:00"},
+		{"nil is utc", nil, "2026-11-21T14:00:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ParseDate("21.11.2026 14:00", tc.loc, time.Time{})
+			require.True(t, ok)
+			assert.Equal(t, tc.want, got.Format(time.RFC3339))
+		})
+	}
+	// A zone written in the text wins over the caller's.
+	got, ok := ParseDate("2026-11-03 10:00:00 MSK", yekt, time.Time{})
 	require.True(t, ok)
-	assert.Equal(t, "2026-11-21T14:00:00+03:00", got.Format(time.RFC3339))
+	assert.Equal(t, "2026-11-03T10:00:00+03:00", got.Format(time.RFC3339))
 }
 
 func FuzzParseDate(f *testing.F) {

@@ -15,6 +15,17 @@ type ExtractContext struct {
 	// Now anchors relative dates ("завтра до 12:00"); the message date is
 	// used when it is zero.
 	Now time.Time
+	// Location is the zone of dates written without one (intake.timezone),
+	// unless the format names its own; UTC when nil.
+	Location *time.Location
+}
+
+// location is the zone of dates written without one.
+func (x ExtractContext) location() *time.Location {
+	if x.Location == nil {
+		return time.UTC
+	}
+	return x.Location
 }
 
 // maxValue caps an extracted value; anything longer is not a field.
@@ -149,7 +160,7 @@ func (f *Format) extract(d *Document, x ExtractContext) Fields {
 		if now.IsZero() {
 			now = d.Date
 		}
-		if t, ok := f.parseDate(v, now); ok {
+		if t, ok := f.parseDate(v, x, now); ok {
 			out.Due = &t
 		}
 	}
@@ -173,13 +184,18 @@ func (f *Format) extract(d *Document, x ExtractContext) Fields {
 	return out
 }
 
-func (f *Format) parseDate(v string, now time.Time) (time.Time, bool) {
+// parseDate reads a due date in the format's zone, else the context's.
+func (f *Format) parseDate(v string, x ExtractContext, now time.Time) (time.Time, bool) {
+	loc := f.loc
+	if loc == nil {
+		loc = x.location()
+	}
 	for _, layout := range f.dateFormats {
-		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), f.loc); err == nil {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
 			return t, true
 		}
 	}
-	return ParseDate(v, f.loc, now)
+	return ParseDate(v, loc, now)
 }
 
 // category maps the client's category text: exactly (ignoring case and

@@ -35,7 +35,7 @@ type FormatSpec struct {
 	// CodePattern is a regular expression for the client's store codes.
 	// Cyrillic and Latin look-alike letters in it match each other.
 	CodePattern string   `yaml:"code_pattern,omitempty"`
-	Timezone    string   `yaml:"timezone,omitempty"`     // default Europe/Moscow
+	Timezone    string   `yaml:"timezone,omitempty"`     // default: the extraction's location (intake.timezone)
 	DateFormats []string `yaml:"date_formats,omitempty"` // Go layouts tried before ParseDate
 }
 
@@ -209,15 +209,13 @@ func CompileFormat(spec FormatSpec) (*Format, error) {
 		return nil, &SpecError{Field: "name", Msg: "a format needs a name"}
 	}
 	f := &Format{spec: spec, priorities: map[string]string{}, categories: map[string]string{}}
-	tz := spec.Timezone
-	if tz == "" {
-		tz = "Europe/Moscow"
+	if tz := spec.Timezone; tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, &SpecError{Field: "timezone", Msg: fmt.Sprintf("unknown time zone %q", tz)}
+		}
+		f.loc = loc
 	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return nil, &SpecError{Field: "timezone", Msg: fmt.Sprintf("unknown time zone %q", tz)}
-	}
-	f.loc = loc
 	f.dateFormats = spec.DateFormats
 
 	names := make([]string, 0, len(spec.Fields))

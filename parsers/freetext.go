@@ -42,7 +42,7 @@ func ExtractFreeText(d *Document, x ExtractContext) Fields {
 	if now.IsZero() {
 		now = d.Date
 	}
-	if t, ok := explicitDue(body, now); ok {
+	if t, ok := explicitDue(body, x.location(), now); ok {
 		out.Due = &t
 	}
 
@@ -151,7 +151,8 @@ var deadlineCue = regexp.MustCompile(`(?i)(?:^|[^\pL])(?:до|к|не\s+позд
 
 // explicitDue finds a date written with a time. A day named relatively
 // ("завтра до 12:00") counts only with a deadline word before the time.
-func explicitDue(body string, now time.Time) (time.Time, bool) {
+// Times without a zone are in loc.
+func explicitDue(body string, loc *time.Location, now time.Time) (time.Time, bool) {
 	for i, line := range strings.Split(body, "\n") {
 		if i > 300 {
 			break
@@ -166,10 +167,10 @@ func explicitDue(body string, now time.Time) (time.Time, bool) {
 			if _, _, _, okT := findTime(line, hit.start, hit.end); !okT && !hit.hasTime {
 				continue
 			}
-			return ParseDate(line, moscow, now)
+			return ParseDate(line, loc, now)
 		}
 		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
-			return ParseDate(line, moscow, now)
+			return ParseDate(line, loc, now)
 		}
 	}
 	return time.Time{}, false

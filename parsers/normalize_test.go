@@ -127,7 +127,7 @@ func TestRenderHTMLDefinitionList(t *testing.T) {
 		"due":      {{Labels: []string{"Выполнить"}}},
 	}, Priorities: map[string]string{"P2 Высокий": "high"}})
 	require.NoError(t, err)
-	got := f.Extract(&Document{Text: r.text}, ExtractContext{})
+	got := f.Extract(&Document{Text: r.text}, ExtractContext{Location: moscowTest})
 	assert.Equal(t, "high", got.Priority)
 	require.NotNil(t, got.Due)
 	assert.Equal(t, "2026-11-10T14:00:00+03:00", got.Due.Format(time.RFC3339))

@@ -440,19 +440,19 @@ func slowExplicitDue(body string, now time.Time) (time.Time, bool) {
 			if _, _, _, okT := findTime(line, hit.start, hit.end); !okT && !hit.hasTime {
 				continue
 			}
-			return ParseDate(line, moscow, now)
+			return ParseDate(line, moscowTest, now)
 		}
 		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
-			return ParseDate(line, moscow, now)
+			return ParseDate(line, moscowTest, now)
 		}
 	}
 	return time.Time{}, false
 }
 
 func checkExplicitDue(t *testing.T, text string) {
-	now := time.Date(2026, 11, 20, 10, 0, 0, 0, moscow)
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, moscowTest)
 	wantT, wantOK := slowExplicitDue(text, now)
-	gotT, gotOK := explicitDue(text, now)
+	gotT, gotOK := explicitDue(text, moscowTest, now)
 	require.Equal(t, wantOK, gotOK, "%q", text)
 	require.True(t, wantT.Equal(gotT), "%q: %v vs %v", text, wantT, gotT)
 	for _, line := range strings.Split(text, "\n") {

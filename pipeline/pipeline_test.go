@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
@@ -31,11 +32,11 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pipe := pipeline.New(cfg, st, proc, log)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
-	in := ingest.NewInbox(st, pipe.Publish)
+	in := ingest.NewInbox(st, pipe.Publish, clocktest.Clock(t))
 	done := make(chan error, 1)
 	go func() { done <- pipe.Run(ctx) }()
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
@@ -55,7 +56,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	var (
 		mu       sync.Mutex
 		behavior = map[int64]string{}
@@ -82,7 +83,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 	pipe := pipeline.New(pipeline.Config{Bus: "postgres", PollInterval: 10 * time.Millisecond, Timeout: timeout,
 		Retries: 2, RetryInitial: 100 * time.Millisecond, SweepInterval: 100 * time.Millisecond}, st, proc, log)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
-	in := ingest.NewInbox(st, pipe.Publish)
+	in := ingest.NewInbox(st, pipe.Publish, clocktest.Clock(t))
 
 	mails := demo.Mail()
 	put := func(name string, raw []byte) int64 {
@@ -176,7 +177,7 @@ func TestCrashLoopEndsAsFailed(t *testing.T) {
 	importDemo(t, st)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
 	pipe := pipeline.New(pipeline.Config{}, st, nil, slog.Default())
-	in := ingest.NewInbox(st, pipe.Publish)
+	in := ingest.NewInbox(st, pipe.Publish, clocktest.Clock(t))
 	mails := demo.Mail()
 	var items []ingest.Item
 	for i, m := range mails[:8] {
@@ -238,7 +239,7 @@ func crashChild(t *testing.T) {
 	fmt.Sscan(os.Getenv("INTAKE_CRASH_RETRIES"), &retries)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		if itemID == bomb {
 			fmt.Println("crashing on purpose")

@@ -59,9 +59,10 @@ type SourceParser func(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flow.
 type TicketHook func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error
 
 // NewProcessor returns a processor; own are our own addresses (never
-// ingested), loc the zone for dates written without one.
-func NewProcessor(rt *Runtime, own []string, loc *time.Location) *Processor {
-	p := &Processor{own: own, loc: loc, now: time.Now}
+// ingested), loc the zone for dates written without one and for the hours
+// rules see, now the clock rules and SLAs read.
+func NewProcessor(rt *Runtime, own []string, loc *time.Location, now func() time.Time) *Processor {
+	p := &Processor{own: own, loc: loc, now: now}
 	p.rt.Store(rt)
 	return p
 }
@@ -166,7 +167,7 @@ func (p *Processor) parse(it *store.Item, rt *Runtime) (j *job) {
 	if msgRes.Unmatched != "" {
 		return done(flow.OutcomeUnmatched, msgRes.Unmatched, &Decision{Trace: trace, Rules: firedRules(trace)})
 	}
-	x := parsers.ExtractContext{Categories: rt.Categories, Now: received}
+	x := parsers.ExtractContext{Categories: rt.Categories, Now: received, Location: p.loc}
 	format, ftrace := selectFormat(rt, msgRes.Format, env)
 	trace = append(trace, ftrace...)
 	src := doc

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/rules"
 	"os"
 	"strings"
@@ -46,8 +47,8 @@ func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.P
 	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, files)
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
-	in := ingest.NewInbox(st, nil)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	in := ingest.NewInbox(st, nil, clocktest.Clock(t))
 	ids := map[string]int64{}
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
@@ -139,8 +140,8 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
-	in := ingest.NewInbox(st, nil)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	in := ingest.NewInbox(st, nil, clocktest.Clock(t))
 	mail := map[string][]byte{}
 	for _, m := range demo.Mail() {
 		mail[m.Name] = m.Data
@@ -187,7 +188,7 @@ func TestSLAOverridesAndBusinessHours(t *testing.T) {
 	importDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	msk, err := time.LoadLocation("Europe/Moscow")
 	require.NoError(t, err)
 	bh := &routing.BusinessHours{Days: []time.Weekday{time.Monday}, Open: 9 * time.Hour, Close: 10 * time.Hour, Location: msk}
@@ -201,7 +202,7 @@ func TestSLAOverridesAndBusinessHours(t *testing.T) {
 		}
 	}
 	key, mid := ingest.MailKeys(raw)
-	res, err := ingest.NewInbox(st, nil).Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+	res, err := ingest.NewInbox(st, nil, clocktest.Clock(t)).Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 	require.NoError(t, err)
 	id := res[0].ID
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, id) }))

@@ -80,7 +80,7 @@ func TestNewChainOnboardedWithYAMLAlone(t *testing.T) {
 			assert.Equal(t, "fm-sdp", f.Name)
 			assert.Equal(t, "FM", f.Client)
 
-			fields := f.Format.Extract(doc, parsers.ExtractContext{Now: tc.received})
+			fields := f.Format.Extract(doc, parsers.ExtractContext{Now: tc.received, Location: tc.received.Location()})
 			assert.Equal(t, "40512", fields.ExternalID)
 			assert.Equal(t, "FM0042", fields.ObjectCode)
 			assert.Equal(t, "critical", fields.Priority)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,11 +23,13 @@ type NewItem struct {
 	// Failed, when set, stores the item finished at once with outcome
 	// failed and this as its error.
 	Failed string
+	// ReceivedAt is when the inbox took the item, by its clock.
+	ReceivedAt time.Time
 }
 
 const insertItem = `
-	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, stage, outcome, error)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, stage, outcome, error, received_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 	ON CONFLICT DO NOTHING
 	RETURNING id`
 
@@ -35,7 +38,7 @@ func (it NewItem) insertArgs() []any {
 	if it.Failed != "" {
 		stage, outcome, errText = StageDone, OutcomeFailed, it.Failed
 	}
-	return []any{it.Source, it.SourceRef, it.DedupKey, it.ContentSHA256, it.Raw, len(it.Raw), it.Meta, it.MessageID, it.Scope, stage, outcome, errText}
+	return []any{it.Source, it.SourceRef, it.DedupKey, it.ContentSHA256, it.Raw, len(it.Raw), it.Meta, it.MessageID, it.Scope, stage, outcome, errText, it.ReceivedAt}
 }
 
 // InsertItem stores an item unless it collides with a unique key (its
@@ -101,11 +104,11 @@ func ItemInScopeBySHA256(ctx context.Context, tx pgx.Tx, source, scope string, c
 // is taken meanwhile (nothing is written).
 func InsertDuplicate(ctx context.Context, tx pgx.Tx, it NewItem, orig int64, reason string) (id int64, ok bool, err error) {
 	err = tx.QueryRow(ctx, `
-		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, duplicate_of, stage, outcome, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'done', 'duplicate', $11)
+		INSERT INTO inbound_items (source, source_ref, dedup_key, content_sha256, raw, size, meta, message_id, source_scope, duplicate_of, stage, outcome, reason, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'done', 'duplicate', $11, $12)
 		ON CONFLICT (source, source_ref) DO NOTHING
 		RETURNING id`,
-		it.Source, it.SourceRef, it.DedupKey, it.ContentSHA256, it.Raw, len(it.Raw), it.Meta, it.MessageID, it.Scope, orig, reason).Scan(&id)
+		it.Source, it.SourceRef, it.DedupKey, it.ContentSHA256, it.Raw, len(it.Raw), it.Meta, it.MessageID, it.Scope, orig, reason, it.ReceivedAt).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}

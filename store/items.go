@@ -208,10 +208,3 @@ func (s *Store) ItemsForReplay(ctx context.Context, ids []int64) ([]ReplayItem, 
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByName[ReplayItem])
 }
-
-// SetReceivedAt sets when an item was received (a replay keeps the time of
-// the original).
-func SetReceivedAt(ctx context.Context, tx pgx.Tx, id int64, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $2 WHERE id = $1`, id, at)
-	return err
-}

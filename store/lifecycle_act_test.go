@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
@@ -40,9 +41,9 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	msk := time.FixedZone("MSK", 3*3600)
-	proc := pipeline.NewProcessor(rt, nil, msk)
 	clock := &fakeClock{}
-	clock.Set(time.Now())
+	clock.Set(clocktest.Now(t))
+	proc := pipeline.NewProcessor(rt, nil, msk, clock.Now)
 	cfg := lifecycle.Config{Contractor: "ООО «Техсервис»", Location: msk,
 		Chains: map[string]lifecycle.ChainTarget{"PU": {Channel: lifecycle.ChannelConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
 	lc := lifecycle.NewService(st, cfg, nil, testRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
@@ -53,7 +54,7 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	mail := demo.Mail()[0] // 0001.eml: PU Remedy, store 0135, refrigeration
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
 		key, mid := ingest.MailKeys(mail.Data)
-		res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: ingest.SourceMail, SourceRef: "test/" + mail.Name, DedupKey: key, MessageID: mid, Raw: mail.Data})
+		res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: ingest.SourceMail, SourceRef: "test/" + mail.Name, DedupKey: key, MessageID: mid, Raw: mail.Data}, clock.Now())
 		if err != nil {
 			return err
 		}

@@ -463,7 +463,7 @@ func (h *LifecycleAPI) durations(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = "client"
 	}
-	since := time.Now().AddDate(0, 0, -30)
+	since := h.Service.Now().AddDate(0, 0, -30)
 	if v := r.URL.Query().Get("since"); v != "" {
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {

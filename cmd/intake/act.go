@@ -8,8 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
@@ -61,7 +61,7 @@ func cmdAct(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("ticket %s: %w", pos[0], err)
 		}
 	}
-	l, _, err := newLifecycle(cfg, st, func() *routing.Directory { return nil }, time.Now)
+	l, _, err := newLifecycle(cfg, st, func() *routing.Directory { return nil }, clock.Wall)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,12 @@ func cmdBenchParse(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *n <= 0 || *rounds <= 0 {
 		return fmt.Errorf("usage: intake bench parse [--n N] [--seed S] [--rounds R]")
 	}
+	cfg, err := loadConfig("", getenv)
+	if err != nil {
+		return err
+	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	p, err := parsebench.NewParser()
+	p, err := parsebench.NewParser(cfg.Intake.Location)
 	if err != nil {
 		return err
 	}

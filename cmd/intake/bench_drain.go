@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
@@ -27,7 +28,7 @@ func (b *e2eBench) runDrain(ctx context.Context, n int) error {
 	if err := pipeline.InitSchema(ctx, b.st.Pool, nil); err != nil {
 		return err
 	}
-	in := ingest.NewInbox(b.st, pipe.Publish)
+	in := ingest.NewInbox(b.st, pipe.Publish, clock.Wall)
 	const perTx = 100 // as `intake ingest` and a mailbox fetch store them
 	var size int
 	for i := 0; i < len(msgs); i += perTx {

@@ -116,11 +116,11 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := node.Encode([]map[string]any{mb}); err != nil {
 		return err
 	}
-	b.cfg.Mailboxes = node
-	mcfgs, err := mailbox.DecodeConfigs(&b.cfg.Mailboxes)
+	mcfgs, err := mailbox.DecodeConfigs(&node)
 	if err != nil {
 		return err
 	}
+	b.cfg.Mailboxes = mcfgs
 	b.mailbox = mcfgs[0]
 	say("dovecot %s (private instance, maildir in %s)", dv.Addr(), dv.Dir)
 

@@ -9,15 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/intakehq/intake/ingest/webhook"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
 
-// callsConfig is the `calls` section: telephony webhooks.
-type callsConfig struct {
+// CallsConfig is the `calls` section: telephony webhooks.
+type CallsConfig struct {
 	// PathPrefix is where the webhook endpoints live (default /telephony).
 	PathPrefix string `yaml:"path_prefix"`
 	Mango      *struct {
@@ -26,7 +24,7 @@ type callsConfig struct {
 	} `yaml:"mango"`
 	Zadarma *struct {
 		Secret   secretField `yaml:",inline"`
-		Timezone string      `yaml:"timezone"`
+		Timezone string      `yaml:"timezone"` // the PBX's; default intake.timezone
 	} `yaml:"zadarma"`
 	Generic *struct {
 		Secret secretField `yaml:",inline"`
@@ -36,6 +34,10 @@ type callsConfig struct {
 		Category string `yaml:"category"`
 		Priority string `yaml:"priority"`
 	} `yaml:"callback"`
+
+	// webhook is the receiver's configuration, secrets read and zones
+	// loaded by resolve.
+	webhook webhook.Config
 }
 
 // secretField is a secret given as `secret` (discouraged: it sits in the
@@ -79,15 +81,10 @@ func resolveSecret(key, value, env, file string) (string, string) {
 	return "", fmt.Sprintf("%s: required (give %s_env or %s_file)", key, key, key)
 }
 
-func decodeCalls(cfg *Config) (*callsConfig, webhook.Config, []string) {
-	var cc callsConfig
-	var wc webhook.Config
-	if cfg.Calls.Kind == 0 {
-		return nil, wc, nil
-	}
-	if err := cfg.Calls.Decode(&cc); err != nil {
-		return nil, wc, []string{"calls: " + yamlProblem(err)}
-	}
+// resolve reads the secrets and loads the PBX's zone; loc is
+// intake.timezone. The problems name their keys.
+func (cc *CallsConfig) resolve(loc *time.Location) []string {
+	wc := webhook.Config{Location: loc}
 	var p []string
 	add := func(v *string, key, value, env, file string) {
 		s, problem := resolveSecret(key, value, env, file)
@@ -109,15 +106,14 @@ func decodeCalls(cfg *Config) (*callsConfig, webhook.Config, []string) {
 	}
 	if z := cc.Zadarma; z != nil {
 		add(&wc.ZadarmaSecret, "calls.zadarma.secret", z.Secret.Value, z.Secret.Env, z.Secret.File)
-		tz := z.Timezone
-		if tz == "" {
-			tz = cfg.Intake.Timezone
-		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			p = append(p, fmt.Sprintf("calls.zadarma.timezone: %q: %v", tz, err))
-		}
 		wc.ZadarmaLocation = loc
+		if z.Timezone != "" {
+			zl, err := time.LoadLocation(z.Timezone)
+			if err != nil {
+				p = append(p, fmt.Sprintf("calls.zadarma.timezone: %q: %v", z.Timezone, err))
+			}
+			wc.ZadarmaLocation = zl
+		}
 	}
 	if g := cc.Generic; g != nil {
 		add(&wc.GenericSecret, "calls.generic.secret", g.Secret.Value, g.Secret.Env, g.Secret.File)
@@ -132,59 +128,40 @@ func decodeCalls(cfg *Config) (*callsConfig, webhook.Config, []string) {
 		p = append(p, fmt.Sprintf("calls.callback.priority: %q is not one of critical, high, normal, low", cc.Callback.Priority))
 	}
 	wc.CallbackCategory, wc.CallbackPriority = cc.Callback.Category, cc.Callback.Priority
-	if loc, err := time.LoadLocation(cfg.Intake.Timezone); err == nil {
-		wc.Location = loc
-	}
-	return &cc, wc, p
+	cc.webhook = wc
+	return p
 }
 
-// yamlProblem shortens yaml.v3's errors to their lines.
-func yamlProblem(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+// setupCalls serves the call webhooks of the calls section, when there is
+// one, and parses their items.
+func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
+	cc := env.cfg.Calls
+	if cc == nil {
+		return nil, nil
 	}
-	return err.Error()
-}
-
-func init() {
-	registerComponent(componentDef{
-		name: "calls",
-		validate: func(cfg *Config) []string {
-			_, _, p := decodeCalls(cfg)
-			return p
-		},
-		setup: func(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
-			cc, wc, p := decodeCalls(&env.cfg)
-			if len(p) > 0 {
-				return nil, &ConfigError{Problems: p}
-			}
-			if cc == nil {
-				return nil, nil
-			}
-			rc := webhook.New(wc, env.eng.inbox, env.log)
-			rc.Routes(env.mux, cc.PathPrefix)
-			env.eng.proc.HandleSource(store.SourceCall, rc.Parse)
-			env.eng.proc.OnTicket(rc.TicketHook)
-			for _, c := range rc.Collectors() {
-				if err := env.reg.Register(c); err != nil {
-					return nil, err
-				}
-			}
-			api := &web.Server{Store: env.eng.st, Log: env.log}
-			api.CallRoutes(env.mux, func(ctx context.Context, id int64, body []byte) (int64, error) {
-				var req webhook.TicketRequest
-				if err := json.Unmarshal(body, &req); err != nil {
-					return 0, fmt.Errorf("%w: %w", web.ErrCallRequest, err)
-				}
-				item, err := rc.MakeTicket(ctx, env.eng.st, id, req)
-				if errors.Is(err, webhook.ErrCallNoStore) || errors.Is(err, webhook.ErrCallHasTicket) {
-					return 0, fmt.Errorf("%w: %w", web.ErrCallRequest, err)
-				}
-				return item, err
-			})
-			env.log.Info("call webhooks", "providers", rc.Providers(), "prefix", cc.PathPrefix)
-			return nil, nil
-		},
+	wc := cc.webhook
+	wc.Now = env.eng.now
+	rc := webhook.New(wc, env.eng.inbox, env.log)
+	rc.Routes(env.mux, cc.PathPrefix)
+	env.eng.proc.HandleSource(store.SourceCall, rc.Parse)
+	env.eng.proc.OnTicket(rc.TicketHook)
+	for _, c := range rc.Collectors() {
+		if err := env.reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	api := &web.Server{Store: env.eng.st, Log: env.log}
+	api.CallRoutes(env.mux, func(ctx context.Context, id int64, body []byte) (int64, error) {
+		var req webhook.TicketRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return 0, fmt.Errorf("%w: %w", web.ErrCallRequest, err)
+		}
+		item, err := rc.MakeTicket(ctx, env.eng.st, id, req)
+		if errors.Is(err, webhook.ErrCallNoStore) || errors.Is(err, webhook.ErrCallHasTicket) {
+			return 0, fmt.Errorf("%w: %w", web.ErrCallRequest, err)
+		}
+		return item, err
 	})
+	env.log.Info("call webhooks", "providers", rc.Providers(), "prefix", cc.PathPrefix)
+	return nil, nil
 }

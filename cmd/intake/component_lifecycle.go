@@ -21,10 +21,6 @@ import (
 	"github.com/intakehq/intake/web"
 )
 
-func init() {
-	registerComponent(componentDef{name: "lifecycle", validate: validateLifecycle, setup: setupLifecycle})
-}
-
 // LifecycleConfig is the lifecycle section of intake.yaml (docs/lifecycle.md).
 type LifecycleConfig struct {
 	Enabled *bool `yaml:"enabled"` // default true
@@ -72,16 +68,16 @@ type lifecycleTarget struct {
 	Statuses map[string]string `yaml:"statuses"` // our done/cancelled -> the chain's status code
 }
 
-func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
+// defaultLifecycleConfig is the section before the file is read.
+func defaultLifecycleConfig() LifecycleConfig {
 	lc := LifecycleConfig{SigningKeyEnv: "INTAKE_LINK_KEY", LinkTTL: Duration(lifecycle.DefaultLinkTTL), AtRisk: lifecycle.DefaultAtRisk,
 		SchedulerInterval: Duration(lifecycle.DefaultSchedulerInterval)}
 	lc.Offer.N = lifecycle.DefaultOfferN
 	lc.Offer.Timeout = Duration(lifecycle.DefaultOfferTimeout)
-	if cfg.Lifecycle.Kind != 0 {
-		if err := cfg.Lifecycle.Decode(&lc); err != nil {
-			return lc, []string{"lifecycle: " + err.Error()}
-		}
-	}
+	return lc
+}
+
+func checkLifecycle(lc LifecycleConfig) []string {
 	var p []string
 	if lc.Offer.N <= 0 {
 		p = append(p, "lifecycle.offer.n: must be positive")
@@ -132,11 +128,11 @@ func decodeLifecycle(cfg *Config) (LifecycleConfig, []string) {
 			p = append(p, fmt.Sprintf("lifecycle.%s: %q is not an http(s) URL", k, v))
 		}
 	}
-	return lc, p
+	return p
 }
 
-func validateLifecycle(cfg *Config) []string {
-	lc, p := decodeLifecycle(cfg)
+func validateLifecycle(lc LifecycleConfig) []string {
+	p := checkLifecycle(lc)
 	if len(p) == 0 && lc.BaseURL != "" {
 		if _, err := lifecycleKey(lc, getenv); err != nil {
 			p = append(p, err.Error())
@@ -194,14 +190,7 @@ func serviceConfig(lc LifecycleConfig, loc *time.Location) lifecycle.Config {
 
 // newLifecycle builds the lifecycle over st; now is its clock.
 func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, now func() time.Time) (*lifecycle.Service, LifecycleConfig, error) {
-	lc, p := decodeLifecycle(&cfg)
-	if len(p) > 0 {
-		return nil, lc, &ConfigError{Problems: p}
-	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return nil, lc, err
-	}
+	lc := cfg.Lifecycle
 	var signer *lifecycle.Signer
 	if key, err := lifecycleKey(lc, getenv); err == nil {
 		if signer, err = lifecycle.NewSigner(key); err != nil {
@@ -210,7 +199,7 @@ func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, no
 	} else if lc.BaseURL != "" {
 		return nil, lc, err
 	}
-	sc := serviceConfig(lc, loc)
+	sc := serviceConfig(lc, cfg.Intake.Location)
 	sc.ChannelsOff = outboxChannelsOff(&cfg)
 	return lifecycle.NewService(st, sc, signer, lifecycleRouter(dir), now), lc, nil
 }

@@ -28,15 +28,16 @@ type Config struct {
 	Intake   IntakeConfig   `yaml:"intake"`
 	SLA      SLAConfig      `yaml:"sla"`
 	Log      LogConfig      `yaml:"log"`
-	// Mailboxes are decoded by the mailbox source (see docs/mailboxes.md).
-	Mailboxes yaml.Node `yaml:"mailboxes"`
-	// The sections below are decoded and validated by the components that
-	// own them (see components.go).
-	Calls      yaml.Node `yaml:"calls"`
-	Connectors yaml.Node `yaml:"connectors"`
-	Outbox     yaml.Node `yaml:"outbox"`
-	SMTP       yaml.Node `yaml:"smtp"`
-	Lifecycle  yaml.Node `yaml:"lifecycle"`
+	// Mailboxes: see docs/mailboxes.md.
+	Mailboxes MailboxesConfig `yaml:"mailboxes"`
+	// Calls are the telephony webhooks; nil: none.
+	Calls      *CallsConfig      `yaml:"calls"`
+	Connectors []ConnectorConfig `yaml:"connectors"`
+	Outbox     OutboxConfig      `yaml:"outbox"`
+	// SMTP is the relay for mail we send; nil: none (email notifications
+	// are off).
+	SMTP      *SMTPConfig     `yaml:"smtp"`
+	Lifecycle LifecycleConfig `yaml:"lifecycle"`
 }
 
 // DatabaseConfig: the PostgreSQL database. DATABASE_URL overrides url.
@@ -95,7 +96,11 @@ type IntakeConfig struct {
 	// OwnAddresses are our own mailboxes: mail from them is never ingested
 	// (loop protection).
 	OwnAddresses []string `yaml:"own_addresses"`
-	Timezone     string   `yaml:"timezone"`
+	// Timezone is the zone of dates written without one and of working
+	// hours, shown times and the texts we send. Location is it, loaded once
+	// by loadConfig and passed down to whoever needs it.
+	Timezone string         `yaml:"timezone"`
+	Location *time.Location `yaml:"-"`
 	// LeasePeriod is how long a replica holds a mailbox without renewing
 	// its lease: when it dies, another takes the mailbox over within it.
 	LeasePeriod Duration `yaml:"lease_period"`
@@ -110,11 +115,12 @@ type LogConfig struct {
 // Duration is a time.Duration written as "5s", "1m30s".
 type Duration time.Duration
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string. A bad one is a *yaml.TypeError,
+// so that decoding goes on and every bad key is reported.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 5s, 1m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (e.g. 5s, 1m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -123,15 +129,31 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// MailboxesConfig is the mailboxes list, decoded and validated by the
+// mailbox source's rules (mailbox.DecodeConfigs).
+type MailboxesConfig []mailbox.Config
+
+// UnmarshalYAML decodes the list; its problems are a *yaml.TypeError, so
+// that they are reported with those of the other sections.
+func (m *MailboxesConfig) UnmarshalYAML(n *yaml.Node) error {
+	cfgs, err := mailbox.DecodeConfigs(n)
+	if err != nil {
+		return &yaml.TypeError{Errors: strings.Split(err.Error(), "\n")}
+	}
+	*m = cfgs
+	return nil
+}
+
 func defaultConfig() Config {
 	return Config{
 		HTTP: HTTPConfig{Addr: ":8080"},
 		Bus:  BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
 		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second),
 			Lease: Duration(15 * time.Second), BatchSize: 128, Concurrency: 4},
-		Rules:  RulesConfig{ReloadInterval: Duration(5 * time.Second)},
-		Intake: IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
-		Log:    LogConfig{Level: "info", Format: "text"},
+		Rules:     RulesConfig{ReloadInterval: Duration(5 * time.Second)},
+		Intake:    IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
+		Log:       LogConfig{Level: "info", Format: "text"},
+		Lifecycle: defaultLifecycleConfig(),
 	}
 }
 
@@ -143,9 +165,12 @@ func (e *ConfigError) Error() string {
 }
 
 // loadConfig reads path (optional: "" means defaults only) and applies the
-// environment overrides, then validates.
+// environment overrides, then validates. Every section is decoded here,
+// once, into its typed struct; secrets are read and zones loaded, so that
+// what the components are given is ready to use. Problems name their key.
 func loadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := defaultConfig()
+	var problems []string
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -153,11 +178,19 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, errEOF) {
+		var te *yaml.TypeError
+		switch err := dec.Decode(&cfg); {
+		case err == nil, errors.Is(err, errEOF):
+		case errors.As(err, &te):
+			// Unknown keys and bad values: the rest was decoded, and is
+			// checked too, so that one run names every problem.
+			for _, e := range te.Errors {
+				problems = append(problems, path+": "+e)
+			}
+		default:
 			return cfg, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	var problems []string
 	if v := getenv("DATABASE_URL"); v != "" {
 		cfg.Database.URL = v
 	} else if f := cmp.Or(getenv("DATABASE_URL_FILE"), cfg.Database.URLFile); f != "" {
@@ -200,18 +233,23 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 	if v := getenv("INTAKE_OWN_ADDRESSES"); v != "" {
 		cfg.Intake.OwnAddresses = strings.Split(v, ",")
 	}
+	loc, err := time.LoadLocation(cfg.Intake.Timezone)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("intake.timezone: %q: %v", cfg.Intake.Timezone, err))
+		loc = nil
+	}
+	cfg.Intake.Location = loc
 	problems = append(problems, cfg.validate()...)
-	if _, _, p := cfg.SLA.build(); len(p) > 0 {
-		problems = append(problems, p...)
+	problems = append(problems, cfg.SLA.resolve()...)
+	if cfg.Calls != nil {
+		problems = append(problems, cfg.Calls.resolve(loc)...)
 	}
-	if _, err := mailbox.DecodeConfigs(&cfg.Mailboxes); err != nil {
-		problems = append(problems, strings.Split(err.Error(), "\n")...)
+	problems = append(problems, resolveConnectors(cfg.Connectors, loc)...)
+	problems = append(problems, cfg.Outbox.resolve()...)
+	if cfg.SMTP != nil {
+		problems = append(problems, cfg.SMTP.resolve()...)
 	}
-	for _, c := range components {
-		if c.validate != nil {
-			problems = append(problems, c.validate(&cfg)...)
-		}
-	}
+	problems = append(problems, validateLifecycle(cfg.Lifecycle)...)
 	if len(problems) > 0 {
 		return cfg, &ConfigError{Problems: problems}
 	}
@@ -254,9 +292,6 @@ func (c *Config) validate() []string {
 	}
 	if c.Rules.ReloadInterval.D() <= 0 {
 		p = append(p, "rules.reload_interval: must be positive")
-	}
-	if _, err := time.LoadLocation(c.Intake.Timezone); err != nil {
-		p = append(p, fmt.Sprintf("intake.timezone: %q: %v", c.Intake.Timezone, err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/ingest/mailbox"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
 )
@@ -110,7 +111,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}}); err != nil {
 		return err
 	}
-	cfg.Mailboxes = node
+	if cfg.Mailboxes, err = mailbox.DecodeConfigs(&node); err != nil {
+		return err
+	}
 
 	eng, err := newEngine(ctx, cfg, st, log)
 	if err != nil {

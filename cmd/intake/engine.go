@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
@@ -51,13 +52,13 @@ type engine struct {
 	inbox     *ingest.Inbox
 	log       *slog.Logger
 	ruleFiles []rules.File
-	// now is the clock of the processor and the components: time.Now
-	// outside tests (setClock).
+	// now is the clock of the processor, the inbox and the components:
+	// clock.Wall outside tests (setClock).
 	now func() time.Time
 }
 
-// setClock makes now the clock of the rules and of the components set up
-// after the call; call it before the engine runs.
+// setClock makes now the clock of the rules, of the inbox and of the
+// components set up after the call; call it before the engine runs.
 func (e *engine) setClock(now func() time.Time) {
 	e.now = now
 	e.proc.SetClock(now)
@@ -72,16 +73,11 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return nil, err
+	if cfg.Intake.Location == nil {
+		return nil, errors.New("configuration: intake.timezone is not loaded (the configuration comes from loadConfig)")
 	}
-	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
-	bhs, overrides, problems := cfg.SLA.build()
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
-	}
-	proc.SetSLA(bhs, overrides)
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, cfg.Intake.Location, clock.Wall)
+	proc.SetSLA(cfg.SLA.businessHours, cfg.SLA.overrides)
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),
 		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),
@@ -90,7 +86,10 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
 		return nil, err
 	}
-	return &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, inbox: ingest.NewInbox(st, pipe.Publish), log: log, ruleFiles: ruleFiles, now: time.Now}, nil
+	e := &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, log: log, ruleFiles: ruleFiles, now: clock.Wall}
+	// The inbox stamps received_at by the engine's clock, whichever is set.
+	e.inbox = ingest.NewInbox(st, pipe.Publish, func() time.Time { return e.now() })
+	return e, nil
 }
 
 // retry re-queues failed items.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 )
@@ -45,7 +46,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := pipeline.InitSchema(ctx, st.Pool, nil); err != nil {
 		return err
 	}
-	in := ingest.NewInbox(st, pipe.Publish)
+	in := ingest.NewInbox(st, pipe.Publish, clock.Wall)
 	host, _ := os.Hostname()
 	run := *runName
 	if run == "" {
@@ -113,8 +114,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		loc, _ := time.LoadLocation(cfg.Intake.Timezone)
-		r := toTryResult(filepath.Base(p.file), o, nil, loc)
+		r := toTryResult(filepath.Base(p.file), o, nil, cfg.Intake.Location)
 		fmt.Fprintf(stdout, "%s: %s", p.file, r.Kind)
 		if r.Ticket != nil {
 			fmt.Fprintf(stdout, " %s", *r.Ticket)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
@@ -123,7 +124,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer st.Close()
-		rep, err := backtest(ctx, cfg, st, candidate, files, time.Now().Add(-d), *limit, stderr)
+		rep, err := backtest(ctx, cfg, st, candidate, files, clock.Wall().Add(-d), *limit, stderr)
 		if err != nil {
 			return err
 		}
@@ -194,10 +195,7 @@ func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rul
 	if err != nil {
 		return rep, err
 	}
-	loc, err := time.LoadLocation(cfg.Intake.Timezone)
-	if err != nil {
-		return rep, err
-	}
+	loc := cfg.Intake.Location
 	progress := progressFor(stderr, "backtest")
 	var mu sync.Mutex
 	done := 0
@@ -283,9 +281,8 @@ func replay(ctx context.Context, cfg Config, live *store.Store, name string, set
 		return nil, err
 	}
 	rt.Rules, rt.RulesVersion = set, set.Version
-	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
 	var processedAt time.Time
-	proc.SetClock(func() time.Time { return processedAt })
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc, func() time.Time { return processedAt })
 	out := make(map[int64]tryResult, len(ids))
 	for len(ids) > 0 {
 		batch := ids[:min(replayBatch, len(ids))]
@@ -297,11 +294,9 @@ func replay(ctx context.Context, cfg Config, live *store.Store, name string, set
 		for _, it := range items {
 			processedAt = it.UpdatedAt
 			err = st.InTx(ctx, func(tx pgx.Tx) error {
-				res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: it.Source, SourceRef: it.SourceRef, DedupKey: it.DedupKey, MessageID: it.MessageID, Raw: it.Raw})
+				// The replay keeps the time of the original.
+				res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: it.Source, SourceRef: it.SourceRef, DedupKey: it.DedupKey, MessageID: it.MessageID, Raw: it.Raw}, it.ReceivedAt)
 				if err != nil {
-					return err
-				}
-				if err := store.SetReceivedAt(ctx, tx, res.ID, it.ReceivedAt); err != nil {
 					return err
 				}
 				if res.Status == ingest.StatusNew {

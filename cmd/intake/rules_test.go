@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/rules/defaults"
@@ -51,7 +52,8 @@ func (s *syncBuffer) String() string {
 // the sample reference data and no stored rule set (the shipped defaults).
 // Its clock stands still at testNow: every item it ingests is received then
 // and the rules and the lifecycle see it as now, so the shipped rules that
-// look at the hour (tag-after-hours) decide the same at any time of day.
+// look at the hour (tag-after-hours) decide the same at any time of day the
+// test runs, and as hourTags expects at the instant clocktest gives.
 type testServer struct {
 	st   *store.Store
 	eng  *engine
@@ -59,17 +61,34 @@ type testServer struct {
 	logs *syncBuffer
 }
 
-// testNow is the instant a test server lives at: a Wednesday at 15:00 in
-// Moscow (12:00 UTC), inside working hours whether times are read in the
-// configured zone or in a process zone between UTC-4 and UTC+7.
-var testNow = time.Date(2026, time.March, 4, 15, 0, 0, 0, mustLoadLocation("Europe/Moscow"))
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+// testNow is the instant a test server lives at (clocktest: a Wednesday at
+// 15:00 in Moscow unless INTAKE_TEST_NOW says otherwise).
+var testNow = func() time.Time {
+	n, err := clocktest.Instant()
 	if err != nil {
 		panic(err)
 	}
-	return loc
+	return n
+}()
+
+// testConfig is the configuration of an empty file and environment, as
+// loadConfig makes it (with the zone loaded).
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	cfg, err := loadConfig("", func(string) string { return "" })
+	require.NoError(t, err)
+	return cfg
+}
+
+// hourTags are tags as the shipped rules leave them on an item received at
+// testNow: tag-after-hours adds after-hours outside 08:00-20:00 on workdays,
+// read in the server's zone. The tests pass at any instant clocktest gives.
+func (s *testServer) hourTags(tags ...string) []string {
+	local := testNow.In(s.eng.cfg.Intake.Location)
+	if h, wd := local.Hour(), local.Weekday(); h < 8 || h >= 20 || wd == time.Saturday || wd == time.Sunday {
+		return append(tags, "after-hours")
+	}
+	return tags
 }
 
 func startTestServer(t *testing.T) *testServer {
@@ -81,7 +100,7 @@ func startTestServer(t *testing.T) *testServer {
 	t.Cleanup(st.Close)
 	importDemoReference(t, st)
 
-	cfg := defaultConfig()
+	cfg := testConfig(t)
 	cfg.Database.URL = url
 	cfg.Bus.PollInterval = Duration(10 * time.Millisecond)
 	cfg.Pipeline.RetryInitial = Duration(50 * time.Millisecond)
@@ -237,7 +256,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	waitRulesVersion(t, s, good)
 
 	first := s.processed(t, s.ingest(t, demoMail(t, "0001.eml", "v1"), "test/0001"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: first.Rules}, first)
 	assert.Contains(t, first.Rules, "pu-low")
 
@@ -287,7 +306,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	assert.Equal(t, good, latest)
 
 	second := s.processed(t, s.ingest(t, demoMail(t, "0010.eml", "after-broken"), "test/0010"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: second.Rules}, second)
 	assert.Equal(t, good, s.eng.proc.Runtime().RulesVersion)
 	assert.NotContains(t, s.logs.String(), "level=ERROR")
@@ -317,7 +336,7 @@ func TestRulesBrokenSetRefusedOnRunningServer(t *testing.T) {
 	}
 	assert.Equal(t, 12.0, s.eng.proc.Runtime().Directory.Category("hvac").SLAHours)
 	third := s.processed(t, s.ingest(t, demoMail(t, "0022.eml", "after-stored-broken"), "test/0022"))
-	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: []string{"pu-v1"},
+	assert.Equal(t, processed{Outcome: "ticket", RulesVersion: good, Priority: "low", Tags: s.hourTags("pu-v1"),
 		Rules: third.Rules}, third)
 	assert.Equal(t, 1, strings.Count(s.logs.String(), refused), "the refusal is logged once")
 }
@@ -340,7 +359,7 @@ func TestRulesHotReload(t *testing.T) {
 			version, switched.Round(time.Microsecond), time.Since(applied).Round(time.Microsecond))
 
 		got := s.processed(t, s.ingest(t, demoMail(t, mails[i], "hot"), "test/"+mails[i]))
-		assert.Equal(t, processed{Outcome: "ticket", RulesVersion: version, Priority: v.priority, Tags: []string{v.tag},
+		assert.Equal(t, processed{Outcome: "ticket", RulesVersion: version, Priority: v.priority, Tags: s.hourTags(v.tag),
 			Rules: got.Rules}, got, "version %d", version)
 		assert.Contains(t, got.Rules, "pu-"+v.tag)
 	}
@@ -374,7 +393,7 @@ func TestRulesBacktest(t *testing.T) {
 
 	// The live history: n mails through the real pipeline.
 	start := time.Now()
-	cfg := defaultConfig()
+	cfg := testConfig(t)
 	cfg.Database.URL = url
 	cfg.Bus.PollInterval = Duration(time.Millisecond)
 	cfg.Pipeline.RetryInitial = Duration(50 * time.Millisecond)

@@ -118,23 +118,6 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 	return err
 }
 
-// setupComponents sets every component up: their routes on one mux, their
-// stage hooks on the processor, and what each runs.
-func setupComponents(ctx context.Context, eng *engine, log *slog.Logger, reg prometheus.Registerer) (*http.ServeMux, []func(context.Context) error, error) {
-	compMux := http.NewServeMux()
-	var runs []func(context.Context) error
-	for _, c := range components {
-		run, err := c.setup(ctx, &componentEnv{cfg: eng.cfg, eng: eng, log: log.With("component", c.name), reg: reg, mux: compMux})
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
-		}
-		if run != nil {
-			runs = append(runs, run)
-		}
-	}
-	return compMux, runs, nil
-}
-
 // newWebServer is the HTTP side of a running server: the API, the
 // dispatcher pages and the components' routes (extra).
 func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Logger, reg prometheus.Registerer) *web.Server {
@@ -142,12 +125,8 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		gatherer = g
 	}
-	loc, err := time.LoadLocation(eng.cfg.Intake.Timezone)
-	if err != nil {
-		loc = time.UTC // validated with the configuration; not reached
-	}
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
-		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: loc,
+		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
 	}
 }

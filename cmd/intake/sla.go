@@ -17,6 +17,17 @@ type SLAConfig struct {
 	// Overrides replace a category's hours for a client, a category, or
 	// both; the most specific wins.
 	Overrides []SLAOverrideConfig `yaml:"overrides"`
+
+	// In routing's terms, made once by resolve.
+	businessHours map[string]*routing.BusinessHours
+	overrides     []routing.SLAOverride
+}
+
+// resolve builds the routing terms once; the problems name their keys.
+func (c *SLAConfig) resolve() []string {
+	bhs, ovs, problems := c.build()
+	c.businessHours, c.overrides = bhs, ovs
+	return problems
 }
 
 // BusinessHoursConfig is one client's working time.

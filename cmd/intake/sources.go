@@ -16,13 +16,10 @@ type sourceSet struct {
 }
 
 func newSources(cfg Config, eng *engine, log *slog.Logger, reg prometheus.Registerer) (*sourceSet, error) {
-	cfgs, err := mailbox.DecodeConfigs(&cfg.Mailboxes)
-	if err != nil {
-		return nil, err
-	}
 	s := &sourceSet{}
-	if len(cfgs) > 0 {
-		s.mailboxes, err = mailbox.New(cfgs, eng.inbox, eng.st, log, reg, mailbox.Options{LeasePeriod: cfg.Intake.LeasePeriod.D()})
+	if len(cfg.Mailboxes) > 0 {
+		var err error
+		s.mailboxes, err = mailbox.New(cfg.Mailboxes, eng.inbox, eng.st, log, reg, mailbox.Options{LeasePeriod: cfg.Intake.LeasePeriod.D()})
 		if err != nil {
 			return nil, err
 		}

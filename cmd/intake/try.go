@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/pipeline"
@@ -101,8 +102,8 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	loc, _ := time.LoadLocation(cfg.Intake.Timezone)
-	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc)
+	loc := cfg.Intake.Location
+	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc, clock.Wall)
 	_ = log
 
 	// All files run in one transaction, in the order given, so that a
@@ -129,7 +130,7 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		res, err := ingest.PutTx(ctx, tx, ingest.Item{
 			Source: ingest.SourceMail, SourceRef: fmt.Sprintf("try/%d/%d/%s", stamp, i, filepath.Base(path)),
 			DedupKey: key, Raw: raw,
-		})
+		}, clock.Wall())
 		if err != nil {
 			return err
 		}

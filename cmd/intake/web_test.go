@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
@@ -84,13 +85,14 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng, err := newEngine(ctx, cfg, st, log)
 	require.NoError(t, err)
+	eng.setClock(clocktest.Clock(t))
 	reg := prometheus.NewRegistry()
 	mux, _, err := setupComponents(ctx, eng, log, reg)
 	require.NoError(t, err)
 
 	// The demo mailbox, each message through the stages inline (the
 	// components' hooks run: the lifecycle makes engineer tasks).
-	in := ingest.NewInbox(st, nil)
+	in := eng.inbox
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
 		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "demo/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
@@ -449,10 +451,10 @@ func TestHTTPEngineerFlow(t *testing.T) {
 
 	t.Run("postpone", func(t *testing.T) {
 		assert.Equal(t, http.StatusUnprocessableEntity, f.callAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"until": time.Now().Add(24 * time.Hour)}, nil), "a reason is required")
+			map[string]any{"until": f.eng.now().Add(24 * time.Hour)}, nil), "a reason is required")
 		var tv store.TaskView
 		require.Equal(t, http.StatusOK, f.callAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"reason": "магазин закрыт", "until": time.Now().Add(24 * time.Hour)}, &tv))
+			map[string]any{"reason": "магазин закрыт", "until": f.eng.now().Add(24 * time.Hour)}, &tv))
 		assert.Equal(t, "postponed", tv.State)
 		assert.Equal(t, http.StatusConflict, f.callAs(t, tokens[other], "POST", task(b.ID, "start"), nil, nil), "postponed work is not started")
 	})
@@ -468,7 +470,7 @@ func TestHTTPEngineerFlow(t *testing.T) {
 			require.Equal(t, http.StatusOK, f.callAs(t, tokens[who], "GET", fmt.Sprintf("/api/v1/engineer/tasks/%d", id), nil, &tv))
 			return tv.Task.State
 		}
-		good := link(time.Now().Add(time.Hour))
+		good := link(f.eng.now().Add(time.Hour))
 		var page []byte
 		require.Equal(t, http.StatusOK, f.callAs(t, "", "GET", good, nil, &page))
 		assert.Contains(t, string(page), `<form method="post">`)
@@ -488,7 +490,7 @@ func TestHTTPEngineerFlow(t *testing.T) {
 		}
 		assert.Equal(t, http.StatusForbidden, f.callAs(t, "", "GET", string(tampered), nil, nil))
 		assert.Equal(t, http.StatusForbidden, f.callAs(t, "", "POST", string(tampered), nil, nil))
-		expired := link(time.Now().Add(-time.Minute))
+		expired := link(f.eng.now().Add(-time.Minute))
 		assert.Equal(t, http.StatusGone, f.callAs(t, "", "GET", expired, nil, nil))
 		assert.Equal(t, http.StatusGone, f.callAs(t, "", "POST", expired, nil, nil))
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/connectors"
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/ingest"
@@ -58,8 +59,8 @@ func New(t *testing.T, c connectors.Connector, m connectors.Mapping) *Env {
 	}
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	proc := pipeline.NewProcessor(rt, nil, loc)
+	now := clocktest.Clock(t)
+	proc := pipeline.NewProcessor(rt, nil, Moscow(t), now)
 	reg := connectors.NewRegistry()
 	require.NoError(t, reg.Add(c, m))
 	proc.HandleSource(store.SourceConnector, reg.Parse)
@@ -67,7 +68,16 @@ func New(t *testing.T, c connectors.Connector, m connectors.Mapping) *Env {
 	out := outbox.New(st, outbox.Config{PollInterval: 10 * time.Millisecond, BaseDelay: 30 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxAttempts: 10, SendTimeout: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	out.Register(store.OutboxConnector, outbox.SenderFunc(reg.Send))
-	return &Env{T: t, Store: st, Inbox: ingest.NewInbox(st, nil), Proc: proc, Reg: reg, Conn: c, Out: out}
+	return &Env{T: t, Store: st, Inbox: ingest.NewInbox(st, nil, now), Proc: proc, Reg: reg, Conn: c, Out: out}
+}
+
+// Moscow is the zone the fake desks write their dates in; a connector under
+// test is given it as its Location, as serve gives intake.timezone.
+func Moscow(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	require.NoError(t, err)
+	return loc
 }
 
 // Runner returns a pull runner for the connector.

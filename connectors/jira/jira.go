@@ -37,8 +37,8 @@ type Config struct {
 	Email, Token  string
 	JQL           string // which issues, e.g. project = SRV
 	WebhookSecret string
-	ObjectField   string // field with the store code, e.g. customfield_10050; else found in the summary
-	Location      *time.Location
+	ObjectField   string         // field with the store code, e.g. customfield_10050; else found in the summary
+	Location      *time.Location // zone of the desk's dates (intake.timezone or the connector's own); UTC when nil
 	Timeout       time.Duration
 	MinInterval   time.Duration
 	PageSize      int
@@ -53,7 +53,7 @@ type Connector struct {
 // New returns a connector.
 func New(cfg Config) *Connector {
 	if cfg.Location == nil {
-		cfg.Location, _ = time.LoadLocation("Europe/Moscow")
+		cfg.Location = time.UTC
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50

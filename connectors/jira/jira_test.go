@@ -87,7 +87,7 @@ func setup(t *testing.T, f *fake) (*connectortest.Env, *jira.Connector) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	c := jira.New(jira.Config{Name: "mg-jira", Client: "MG", BaseURL: srv.URL, Email: "bot@tehservis.example", Token: "api-token",
-		JQL: "project = SRV", WebhookSecret: "whsec", ObjectField: "customfield_10050", Timeout: time.Second})
+		JQL: "project = SRV", WebhookSecret: "whsec", ObjectField: "customfield_10050", Location: connectortest.Moscow(t), Timeout: time.Second})
 	return connectortest.New(t, c, connectors.Mapping{
 		Categories: map[string]string{"Refrigeration": "refrigeration"}, Priorities: map[string]string{"High": "high"},
 		States: map[string]string{"done": "Resolved"}, Closed: []string{"Closed"},

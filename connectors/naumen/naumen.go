@@ -48,7 +48,7 @@ type Config struct {
 	MetaClass    string            // default serviceCall
 	Filter       map[string]string // find attributes, e.g. {"responsibleTeam": "team$1201"}
 	Attrs        Attrs
-	Location     *time.Location // zone of the desk's dates; default Europe/Moscow
+	Location     *time.Location // zone of the desk's dates (intake.timezone or the connector's own); UTC when nil
 	Timeout      time.Duration
 	MinInterval  time.Duration
 	PageSize     int
@@ -81,7 +81,7 @@ func New(cfg Config) *Connector {
 	def(&a.State, "state")
 	def(&a.Modified, "lastModifiedDate")
 	if cfg.Location == nil {
-		cfg.Location, _ = time.LoadLocation("Europe/Moscow")
+		cfg.Location = time.UTC
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100

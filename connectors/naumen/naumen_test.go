@@ -87,7 +87,7 @@ func TestPullToTicketStatusPushedOnce(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	c := naumen.New(naumen.Config{Name: "vr-naumen", Client: "VR", BaseURL: srv.URL + "/sd", AccessKey: "ak-1",
-		Attrs: naumen.Attrs{Object: "storeCode"}, Timeout: time.Second})
+		Attrs: naumen.Attrs{Object: "storeCode"}, Location: connectortest.Moscow(t), Timeout: time.Second})
 	env := connectortest.New(t, c, connectors.Mapping{
 		Categories: map[string]string{"Холодильное оборудование": "refrigeration"}, Priorities: map[string]string{"Высокий": "high"},
 		States: map[string]string{"done": "resolved"},
@@ -120,12 +120,12 @@ func TestErrors(t *testing.T) {
 	f := &fake{}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	bad := naumen.New(naumen.Config{Name: "n", Client: "VR", BaseURL: srv.URL + "/sd", AccessKey: "wrong", Timeout: time.Second})
+	bad := naumen.New(naumen.Config{Name: "n", Client: "VR", BaseURL: srv.URL + "/sd", AccessKey: "wrong", Location: connectortest.Moscow(t), Timeout: time.Second})
 	_, err := bad.Pull(context.Background(), "")
 	var p *outbox.PermanentError
 	require.True(t, errors.As(err, &p), "401 is permanent: %v", err)
 
-	c := naumen.New(naumen.Config{Name: "n", Client: "VR", BaseURL: srv.URL + "/sd", AccessKey: "ak-1", Timeout: time.Second})
+	c := naumen.New(naumen.Config{Name: "n", Client: "VR", BaseURL: srv.URL + "/sd", AccessKey: "ak-1", Location: connectortest.Moscow(t), Timeout: time.Second})
 	f.fail, f.failWith = 1, func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(429) }
 	_, err = c.Pull(context.Background(), "")
 	var ra *outbox.RetryAfterError

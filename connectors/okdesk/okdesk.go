@@ -34,9 +34,9 @@ type Config struct {
 	BaseURL      string // https://account.okdesk.ru
 	Token        string
 	WebhookToken string
-	AuthorID     int64  // employee id comments are written as
-	ObjectParam  string // code of the issue parameter with the store code; else the service object's name
-	Location     *time.Location
+	AuthorID     int64          // employee id comments are written as
+	ObjectParam  string         // code of the issue parameter with the store code; else the service object's name
+	Location     *time.Location // zone of the desk's dates (intake.timezone or the connector's own); UTC when nil
 	Timeout      time.Duration
 	MinInterval  time.Duration
 	PageSize     int
@@ -51,7 +51,7 @@ type Connector struct {
 // New returns a connector.
 func New(cfg Config) *Connector {
 	if cfg.Location == nil {
-		cfg.Location, _ = time.LoadLocation("Europe/Moscow")
+		cfg.Location = time.UTC
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50

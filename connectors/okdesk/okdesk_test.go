@@ -126,7 +126,7 @@ var mapping = connectors.Mapping{
 func setup(t *testing.T, f *fake, timeout time.Duration) (*connectortest.Env, *okdesk.Connector, *httptest.Server) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	c := okdesk.New(okdesk.Config{Name: "ok-desk", Client: "OK", BaseURL: srv.URL, Token: token, WebhookToken: "hook", Timeout: timeout})
+	c := okdesk.New(okdesk.Config{Name: "ok-desk", Client: "OK", BaseURL: srv.URL, Token: token, WebhookToken: "hook", Location: connectortest.Moscow(t), Timeout: timeout})
 	return connectortest.New(t, c, mapping), c, srv
 }
 

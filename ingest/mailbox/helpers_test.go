@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/ingest/mailbox"
 	"github.com/intakehq/intake/ingest/mailbox/dovecottest"
@@ -72,7 +74,12 @@ func runChild() int {
 		})
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	m, err := mailbox.New([]mailbox.Config{spec.Config}, ingest.NewInbox(st, nil), st, logger, nil, opts)
+	now, err := clocktest.Instant()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	m, err := mailbox.New([]mailbox.Config{spec.Config}, ingest.NewInbox(st, nil, clock.Fixed(now)), st, logger, nil, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
@@ -108,7 +115,7 @@ func newEnvDB(t testing.TB) *env {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	e.st = store.New(pool)
-	e.inbox = ingest.NewInbox(e.st, nil)
+	e.inbox = ingest.NewInbox(e.st, nil, clocktest.Clock(t))
 	return e
 }
 

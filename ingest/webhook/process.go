@@ -217,7 +217,7 @@ func directionWord(d string) string {
 // stage takes it: client and store code given, phone for matching, the
 // configured category and priority (rules may override them).
 func (rc *Receiver) callbackParsed(c *store.Call, ev CallEvent) *flow.Parsed {
-	when := time.Now()
+	when := rc.cfg.Now()
 	if c.StartedAt != nil {
 		when = *c.StartedAt
 	} else if !ev.At.IsZero() {

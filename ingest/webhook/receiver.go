@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store"
 )
@@ -31,9 +32,12 @@ type Config struct {
 	GenericHeader          string // default X-Intake-Signature
 
 	// Call-back tickets for missed calls.
-	CallbackCategory string // our category code, or "" to leave it to rules
-	CallbackPriority string // critical|high|normal|low, or ""
-	Location         *time.Location
+	CallbackCategory string         // our category code, or "" to leave it to rules
+	CallbackPriority string         // critical|high|normal|low, or ""
+	Location         *time.Location // intake.timezone, for the call-back text; UTC when nil
+	// Now is the clock of a call-back whose call carries no time; the wall
+	// clock when nil.
+	Now func() time.Time
 }
 
 // Receiver serves the webhook endpoints and processes the stored requests.
@@ -56,6 +60,9 @@ func New(cfg Config, inbox *ingest.Inbox, log *slog.Logger) *Receiver {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
+	}
+	if cfg.Now == nil {
+		cfg.Now = clock.Wall
 	}
 	rc := &Receiver{cfg: cfg, inbox: inbox, log: log, providers: map[string]provider{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/ingest/webhook"
 	"github.com/intakehq/intake/pipeline"
@@ -113,11 +114,11 @@ func newEnv(t *testing.T) *env {
 	}
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	msk, _ := time.LoadLocation("Europe/Moscow")
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
 		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
-		ingest.NewInbox(st, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		ingest.NewInbox(st, nil, clocktest.Clock(t)), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	proc.HandleSource(store.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
 	mux := http.NewServeMux()

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,7 +114,11 @@ func TestPeakRSS(t *testing.T) {
 func mb(n int64) float64 { return float64(n) / (1 << 20) }
 
 func peakChild(kind string) {
-	p, err := NewParser()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		panic(err)
+	}
+	p, err := NewParser(loc)
 	if err != nil {
 		panic(err)
 	}
@@ -160,7 +165,7 @@ func procStatus(key string) int64 {
 //
 //	go test ./pipeline/parsebench/ -run '^$' -bench BigMail/html -benchtime 3x -memprofile mem.out
 func BenchmarkBigMail(b *testing.B) {
-	p, err := NewParser()
+	p, err := NewParser(moscowTest(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,11 +22,13 @@ type Parser struct {
 	Categories *parsers.CategoryMatcher
 	Own        []string // our own addresses, for loop protection
 	Received   time.Time
+	// Location is the zone of dates written without one (intake.timezone).
+	Location *time.Location
 }
 
 // NewParser compiles the shipped rule set (rules/defaults) and the demo's
-// category keywords.
-func NewParser() (*Parser, error) {
+// category keywords; loc is the zone of dates written without one.
+func NewParser(loc *time.Location) (*Parser, error) {
 	set, err := rules.Load(defaults.Files())
 	if err != nil {
 		return nil, fmt.Errorf("shipped rules: %w", err)
@@ -50,7 +52,7 @@ func NewParser() (*Parser, error) {
 	}
 	return &Parser{
 		Rules: set, Categories: cm, Own: []string{"zayavki@tehservis.example"},
-		Received: time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC),
+		Received: time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC), Location: loc,
 	}, nil
 }
 
@@ -77,7 +79,7 @@ func (p *Parser) Parse(raw []byte) (Outcome, error) {
 	if res.Actions.Ignore != "" {
 		return Outcome{Ignored: res.Actions.Ignore}, nil
 	}
-	x := parsers.ExtractContext{Categories: p.Categories, Now: p.Received}
+	x := parsers.ExtractContext{Categories: p.Categories, Now: p.Received, Location: p.Location}
 	var format *rules.CompiledFormat
 	if res.Actions.Format != "" {
 		format = p.Rules.Format(res.Actions.Format)
