@@ -300,8 +300,13 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 		}
 		c.rec, c.pos, c.bad = rec, cr.FieldPos, false
 		for _, name := range k.columns {
-			if !utf8.ValidString(rec[col[name]]) {
+			switch v := rec[col[name]]; {
+			case !utf8.ValidString(v):
 				c.fail(name, "not valid UTF-8 (save the file as UTF-8)")
+			case strings.ContainsRune(v, 0):
+				// PostgreSQL cannot store it in text: the file would fail
+				// at the database instead of here, with no line to fix.
+				c.fail(name, "contains a NUL character")
 			}
 		}
 		if c.bad {
@@ -479,14 +484,19 @@ func (c *cells) count(column string) int {
 	if v == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
+	// The column is an integer of PostgreSQL's, 32 bits.
+	n, err := strconv.ParseInt(v, 10, 32)
 	switch {
+	case errors.Is(err, strconv.ErrRange) && strings.HasPrefix(v, "-"):
+		c.fail(column, "%s is negative", clip(v))
+	case errors.Is(err, strconv.ErrRange):
+		c.fail(column, "%s is too large", clip(v))
 	case err != nil:
 		c.fail(column, "%q is not a whole number", clip(v))
 	case n < 0:
 		c.fail(column, "%d is negative", n)
 	}
-	return n
+	return int(n)
 }
 
 // geo reads the lat and lon cells: both or neither.

@@ -149,6 +149,12 @@ func TestParseRefusesBrokenFile(t *testing.T) {
 			want: `clients.csv:2: name: not valid UTF-8 (save the file as UTF-8)`,
 		},
 		{
+			name: "NUL character",
+			kind: reference.KindClients,
+			data: "code,name,legal_entities,domains\nPU,Пятый\x00угол,,pyatugol.ru\n",
+			want: `clients.csv:2: name: contains a NUL character`,
+		},
+		{
 			name: "cell count",
 			kind: reference.KindCategories,
 			data: "code,name,competence,sla_hours,keywords\nhvac,Вентиляция,hvac,24\n",
@@ -201,6 +207,12 @@ func TestParseRefusesBrokenFile(t *testing.T) {
 			kind: reference.KindEngineers,
 			data: withLine(testFile(t, reference.KindEngineers), 3, `ENG-0002,Николаев Артём,eng0002.contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,6.5,active,3.9`),
 			want: "engineers.csv:3: email: \"eng0002.contractors.example\" is not an email address\nengineers.csv:3: max_open: \"6.5\" is not a whole number",
+		},
+		{
+			name: "whole number too large for the column",
+			kind: reference.KindEngineers,
+			data: withLine(testFile(t, reference.KindEngineers), 3, `ENG-0002,Николаев Артём,eng0002@contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,4294967302,active,3.9`),
+			want: `engineers.csv:3: max_open: 4294967302 is too large`,
 		},
 		{
 			name: "engineer without a location",
