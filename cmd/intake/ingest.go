@@ -11,6 +11,7 @@ import (
 
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/replay"
 )
 
 // cmdIngest stores .eml files in the inbox, as if they had arrived in a
@@ -106,7 +107,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	for _, p := range puts {
-		if err := waitDone(ctx, st, p.id, *wait); err != nil {
+		if err := replay.WaitDone(ctx, st, p.id, *wait); err != nil {
 			return fmt.Errorf("%s: %w (is `intake serve` running?)", p.file, err)
 		}
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, p.id)
@@ -114,7 +115,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		loc, _ := time.LoadLocation(cfg.Intake.Timezone)
-		r := toTryResult(filepath.Base(p.file), o, nil, loc)
+		r := replay.ResultOf(filepath.Base(p.file), o, nil, loc)
 		fmt.Fprintf(stdout, "%s: %s", p.file, r.Kind)
 		if r.Ticket != nil {
 			fmt.Fprintf(stdout, " %s", *r.Ticket)
