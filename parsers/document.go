@@ -55,7 +55,7 @@ type Document struct {
 
 	textFold foldMemo // Text case-folded, for label search by every format tried
 
-	Size     int      `json:"size"`
+	Size int `json:"size"`
 }
 
 // Fields are what extraction found. Empty strings and nil mean unknown.

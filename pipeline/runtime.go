@@ -39,6 +39,22 @@ func RulesFromStore(ctx context.Context, st *store.Store, fallback []rules.File)
 	return set, nil
 }
 
+// SaveRules compiles files and stores them as a new version of the rule
+// set, the version in force from then on; a set with any error is refused
+// whole. created is false when the latest version holds the same rules
+// (it stays in force).
+func SaveRules(ctx context.Context, st *store.Store, files []rules.File, by string) (version int64, created bool, err error) {
+	set, err := rules.Load(files)
+	if err != nil {
+		return 0, false, err
+	}
+	src := make([]store.RuleSource, len(files))
+	for i, f := range files {
+		src[i] = store.RuleSource{Name: f.Name, Data: string(f.Data)}
+	}
+	return st.SaveRuleSet(ctx, set.Hash(), src, by)
+}
+
 // LoadRuntime reads the directory and the rule set in force.
 func LoadRuntime(ctx context.Context, st *store.Store, fallback []rules.File) (*Runtime, error) {
 	rt, err := loadDirectory(ctx, st)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -46,21 +47,21 @@ func lcReference(engineers int) map[string]string {
 			i, i, i, 55.70+float64(i)*0.001, 4.0+float64(i%10)/10)
 	}
 	return map[string]string{
-		store.KindClients: `code,name,legal_entities,domains
+		reference.KindClients: `code,name,legal_entities,domains
 PU,Торговая сеть «Пятый угол»,ООО «Пятый угол Ритейл»;ООО «Пятый угол Север»,pyatugol.ru
 `,
-		store.KindEngineers: eng.String(),
-		store.KindObjects: `client,code,name,address,city,region,oktmo,lat,lon,legal_entity,engineer
+		reference.KindEngineers: eng.String(),
+		reference.KindObjects: `client,code,name,address,city,region,oktmo,lat,lon,legal_entity,engineer
 PU,0127,Пятый угол Москва №127,"123289, г. Москва, пр-т Победы, д. 101",Москва,г. Москва,45000000,55.76918,37.67841,ООО «Пятый угол Ритейл»,
 PU,0128,Пятый угол Москва №128,"123290, г. Москва, ул. Ленина, д. 5",Москва,г. Москва,45000000,55.75,37.6,ООО «Пятый угол Север»,
 PU,0129,Пятый угол Москва №129,"123291, г. Москва, ул. Мира, д. 7",Москва,г. Москва,45000000,55.74,37.61,,
 `,
-		store.KindContacts: `client,object,name,role,email,phone
+		reference.KindContacts: `client,object,name,role,email,phone
 PU,0127,Лебедев Николай,store_director,store0127@pyatugol.ru,
 PU,,Ильина Людмила,regional_director:г. Москва,rd.077@pyatugol.ru,
 PU,,Орлов Павел,central_office,co@pyatugol.ru,
 `,
-		store.KindCategories: `code,name,competence,sla_hours,keywords
+		reference.KindCategories: `code,name,competence,sla_hours,keywords
 refrigeration,Холодильное оборудование,refrigeration,4,холодил
 `,
 	}
@@ -71,7 +72,7 @@ func newLCEnv(t *testing.T, engineers int, tune func(*lifecycle.Config)) *lcEnv 
 	ctx := context.Background()
 	st := pgtest.Store(t)
 	ref := lcReference(engineers)
-	for _, kind := range []string{store.KindClients, store.KindEngineers, store.KindObjects, store.KindContacts, store.KindCategories} {
+	for _, kind := range []string{reference.KindClients, reference.KindEngineers, reference.KindObjects, reference.KindContacts, reference.KindCategories} {
 		_, err := st.Import(ctx, kind, kind+".csv", strings.NewReader(ref[kind]), nil)
 		require.NoError(t, err, kind)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/routing"
 )
 
@@ -42,7 +43,7 @@ var referenceSQL = map[string]struct {
 	upsert string
 	refs   []refCheck
 }{
-	KindClients: {
+	reference.KindClients: {
 		temp: `CREATE TEMP TABLE import_clients (
 			line integer NOT NULL, code text NOT NULL, name text NOT NULL,
 			legal_entities text[] NOT NULL, domains text[] NOT NULL) ON COMMIT DROP`,
@@ -55,7 +56,7 @@ var referenceSQL = map[string]struct {
 			RETURNING t.xmax = 0 AS inserted)
 			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
 	},
-	KindEngineers: {
+	reference.KindEngineers: {
 		temp: `CREATE TEMP TABLE import_engineers (
 			line integer NOT NULL, code text NOT NULL, name text NOT NULL, email text NOT NULL, phone text NOT NULL,
 			competences text[] NOT NULL, areas text[] NOT NULL, lat double precision, lon double precision,
@@ -76,7 +77,7 @@ var referenceSQL = map[string]struct {
 			RETURNING t.xmax = 0 AS inserted)
 			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
 	},
-	KindObjects: {
+	reference.KindObjects: {
 		temp: `CREATE TEMP TABLE import_objects (
 			line integer NOT NULL, client text NOT NULL, code text NOT NULL, name text NOT NULL, address text NOT NULL,
 			city text NOT NULL, region text NOT NULL, oktmo text NOT NULL, lat double precision, lon double precision,
@@ -103,7 +104,7 @@ var referenceSQL = map[string]struct {
 				ORDER BY s.line LIMIT $1`, msg: func(code, _ string) string { return fmt.Sprintf("unknown engineer %q", code) }},
 		},
 	},
-	KindContacts: {
+	reference.KindContacts: {
 		temp: `CREATE TEMP TABLE import_contacts (
 			line integer NOT NULL, client text NOT NULL, object text NOT NULL, name text NOT NULL,
 			role text NOT NULL, email text NOT NULL, phone text NOT NULL) ON COMMIT DROP`,
@@ -128,7 +129,7 @@ var referenceSQL = map[string]struct {
 			}},
 		},
 	},
-	KindCategories: {
+	reference.KindCategories: {
 		temp: `CREATE TEMP TABLE import_categories (
 			line integer NOT NULL, code text NOT NULL, name text NOT NULL, competence text NOT NULL,
 			sla_hours double precision NOT NULL, keywords text NOT NULL) ON COMMIT DROP`,
@@ -155,16 +156,17 @@ type refCheck struct {
 
 func unknownClient(code, _ string) string { return fmt.Sprintf("unknown client %q", code) }
 
-// Import validates a whole reference file of the given kind (see ParseCSV)
-// and upserts its rows by natural key in one transaction. Rows are never
-// deleted: a row missing from the file stays. Rows naming an unknown client,
-// engineer or object refuse the whole file with a *FileError; nothing is
-// imported from a refused file. When any row changed, the directory version
-// is bumped and DirectoryChannel notified in the same transaction.
+// Import validates a whole reference file of the given kind (see
+// reference.Parse) and upserts its rows by natural key in one transaction.
+// Rows are never deleted: a row missing from the file stays. Rows naming an
+// unknown client, engineer or object refuse the whole file with a
+// *reference.FileError; nothing is imported from a refused file. When any
+// row changed, the directory version is bumped and DirectoryChannel notified
+// in the same transaction.
 //
 // progress, when not nil, is called as rows are loaded.
 func (s *Store) Import(ctx context.Context, kind, name string, r io.Reader, progress func(done, total int)) (ImportSummary, error) {
-	sh, err := parseSheet(kind, name, r)
+	sh, err := reference.Parse(kind, name, r)
 	if err != nil {
 		return ImportSummary{Kind: kind, File: name}, err
 	}
@@ -178,79 +180,79 @@ func (s *Store) Import(ctx context.Context, kind, name string, r io.Reader, prog
 		return err
 	})
 	if err != nil {
-		return ImportSummary{Kind: kind, File: name, Rows: len(sh.lines)}, err
+		return ImportSummary{Kind: kind, File: name, Rows: len(sh.Lines)}, err
 	}
 	return sum, nil
 }
 
-func upsertSheet(ctx context.Context, tx pgx.Tx, sh *sheet, progress func(done, total int)) (ImportSummary, error) {
-	kind := sh.kind.kind
+func upsertSheet(ctx context.Context, tx pgx.Tx, sh *reference.Sheet, progress func(done, total int)) (ImportSummary, error) {
+	kind := sh.Kind
 	q := referenceSQL[kind]
-	sum := ImportSummary{Kind: kind, File: sh.file, Rows: len(sh.lines)}
+	sum := ImportSummary{Kind: kind, File: sh.File, Rows: len(sh.Lines)}
 	if _, err := tx.Exec(ctx, q.temp); err != nil {
-		return sum, fmt.Errorf("importing %s: creating staging table: %w", sh.file, err)
+		return sum, fmt.Errorf("importing %s: creating staging table: %w", sh.File, err)
 	}
 	src := &sheetSource{sh: sh, progress: progress, i: -1}
 	if progress != nil {
-		progress(0, len(sh.lines))
+		progress(0, len(sh.Lines))
 	}
-	columns := append([]string{"line"}, sh.kind.columns...)
+	columns := append([]string{"line"}, sh.Columns...)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_" + kind}, columns, src); err != nil {
-		return sum, fmt.Errorf("importing %s: copying rows: %w", sh.file, err)
+		return sum, fmt.Errorf("importing %s: copying rows: %w", sh.File, err)
 	}
 	if err := checkRefs(ctx, tx, sh, q.refs); err != nil {
 		return sum, err
 	}
 	if err := tx.QueryRow(ctx, q.upsert).Scan(&sum.Inserted, &sum.Updated); err != nil {
-		return sum, fmt.Errorf("importing %s: %w", sh.file, err)
+		return sum, fmt.Errorf("importing %s: %w", sh.File, err)
 	}
 	sum.Unchanged = sum.Rows - sum.Inserted - sum.Updated
 	return sum, nil
 }
 
-// checkRefs reports rows that name unknown rows as a *FileError, in line order.
-func checkRefs(ctx context.Context, tx pgx.Tx, sh *sheet, refs []refCheck) error {
+// checkRefs reports rows that name unknown rows as a *reference.FileError,
+// in line order.
+func checkRefs(ctx context.Context, tx pgx.Tx, sh *reference.Sheet, refs []refCheck) error {
 	type found struct {
-		line int
-		col  int // position of the column, to order problems on one line
-		le   LineError
+		col int // position of the column, to order problems on one line
+		le  reference.LineError
 	}
 	var all []found
 	for _, rc := range refs {
-		rows, err := tx.Query(ctx, rc.query, maxFileProblems+1)
+		rows, err := tx.Query(ctx, rc.query, reference.MaxProblems+1)
 		if err != nil {
-			return fmt.Errorf("importing %s: checking %s: %w", sh.file, rc.column, err)
+			return fmt.Errorf("importing %s: checking %s: %w", sh.File, rc.column, err)
 		}
 		var line int
 		var a, b string
 		_, err = pgx.ForEachRow(rows, []any{&line, &a, &b}, func() error {
-			all = append(all, found{line, indexOf(sh.kind.columns, rc.column), LineError{File: sh.file, Line: line, Column: rc.column, Msg: rc.msg(a, b)}})
+			all = append(all, found{slices.Index(sh.Columns, rc.column), reference.LineError{File: sh.File, Line: line, Column: rc.column, Msg: rc.msg(a, b)}})
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("importing %s: checking %s: %w", sh.file, rc.column, err)
+			return fmt.Errorf("importing %s: checking %s: %w", sh.File, rc.column, err)
 		}
 	}
 	slices.SortFunc(all, func(x, y found) int {
-		return cmp.Or(cmp.Compare(x.line, y.line), cmp.Compare(x.col, y.col))
+		return cmp.Or(cmp.Compare(x.le.Line, y.le.Line), cmp.Compare(x.col, y.col))
 	})
-	p := &problems{file: sh.file}
-	for _, f := range all {
-		p.add(f.le.Line, f.le.Column, "%s", f.le.Msg)
+	list := make([]reference.LineError, len(all))
+	for i, f := range all {
+		list[i] = f.le
 	}
-	return p.err()
+	return reference.Refuse(sh.File, list)
 }
 
 // sheetSource feeds a sheet to COPY, reporting progress every 1%.
 type sheetSource struct {
-	sh       *sheet
+	sh       *reference.Sheet
 	progress func(done, total int)
 	i        int
 }
 
 func (s *sheetSource) Next() bool {
 	s.i++
-	total := len(s.sh.lines)
+	total := len(s.sh.Lines)
 	if s.progress != nil && s.i > 0 && (s.i%max(1, total/100) == 0 || s.i == total) {
 		s.progress(s.i, total)
 	}
@@ -258,7 +260,7 @@ func (s *sheetSource) Next() bool {
 }
 
 func (s *sheetSource) Values() ([]any, error) {
-	return append([]any{int32(s.sh.lines[s.i])}, s.sh.values[s.i]...), nil
+	return append([]any{int32(s.sh.Lines[s.i])}, s.sh.Values[s.i]...), nil
 }
 
 func (s *sheetSource) Err() error { return nil }
@@ -361,12 +363,12 @@ func (s *Store) CopyReference(ctx context.Context, from *Store) error {
 	if err != nil {
 		return fmt.Errorf("copying reference data: %w", err)
 	}
-	sheets := []*sheet{
-		sheetOf(KindClients, d.Clients, clientValues),
-		sheetOf(KindEngineers, d.Engineers, engineerValues),
-		sheetOf(KindObjects, d.Objects, objectValues),
-		sheetOf(KindContacts, d.Contacts, contactValues),
-		sheetOf(KindCategories, d.Categories, categoryValues),
+	sheets := []*reference.Sheet{
+		reference.SheetOf("source "+reference.KindClients, d.Clients),
+		reference.SheetOf("source "+reference.KindEngineers, d.Engineers),
+		reference.SheetOf("source "+reference.KindObjects, d.Objects),
+		reference.SheetOf("source "+reference.KindContacts, d.Contacts),
+		reference.SheetOf("source "+reference.KindCategories, d.Categories),
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		changed := false
@@ -380,15 +382,4 @@ func (s *Store) CopyReference(ctx context.Context, from *Store) error {
 		_, err := bumpDirectory(ctx, tx, changed)
 		return err
 	})
-}
-
-// sheetOf makes a sheet of rows read from a database; their "lines" are
-// their positions.
-func sheetOf[T any](kind string, rows []T, values func(T) []any) *sheet {
-	sh := &sheet{kind: kinds[kind], file: "source " + kind, rows: rows}
-	for i, r := range rows {
-		sh.lines = append(sh.lines, i+1)
-		sh.values = append(sh.values, values(r))
-	}
-	return sh
 }

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -21,26 +20,26 @@ import (
 // production CSV exports. Object 0002 has a two-line address (so it spans
 // lines 3-4) and no coordinates.
 var refFiles = map[string]string{
-	store.KindClients: `code,name,legal_entities,domains
+	reference.KindClients: `code,name,legal_entities,domains
 PU,Торговая сеть «Пятый угол»,ООО «Пятый угол Ритейл»;ООО «Пятый угол Север»,sd.pyatugol.ru; PyatUgol.ru
 VR,Магазины «Верный выбор»,ООО «Верный выбор»,vernyvybor.ru
 `,
-	store.KindEngineers: `code,name,email,phone,competences,areas,lat,lon,radius_km,max_open,status,rating
+	reference.KindEngineers: `code,name,email,phone,competences,areas,lat,lon,radius_km,max_open,status,rating
 ENG-0001,Петров Алексей, Eng0001@Contractors.example ,+7 965 609-73-39,doors;refrigeration,46760000;45000000,55.45575,37.47437,40,8,active,4.47
 ENG-0002,Николаев Артём,eng0002@contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,6,blacklisted,3.9
 `,
-	store.KindObjects: `client,code,name,address,city,region,oktmo,lat,lon,legal_entity,engineer
+	reference.KindObjects: `client,code,name,address,city,region,oktmo,lat,lon,legal_entity,engineer
 PU,0001,Пятый угол Пенза №1,"440579, Пензенская обл., г. Пенза, ул. Заводская, д. 67",Пенза,Пензенская обл.,56701000,53.12872,45.09142,ООО «Пятый угол Север»,ENG-0001
 PU,0002,Пятый угол Ростов №2,"344285, г. Ростов-на-Дону,
 ул. Первомайская, д. 113",Ростов-на-Дону,Ростовская обл.,60701000,,,ООО «Пятый угол Ритейл»,
 VR,0101,Верный выбор Саратов №101,"410669, г. Саратов",Саратов,Саратовская обл.,63701000,51.48105,46.14932,ООО «Верный выбор»,ENG-0002
 `,
-	store.KindContacts: `client,object,name,role,email,phone
+	reference.KindContacts: `client,object,name,role,email,phone
 PU,0001,Кузнецова Ольга,store_director,Kuznetsova.O22@mail.example,+7 926 612-15-26
 PU,,Козлова Елена,regional_director:Пензенская обл.,rd.000@pyatugol.ru,
 VR,0101,Соколова Анна,store_director,sokolova.a1@mail.example,+7 926 931-86-89
 `,
-	store.KindCategories: `code,name,competence,sla_hours,keywords
+	reference.KindCategories: `code,name,competence,sla_hours,keywords
 refrigeration,Холодильное оборудование,refrigeration,3,холодил|витрин|лар[ья]
 electrical,Электрика,electrical,8.5,электр|розетк
 `,
@@ -82,7 +81,7 @@ func importKind(t *testing.T, s *store.Store, kind, data string) store.ImportSum
 func importAll(t *testing.T, s *store.Store) []store.ImportSummary {
 	t.Helper()
 	var out []store.ImportSummary
-	for _, kind := range store.ReferenceKinds() {
+	for _, kind := range reference.Kinds() {
 		out = append(out, importKind(t, s, kind, refFiles[kind]))
 	}
 	return out
@@ -124,7 +123,7 @@ func TestImportAllKindsAndLoadDirectory(t *testing.T) {
 	require.NoError(t, err)
 
 	sums := importAll(t, s)
-	want := map[string]int{store.KindClients: 2, store.KindEngineers: 2, store.KindObjects: 3, store.KindContacts: 3, store.KindCategories: 2}
+	want := map[string]int{reference.KindClients: 2, reference.KindEngineers: 2, reference.KindObjects: 3, reference.KindContacts: 3, reference.KindCategories: 2}
 	for i, sum := range sums {
 		assert.Equal(t, store.ImportSummary{
 			Kind: sum.Kind, File: sum.Kind + ".csv",
@@ -185,10 +184,10 @@ func TestImportUpdatesChangedRowAndNotifies(t *testing.T) {
 	require.NoError(t, err)
 
 	// Engineer ENG-0002 moves from blacklisted to active; ENG-0003 is new.
-	data := withLine(refFiles[store.KindEngineers], 3,
+	data := withLine(refFiles[reference.KindEngineers], 3,
 		`ENG-0002,Николаев Артём,eng0002@contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,6,active,3.9`)
 	data += "ENG-0003,Смирнов Иван,,,electrical,,56.1,40.4,15,3,pending,\n"
-	sum := importKind(t, s, store.KindEngineers, data)
+	sum := importKind(t, s, reference.KindEngineers, data)
 	require.Equal(t, store.ImportSummary{Kind: "engineers", File: "engineers.csv", Rows: 3, Inserted: 1, Updated: 1, Unchanged: 1, Version: v0 + 1}, sum)
 
 	after := updatedAt(t, s)
@@ -210,8 +209,11 @@ func TestImportUpdatesChangedRowAndNotifies(t *testing.T) {
 	assert.Equal(t, strconv.FormatInt(v0+1, 10), n.Payload)
 }
 
+// TestImportRefusesBrokenFile: a file reference.Parse refuses, or one naming
+// rows that do not exist, imports nothing and leaves the version alone.
+// (Parse's own checks are tested in package reference.)
 func TestImportRefusesBrokenFile(t *testing.T) {
-	objects := refFiles[store.KindObjects]
+	objects := refFiles[reference.KindObjects]
 	tests := []struct {
 		name string
 		kind string
@@ -220,130 +222,40 @@ func TestImportRefusesBrokenFile(t *testing.T) {
 	}{
 		{
 			name: "bad number",
-			kind: store.KindObjects,
+			kind: reference.KindObjects,
 			data: withLine(objects, 5, `VR,0101,Верный выбор Саратов №101,"410669, г. Саратов",Саратов,Саратовская обл.,63701000,"55,7x",46.14932,ООО «Верный выбор»,ENG-0002`),
 			want: `objects.csv:5: lat: "55,7x" is not a number`,
 		},
 		{
-			name: "bad number on the second line of a two-line row",
-			kind: store.KindObjects,
-			data: withLine(objects, 4, `ул. Первомайская, д. 113",Ростов-на-Дону,Ростовская обл.,60701000,"47,2",39.6,ООО «Пятый угол Ритейл»,`),
-			want: `objects.csv:4: lat: "47,2" is not a number`,
-		},
-		{
-			name: "coordinate out of range",
-			kind: store.KindObjects,
-			data: withLine(objects, 2, `PU,0001,Пятый угол Пенза №1,"Пенза",Пенза,Пензенская обл.,56701000,53.1,245.09,ООО «Пятый угол Север»,ENG-0001`),
-			want: `objects.csv:2: lon: 245.09 is out of range -180..180`,
-		},
-		{
-			name: "only one coordinate",
-			kind: store.KindObjects,
-			data: withLine(objects, 2, `PU,0001,Пятый угол Пенза №1,"Пенза",Пенза,Пензенская обл.,56701000,53.1,,ООО «Пятый угол Север»,ENG-0001`),
-			want: `objects.csv:2: lon: empty, but lat is set (give both or neither)`,
-		},
-		{
-			name: "missing column",
-			kind: store.KindObjects,
-			data: "client,code,name,address,city,region,oktmo,lat,legal_entity,engineer\nPU,0001,a,b,c,d,56701000,53.1,e,\n",
-			want: `objects.csv:1: lon: missing column`,
-		},
-		{
-			name: "unknown and repeated column",
-			kind: store.KindClients,
-			data: "code,name,legal_entities,domains,inn,name\nPU,x,,\n",
-			want: "clients.csv:1: inn: unknown column (clients has code,name,legal_entities,domains)\nclients.csv:1: name: repeated column",
-		},
-		{
-			name: "domain of two clients",
-			kind: store.KindClients,
-			data: refFiles[store.KindClients] + "MG,Сеть «Магистраль»,АО «Магистраль Торг»,magistral.ru;PYATUGOL.ru\n",
-			want: `clients.csv:4: domains: "pyatugol.ru" is already a domain of client "PU" (line 2)`,
-		},
-		{
-			name: "not UTF-8",
-			kind: store.KindClients,
-			data: "code,name,legal_entities,domains\nPU,\xcf\xff,,pyatugol.ru\n",
-			want: `clients.csv:2: name: not valid UTF-8 (save the file as UTF-8)`,
-		},
-		{
-			name: "cell count",
-			kind: store.KindCategories,
-			data: "code,name,competence,sla_hours,keywords\nhvac,Вентиляция,hvac,24\n",
-			want: `categories.csv:2: 4 cells, the header has 5`,
-		},
-		{
-			name: "required cell",
-			kind: store.KindCategories,
-			data: "code,name,competence,sla_hours,keywords\nhvac,Вентиляция,,24,кондиц\n",
-			want: `categories.csv:2: competence: required, but empty`,
-		},
-		{
-			name: "bad keywords",
-			kind: store.KindCategories,
-			data: "code,name,competence,sla_hours,keywords\nhvac,Вентиляция,hvac,24,кондиц|вент[\n",
-			want: "categories.csv:2: keywords: not a regular expression: missing closing ]: `[`",
-		},
-		{
 			name: "unknown client code",
-			kind: store.KindObjects,
+			kind: reference.KindObjects,
 			data: withLine(objects, 5, `XX,0101,Верный выбор Саратов №101,"410669, г. Саратов",Саратов,Саратовская обл.,63701000,51.48105,46.14932,ООО «Верный выбор»,ENG-0002`),
 			want: `objects.csv:5: client: unknown client "XX"`,
 		},
 		{
 			name: "unknown engineer code, line after a two-line cell",
-			kind: store.KindObjects,
+			kind: reference.KindObjects,
 			data: withLine(objects, 5, `VR,0101,Верный выбор Саратов №101,"410669, г. Саратов",Саратов,Саратовская обл.,63701000,51.48105,46.14932,ООО «Верный выбор»,ENG-0999`),
 			want: `objects.csv:5: engineer: unknown engineer "ENG-0999"`,
 		},
 		{
 			name: "unknown references in line order",
-			kind: store.KindObjects,
+			kind: reference.KindObjects,
 			data: withLine(withLine(objects, 5, `XX,0101,x,,,,,,,,`), 2, `PU,0001,x,,,,,,,,ENG-0999`),
 			want: "objects.csv:2: engineer: unknown engineer \"ENG-0999\"\nobjects.csv:5: client: unknown client \"XX\"",
 		},
 		{
-			name: "duplicate object",
-			kind: store.KindObjects,
-			data: objects + "PU,0001,Пятый угол Пенза №1 (дубль),,,,,,,,\n",
-			want: `objects.csv:6: code: duplicate "0001" (client "PU"), first on line 2`,
-		},
-		{
-			name: "bad status",
-			kind: store.KindEngineers,
-			data: withLine(refFiles[store.KindEngineers], 3, `ENG-0002,Николаев Артём,eng0002@contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,6,retired,3.9`),
-			want: `engineers.csv:3: status: "retired" is not one of active, pending, blacklisted`,
-		},
-		{
-			name: "bad whole number and email",
-			kind: store.KindEngineers,
-			data: withLine(refFiles[store.KindEngineers], 3, `ENG-0002,Николаев Артём,eng0002.contractors.example,+7 998 546-86-38,pos_it,18701000,48.7734,44.53508,25,6.5,active,3.9`),
-			want: "engineers.csv:3: email: \"eng0002.contractors.example\" is not an email address\nengineers.csv:3: max_open: \"6.5\" is not a whole number",
-		},
-		{
 			name: "unknown object for a contact",
-			kind: store.KindContacts,
-			data: withLine(refFiles[store.KindContacts], 4, `VR,0199,Соколова Анна,store_director,sokolova.a1@mail.example,+7 926 931-86-89`),
+			kind: reference.KindContacts,
+			data: withLine(refFiles[reference.KindContacts], 4, `VR,0199,Соколова Анна,store_director,sokolova.a1@mail.example,+7 926 931-86-89`),
 			want: `contacts.csv:4: object: unknown object "0199" of client "VR"`,
-		},
-		{
-			name: "bad phone",
-			kind: store.KindContacts,
-			data: withLine(refFiles[store.KindContacts], 2, `PU,0001,Кузнецова Ольга,store_director,kuznetsova.o22@mail.example,12-34`),
-			want: `contacts.csv:2: phone: "12-34" is not a valid phone number`,
-		},
-		{
-			name: "unterminated quote",
-			kind: store.KindObjects,
-			data: objects + "VR,0102,\"Верный выбор\n",
-			want: "objects.csv:6: malformed CSV: extraneous or missing \" in quoted-field (at byte 34 of the line)",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := pgtest.Store(t)
-			for _, kind := range store.ReferenceKinds() {
+			for _, kind := range reference.Kinds() {
 				if kind == tt.kind {
 					break
 				}
@@ -353,7 +265,7 @@ func TestImportRefusesBrokenFile(t *testing.T) {
 			require.NoError(t, err)
 
 			sum, err := s.Import(ctx, tt.kind, tt.kind+".csv", strings.NewReader(tt.data), nil)
-			require.ErrorIs(t, err, store.ErrInvalidFile)
+			require.ErrorIs(t, err, reference.ErrInvalidFile)
 			require.Equal(t, tt.want, err.Error())
 			assert.Zero(t, sum.Inserted+sum.Updated)
 
@@ -365,31 +277,6 @@ func TestImportRefusesBrokenFile(t *testing.T) {
 			assert.Equal(t, v0, v)
 		})
 	}
-}
-
-func TestParseCSVStopsAfterTwentyProblems(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("code,name,competence,sla_hours,keywords\n")
-	for i := range 30 {
-		fmt.Fprintf(&b, "c%d,n,comp,soon,\n", i)
-	}
-	_, err := store.ParseCSV(store.KindCategories, "categories.csv", strings.NewReader(b.String()))
-	var fe *store.FileError
-	require.True(t, errors.As(err, &fe))
-	require.Len(t, fe.Problems, 20)
-	assert.True(t, fe.Truncated)
-	assert.Equal(t, store.LineError{File: "categories.csv", Line: 21, Column: "sla_hours", Msg: `"soon" is not a number`}, fe.Problems[19])
-	assert.True(t, strings.HasSuffix(err.Error(), "\ncategories.csv: stopped after 20 problems"))
-}
-
-func TestParseCSVHeaderOrderAndBOM(t *testing.T) {
-	data := "\ufeffDomains,code, name ,legal_entities\r\nx.ru;Y.ru,AA,Имя,ООО «А»\r\n,,,\r\n , ,,\r\n"
-	rows, err := store.ParseCSV(store.KindClients, "clients.csv", strings.NewReader(data))
-	require.NoError(t, err)
-	require.Equal(t, []routing.Client{{Code: "AA", Name: "Имя", LegalEntities: []string{"ООО «А»"}, Domains: []string{"x.ru", "y.ru"}}}, rows)
-
-	_, err = store.ParseCSV("stores", "stores.csv", strings.NewReader(data))
-	require.EqualError(t, err, `unknown reference kind "stores" (want one of clients, engineers, objects, contacts, categories)`)
 }
 
 func TestCopyReference(t *testing.T) {

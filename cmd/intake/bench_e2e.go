@@ -28,6 +28,7 @@ import (
 	"github.com/intakehq/intake/ingest/mailbox"
 	"github.com/intakehq/intake/ingest/mailbox/dovecottest"
 	"github.com/intakehq/intake/pipeline/parsebench"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
 )
@@ -152,7 +153,7 @@ func (b *e2eBench) openDatabase(ctx context.Context) error {
 	var dbURL string
 	if b.cfg.Database.URL != "" {
 		name := fmt.Sprintf("intake_bench_%d_%d", os.Getpid(), benchDatabases.Add(1))
-		u, drop, err := createScratch(ctx, b.cfg.Database.URL, name)
+		u, drop, err := replay.CreateScratch(ctx, b.cfg.Database.URL, name)
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/reference"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
 )
@@ -77,7 +79,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 func TestImportRefusesBrokenFileWhole(t *testing.T) {
 	url := pgtest.URL(t)
 	refDir, _ := writeDemo(t)
-	for _, kind := range importKinds {
+	for _, kind := range reference.Kinds() {
 		out, _, err := runCLI(t, url, "import", kind, filepath.Join(refDir, kind+".csv"))
 		require.NoError(t, err)
 		assert.Contains(t, out, "import "+kind+":")
@@ -104,7 +106,7 @@ func TestTryJSONContract(t *testing.T) {
 	st, err := store.Open(context.Background(), url)
 	require.NoError(t, err)
 	defer st.Close()
-	require.NoError(t, importReferenceDir(context.Background(), st, refDir, &bytes.Buffer{}))
+	require.NoError(t, replay.ImportReferenceDir(context.Background(), st, refDir, &bytes.Buffer{}))
 
 	files := []string{filepath.Join(mailDir, "0001.eml"), filepath.Join(mailDir, "0002.eml"), filepath.Join(mailDir, "0009.eml")}
 	out, _, err := runCLI(t, url, append([]string{"try", "--json"}, files...)...)
@@ -145,12 +147,13 @@ func TestEvalOnSampleSet(t *testing.T) {
 	assert.Regexp(t, `assignments: [1-9]\d* checked, \d+ to the store's fixed engineer, 0 violations`, out)
 	assert.Contains(t, out, "eval: 42 messages, kind 100.0%, client 100.0%, external_id 100.0%, object 100.0%, category 100.0%, due 100.0%")
 
-	// The scratch database is gone.
+	// This process's scratch database is gone (other test binaries may be
+	// evaluating on the same server).
 	st, err := store.Open(context.Background(), url)
 	require.NoError(t, err)
 	defer st.Close()
 	var scratch int
-	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'intake_eval_%'`).Scan(&scratch))
+	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)`, replay.EvalScratchPrefix()).Scan(&scratch))
 	assert.Zero(t, scratch)
 }
 

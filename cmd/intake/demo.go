@@ -23,6 +23,7 @@ import (
 
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest/mailbox"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
 )
@@ -53,7 +54,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var dbURL string
 	if cfg.Database.URL != "" {
 		name := fmt.Sprintf("intake_demo_%d", time.Now().Unix())
-		u, drop, err := createScratch(ctx, cfg.Database.URL, name)
+		u, drop, err := replay.CreateScratch(ctx, cfg.Database.URL, name)
 		if err != nil {
 			return err
 		}

@@ -196,20 +196,6 @@ func (r rulesService) Check(ctx context.Context, files map[string][]byte) error 
 }
 
 func (r rulesService) Apply(ctx context.Context, files map[string][]byte, by string) (int64, error) {
-	v, _, err := applyRules(ctx, r.st, filesFromMap(files), by)
+	v, _, err := pipeline.SaveRules(ctx, r.st, filesFromMap(files), by)
 	return v, err
-}
-
-// applyRules compiles files and stores them as a new version; a set with any
-// error is refused whole.
-func applyRules(ctx context.Context, st *store.Store, files []rules.File, by string) (int64, bool, error) {
-	set, err := rules.Load(files)
-	if err != nil {
-		return 0, false, err
-	}
-	src := make([]store.RuleSource, len(files))
-	for i, f := range files {
-		src[i] = store.RuleSource{Name: f.Name, Data: string(f.Data)}
-	}
-	return st.SaveRuleSet(ctx, set.Hash(), src, by)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/replay"
 )
 
 // cmdIngest stores .eml files in the inbox, as if they had arrived in a
@@ -107,14 +108,14 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	for _, p := range puts {
-		if err := waitDone(ctx, st, p.id, *wait); err != nil {
+		if err := replay.WaitDone(ctx, st, p.id, *wait); err != nil {
 			return fmt.Errorf("%s: %w (is `intake serve` running?)", p.file, err)
 		}
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, p.id)
 		if err != nil {
 			return err
 		}
-		r := toTryResult(filepath.Base(p.file), o, nil, cfg.Intake.Location)
+		r := replay.ResultOf(filepath.Base(p.file), o, nil, cfg.Intake.Location)
 		fmt.Fprintf(stdout, "%s: %s", p.file, r.Kind)
 		if r.Ticket != nil {
 			fmt.Fprintf(stdout, " %s", *r.Ticket)

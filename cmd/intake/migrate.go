@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/store"
 )
 
@@ -36,8 +37,6 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-var importKinds = []string{"clients", "engineers", "objects", "contacts", "categories"}
-
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cf commonFlags
 	fs := newFlagSet("import", stderr, &cf)
@@ -45,7 +44,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if fs.NArg() != 2 {
-		return fmt.Errorf("usage: intake import %s FILE.csv", strings.Join(importKinds, "|"))
+		return fmt.Errorf("usage: intake import %s FILE.csv", strings.Join(reference.Kinds(), "|"))
 	}
 	kind, path := fs.Arg(0), fs.Arg(1)
 	_, st, err := cf.open(ctx)

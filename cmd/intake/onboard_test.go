@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/reference"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store/pgtest"
 	"github.com/intakehq/intake/testdata/newchain"
@@ -56,7 +58,7 @@ func writeRuleDir(t *testing.T, own map[string][]byte) string {
 func importAll(t *testing.T, url string, dirs ...string) {
 	t.Helper()
 	for _, dir := range dirs {
-		for _, kind := range importKinds {
+		for _, kind := range reference.Kinds() {
 			out, _, err := runCLI(t, url, "import", kind, filepath.Join(dir, kind+".csv"))
 			require.NoError(t, err, "%s/%s.csv: %s", dir, kind, out)
 		}
@@ -95,7 +97,7 @@ func TestOnboardNewChainWithYAMLAlone(t *testing.T) {
 	require.NoError(t, err, out)
 	n := len(newchain.Mail())
 	acc := fieldAccuracy(out)
-	for _, field := range evalFields {
+	for _, field := range replay.EvalFields {
 		assert.Equal(t, strconv.Itoa(n)+"/"+strconv.Itoa(n), acc[field], "field %s\n%s", field, out)
 	}
 	assert.Contains(t, out, "0 violations")
@@ -108,7 +110,7 @@ func TestOnboardNewChainWithYAMLAlone(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2, out)
 	for i, want := range []struct{ id, object string }{{"ZT-2026-000118", "ZT-MSK-0042"}, {"ZT-2026-000130", "ZT-VRN-0009"}} {
-		var r tryResult
+		var r replay.Result
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &r))
 		assert.Equal(t, "ticket", r.Kind)
 		assert.Contains(t, r.Rules, "zt-helpdeskpro")

@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/clock"
-	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/store"
 )
@@ -96,7 +93,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *by == "" {
 			*by = getenv("USER")
 		}
-		v, created, err := applyRules(ctx, st, files, *by)
+		v, created, err := pipeline.SaveRules(ctx, st, files, *by)
 		if err != nil {
 			return err
 		}
@@ -119,16 +116,22 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		loc := cfg.Intake.Location
 		st, err := openStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		rep, err := backtest(ctx, cfg, st, candidate, files, clock.Wall().Add(-d), *limit, stderr)
+		rep, err := replay.Backtest(ctx, replay.BacktestConfig{
+			Live: st, AdminURL: cfg.Database.URL,
+			Candidate: candidate, CandidateFiles: files, Fallback: mustRuleFiles(cfg),
+			OwnAddresses: cfg.Intake.OwnAddresses, Location: loc,
+			Since: clock.Wall().Add(-d), Limit: *limit, Progress: progressFor(stderr, "backtest"),
+		})
 		if err != nil {
 			return err
 		}
-		rep.print(stdout)
+		rep.WriteText(stdout)
 		return nil
 	}
 	return fmt.Errorf("unknown rules command %q (check, apply, backtest)", sub)
@@ -150,176 +153,9 @@ func parsePeriod(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// backtestReport counts what a candidate rule set would change.
-type backtestReport struct {
-	Items    int
-	Changed  map[string]int
-	Examples map[string][]string
-}
-
-var backtestFields = []string{"kind", "client", "object", "category", "engineer"}
-
-func (r backtestReport) print(w io.Writer) {
-	fmt.Fprintf(w, "backtest: %d items replayed\n", r.Items)
-	for _, f := range backtestFields {
-		fmt.Fprintf(w, "  %-9s %d would change\n", f, r.Changed[f])
-	}
-	for _, f := range backtestFields {
-		if len(r.Examples[f]) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "%s changes (up to 20):\n", f)
-		for _, e := range r.Examples[f] {
-			fmt.Fprintln(w, "  "+e)
-		}
-	}
-}
-
-// backtest replays stored mail items, in the order they arrived, through
-// the stages twice, once with the rule set in force and once with the
-// candidate, each in its own scratch database seeded with the reference
-// data, and compares the outcomes. The live database is only read. Both
-// replays run at once; each is sequential, so that a follow-up finds the
-// ticket of its order and an engineer's load is what it was.
-func backtest(ctx context.Context, cfg Config, live *store.Store, candidate *rules.Set, files []rules.File, since time.Time, limit int, stderr io.Writer) (backtestReport, error) {
-	rep := backtestReport{Changed: map[string]int{}, Examples: map[string][]string{}}
-	ids, err := live.OriginalMailItems(ctx, since)
-	if err != nil {
-		return rep, err
-	}
-	if limit > 0 && len(ids) > limit {
-		ids = ids[len(ids)-limit:]
-	}
-	rep.Items = len(ids)
-	current, err := pipeline.RulesFromStore(ctx, live, mustRuleFiles(cfg))
-	if err != nil {
-		return rep, err
-	}
-	loc := cfg.Intake.Location
-	progress := progressFor(stderr, "backtest")
-	var mu sync.Mutex
-	done := 0
-	step := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		done++
-		progress(done, 2*len(ids))
-	}
-	base := fmt.Sprintf("%s%d", backtestScratchPrefix(), time.Now().UnixNano())
-	var before, after map[int64]tryResult
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		before, err = replay(gctx, cfg, live, base+"_current", current, files, ids, loc, step)
-		return err
-	})
-	g.Go(func() (err error) {
-		after, err = replay(gctx, cfg, live, base+"_candidate", candidate, files, ids, loc, step)
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return rep, err
-	}
-	for _, id := range ids {
-		a, b := before[id], after[id]
-		for _, f := range backtestFields {
-			var x, y *string
-			switch f {
-			case "kind":
-				x, y = &a.Kind, &b.Kind
-			case "client":
-				x, y = a.Client, b.Client
-			case "object":
-				x, y = a.Object, b.Object
-			case "category":
-				x, y = a.Category, b.Category
-			case "engineer":
-				x, y = a.Engineer, b.Engineer
-			}
-			if !equalField(f, x, y) {
-				rep.Changed[f]++
-				if len(rep.Examples[f]) < 20 {
-					rep.Examples[f] = append(rep.Examples[f], fmt.Sprintf("item %d (%s): %s -> %s", id, a.File, show(x), show(y)))
-				}
-			}
-		}
-	}
-	return rep, nil
-}
-
-// backtestScratchPrefix starts the names of this process's scratch
-// databases. The process id tells a leftover's owner, and keeps one
-// process's databases apart from another's on a shared server.
-func backtestScratchPrefix() string { return fmt.Sprintf("intake_backtest_%d_", os.Getpid()) }
-
-// replayBatch is how many stored items a replay reads from the live
-// database at a time.
-const replayBatch = 200
-
-// replay runs the items ids of live, in order, through the stages with set
-// in a scratch database called name, and returns their outcomes. Each item
-// is replayed as of its original processing: received then, and rules that
-// look at now see when it was processed.
-func replay(ctx context.Context, cfg Config, live *store.Store, name string, set *rules.Set, files []rules.File, ids []int64, loc *time.Location, step func()) (map[int64]tryResult, error) {
-	u, drop, err := createScratch(ctx, cfg.Database.URL, name)
-	if err != nil {
-		return nil, err
-	}
-	defer drop()
-	st, err := store.Open(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	if err := st.CopyReference(ctx, live); err != nil {
-		return nil, err
-	}
-	rt, err := pipeline.LoadRuntime(ctx, st, files)
-	if err != nil {
-		return nil, err
-	}
-	rt.Rules, rt.RulesVersion = set, set.Version
-	var processedAt time.Time
-	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, loc, func() time.Time { return processedAt })
-	out := make(map[int64]tryResult, len(ids))
-	for len(ids) > 0 {
-		batch := ids[:min(replayBatch, len(ids))]
-		ids = ids[len(batch):]
-		items, err := live.ItemsForReplay(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			processedAt = it.UpdatedAt
-			err = st.InTx(ctx, func(tx pgx.Tx) error {
-				// The replay keeps the time of the original.
-				res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: it.Source, SourceRef: it.SourceRef, DedupKey: it.DedupKey, MessageID: it.MessageID, Raw: it.Raw}, it.ReceivedAt)
-				if err != nil {
-					return err
-				}
-				if res.Status == ingest.StatusNew {
-					if err := proc.RunInline(ctx, tx, res.ID); err != nil {
-						return err
-					}
-				}
-				o, err := pipeline.ReadOutcome(ctx, tx, res.ID)
-				if err != nil {
-					return err
-				}
-				out[it.ID] = toTryResult(it.SourceRef, o, nil, nil)
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("replaying item %d: %w", it.ID, err)
-			}
-			step()
-		}
-	}
-	return out, nil
-}
-
+// mustRuleFiles are the configured rule files, none when they cannot be
+// read (the database's rule set is in force then, or the command fails on
+// it).
 func mustRuleFiles(cfg Config) []rules.File {
 	f, err := configuredRuleFiles(cfg)
 	if err != nil {

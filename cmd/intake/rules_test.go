@@ -25,6 +25,7 @@ import (
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -187,7 +188,7 @@ func (s *testServer) ingest(t *testing.T, raw []byte, ref string) int64 {
 	res, err := s.eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: ref, DedupKey: key, MessageID: mid, Raw: raw}}, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, ingest.StatusNew, res[0].Status)
-	require.NoError(t, waitDone(ctx, s.st, res[0].ID, 30*time.Second), "log:\n%s", s.logs.String())
+	require.NoError(t, replay.WaitDone(ctx, s.st, res[0].ID, 30*time.Second), "log:\n%s", s.logs.String())
 	return res[0].ID
 }
 
@@ -409,7 +410,7 @@ func TestRulesBacktest(t *testing.T) {
 		key, mid := ingest.MailKeys(raw)
 		res, err := eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: fmt.Sprintf("orders/INBOX/%d", i+1), DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		require.NoError(t, err)
-		require.NoError(t, waitDone(ctx, st, res[0].ID, time.Minute))
+		require.NoError(t, replay.WaitDone(ctx, st, res[0].ID, time.Minute))
 	}
 	stop()
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -450,7 +451,7 @@ func TestRulesBacktest(t *testing.T) {
 	// gone: this process's, for other test binaries may be backtesting on
 	// the same server.
 	assert.Equal(t, before, liveFingerprint(t, st))
-	rows, err := st.Pool.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, backtestScratchPrefix())
+	rows, err := st.Pool.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, replay.BacktestScratchPrefix())
 	require.NoError(t, err)
 	scratch, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
@@ -523,10 +524,10 @@ func expectedOKBacktest(t *testing.T, st *store.Store) string {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "backtest: %d items replayed\n", total)
-	for _, f := range backtestFields {
+	for _, f := range replay.BacktestFields {
 		fmt.Fprintf(&b, "  %-9s %d would change\n", f, changed[f])
 	}
-	for _, f := range backtestFields {
+	for _, f := range replay.BacktestFields {
 		if len(examples[f]) > 0 {
 			fmt.Fprintf(&b, "%s changes (up to 20):\n", f)
 			for _, e := range examples[f] {

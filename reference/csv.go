@@ -1,4 +1,4 @@
-package store
+package reference
 
 import (
 	"encoding/csv"
@@ -17,9 +17,9 @@ import (
 	"github.com/intakehq/intake/routing"
 )
 
-// Reference data kinds. ReferenceKinds lists them in the order a fresh
-// database has to be filled: objects name their client and engineer, contacts
-// their client and object.
+// Reference data kinds. Kinds lists them in the order a fresh database has
+// to be filled: objects name their client and engineer, contacts their
+// client and object.
 const (
 	KindClients    = "clients"
 	KindEngineers  = "engineers"
@@ -28,14 +28,14 @@ const (
 	KindCategories = "categories"
 )
 
-// ReferenceKinds returns the reference kinds in import order.
-func ReferenceKinds() []string {
+// Kinds returns the reference kinds in import order.
+func Kinds() []string {
 	return []string{KindClients, KindEngineers, KindObjects, KindContacts, KindCategories}
 }
 
-// maxFileProblems is how many problems are collected before a file is given
-// up on: enough to fix a systematic mistake, few enough to read.
-const maxFileProblems = 20
+// MaxProblems is how many problems are collected before a file is given up
+// on: enough to fix a systematic mistake, few enough to read.
+const MaxProblems = 20
 
 // ErrInvalidFile is wrapped by every *FileError: the file is bad input and
 // nothing from it was imported; importing it again will not help.
@@ -62,8 +62,8 @@ func (e LineError) Error() string {
 type FileError struct {
 	File     string
 	Problems []LineError
-	// Truncated is set when there were more problems than maxFileProblems;
-	// the rest of the file was not checked.
+	// Truncated is set when there were more problems than MaxProblems; the
+	// rest of the file was not checked.
 	Truncated bool
 }
 
@@ -83,7 +83,18 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return ErrInvalidFile }
 
-// problems collects LineErrors up to maxFileProblems.
+// Refuse returns a *FileError for the problems of file, the first
+// MaxProblems of them, or nil when there are none. Checks made outside this
+// package (store's, of the rows a file names) report with it.
+func Refuse(file string, list []LineError) error {
+	p := &problems{file: file}
+	for _, le := range list {
+		p.add(le.Line, le.Column, "%s", le.Msg)
+	}
+	return p.err()
+}
+
+// problems collects LineErrors up to MaxProblems.
 type problems struct {
 	file string
 	list []LineError
@@ -91,7 +102,7 @@ type problems struct {
 }
 
 func (p *problems) add(line int, column, format string, args ...any) {
-	if len(p.list) >= maxFileProblems {
+	if len(p.list) >= MaxProblems {
 		p.full = true
 		return
 	}
@@ -144,38 +155,34 @@ var kinds = map[string]*kindInfo{
 func kindOf(kind string) (*kindInfo, error) {
 	k, ok := kinds[kind]
 	if !ok {
-		return nil, fmt.Errorf("unknown reference kind %q (want one of %s)", kind, strings.Join(ReferenceKinds(), ", "))
+		return nil, fmt.Errorf("unknown reference kind %q (want one of %s)", kind, strings.Join(Kinds(), ", "))
 	}
 	return k, nil
 }
 
-// sheet is a validated file: its rows as the routing types and as table
-// values in kindInfo.columns order, with the physical line of each.
-type sheet struct {
-	kind   *kindInfo
-	file   string
-	rows   any // []routing.Client, []routing.Object, ...
-	lines  []int
-	values [][]any
+// Sheet is a validated file: its rows as the routing types and as table
+// values in Columns order, with the physical line of each.
+type Sheet struct {
+	Kind string
+	File string
+	// Columns are the kind's columns, in the order of each row's Values;
+	// they are also the names of the table's columns.
+	Columns []string
+	Rows    any // []routing.Client, []routing.Object, ...
+	Lines   []int
+	Values  [][]any
 }
 
-// ParseCSV reads and validates a whole reference file of the given kind and
-// returns its rows as []routing.Client, []routing.Engineer, []routing.Object,
+// Parse reads and validates a whole reference file of the given kind. The
+// sheet's Rows are []routing.Client, []routing.Engineer, []routing.Object,
 // []routing.Contact or []routing.Category. name is the file name used in
 // messages. Bad input is reported as a *FileError (wrapping ErrInvalidFile)
-// listing up to 20 problems as "FILE:LINE: COLUMN: what is wrong".
+// listing up to MaxProblems problems as "FILE:LINE: COLUMN: what is wrong".
 //
 // Only the file itself is checked here; whether the clients, engineers and
-// objects it names exist is checked by Import, against the database.
-func ParseCSV(kind, name string, r io.Reader) (any, error) {
-	sh, err := parseSheet(kind, name, r)
-	if err != nil {
-		return nil, err
-	}
-	return sh.rows, nil
-}
-
-func parseSheet(kind, name string, r io.Reader) (*sheet, error) {
+// objects it names exist is for the importer to check against the data it
+// already holds.
+func Parse(kind, name string, r io.Reader) (*Sheet, error) {
 	k, err := kindOf(kind)
 	if err != nil {
 		return nil, err
@@ -183,10 +190,13 @@ func parseSheet(kind, name string, r io.Reader) (*sheet, error) {
 	switch kind {
 	case KindClients:
 		sh, err := parseRows(k, name, r, clientRow, clientValues)
+		if err == nil {
+			err = checkDomains(sh)
+		}
 		if err != nil {
 			return nil, err
 		}
-		return sh, checkDomains(sh)
+		return sh, nil
 	case KindEngineers:
 		return parseRows(k, name, r, engineerRow, engineerValues)
 	case KindObjects:
@@ -198,7 +208,42 @@ func parseSheet(kind, name string, r io.Reader) (*sheet, error) {
 	}
 }
 
-func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T, values func(T) []any) (*sheet, error) {
+// Row is a reference row type.
+type Row interface {
+	routing.Client | routing.Engineer | routing.Object | routing.Contact | routing.Category
+}
+
+// SheetOf makes a sheet of rows that were validated before (read back from
+// a database, say), to be stored again; their "lines" are their positions.
+func SheetOf[T Row](file string, rows []T) *Sheet {
+	var zero T
+	kind, _ := rowValues(zero)
+	sh := &Sheet{Kind: kind, File: file, Columns: kinds[kind].columns, Rows: rows}
+	for i, r := range rows {
+		_, vals := rowValues(r)
+		sh.Lines = append(sh.Lines, i+1)
+		sh.Values = append(sh.Values, vals)
+	}
+	return sh
+}
+
+// rowValues returns the kind of a Row and its table values.
+func rowValues(r any) (string, []any) {
+	switch r := r.(type) {
+	case routing.Client:
+		return KindClients, clientValues(r)
+	case routing.Engineer:
+		return KindEngineers, engineerValues(r)
+	case routing.Object:
+		return KindObjects, objectValues(r)
+	case routing.Contact:
+		return KindContacts, contactValues(r)
+	default:
+		return KindCategories, categoryValues(r.(routing.Category))
+	}
+}
+
+func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T, values func(T) []any) (*Sheet, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // counted here, to say which line and how
 	p := &problems{file: file}
@@ -229,7 +274,7 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 		return nil, p.err()
 	}
 
-	sh := &sheet{kind: k, file: file}
+	sh := &Sheet{Kind: k.kind, File: file, Columns: k.columns}
 	var rows []T
 	keyIdx := make([]int, len(k.key))
 	for i, name := range k.key {
@@ -255,8 +300,13 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 		}
 		c.rec, c.pos, c.bad = rec, cr.FieldPos, false
 		for _, name := range k.columns {
-			if !utf8.ValidString(rec[col[name]]) {
+			switch v := rec[col[name]]; {
+			case !utf8.ValidString(v):
 				c.fail(name, "not valid UTF-8 (save the file as UTF-8)")
+			case strings.ContainsRune(v, 0):
+				// PostgreSQL cannot store it in text: the file would fail
+				// at the database instead of here, with no line to fix.
+				c.fail(name, "contains a NUL character")
 			}
 		}
 		if c.bad {
@@ -274,8 +324,8 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 		}
 		seen[key] = line
 		rows = append(rows, t)
-		sh.lines = append(sh.lines, line)
-		sh.values = append(sh.values, vals)
+		sh.Lines = append(sh.Lines, line)
+		sh.Values = append(sh.Values, vals)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -283,7 +333,7 @@ func parseRows[T any](k *kindInfo, file string, r io.Reader, row func(*cells) T,
 	if rows == nil {
 		rows = []T{}
 	}
-	sh.rows = rows
+	sh.Rows = rows
 	return sh, nil
 }
 
@@ -434,14 +484,19 @@ func (c *cells) count(column string) int {
 	if v == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
+	// The column is an integer of PostgreSQL's, 32 bits.
+	n, err := strconv.ParseInt(v, 10, 32)
 	switch {
+	case errors.Is(err, strconv.ErrRange) && strings.HasPrefix(v, "-"):
+		c.fail(column, "%s is negative", clip(v))
+	case errors.Is(err, strconv.ErrRange):
+		c.fail(column, "%s is too large", clip(v))
 	case err != nil:
 		c.fail(column, "%q is not a whole number", clip(v))
 	case n < 0:
 		c.fail(column, "%d is negative", n)
 	}
-	return n
+	return int(n)
 }
 
 // geo reads the lat and lon cells: both or neither.
@@ -534,20 +589,20 @@ func clientRow(c *cells) routing.Client {
 
 // checkDomains refuses a domain listed for two clients: mail from it could
 // not be told apart, and the routing directory rejects such data.
-func checkDomains(sh *sheet) error {
-	p := &problems{file: sh.file}
+func checkDomains(sh *Sheet) error {
+	p := &problems{file: sh.File}
 	type owner struct {
 		client string
 		line   int
 	}
 	seen := map[string]owner{}
-	for i, c := range sh.rows.([]routing.Client) {
+	for i, c := range sh.Rows.([]routing.Client) {
 		for _, d := range c.Domains {
 			if o, dup := seen[d]; dup && o.client != c.Code {
-				p.add(sh.lines[i], "domains", "%q is already a domain of client %q (line %d)", d, o.client, o.line)
+				p.add(sh.Lines[i], "domains", "%q is already a domain of client %q (line %d)", d, o.client, o.line)
 				continue
 			}
-			seen[d] = owner{c.Code, sh.lines[i]}
+			seen[d] = owner{c.Code, sh.Lines[i]}
 		}
 	}
 	return p.err()
