@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/store"
 )
 
@@ -555,7 +556,7 @@ func (s *session) fetchBodies(folder string, cp *store.MailboxCheckpoint, uids [
 		}
 		inf := infos[uid]
 		it := ingest.Item{Source: ingest.SourceMail, SourceRef: s.ref(folder, cp.UIDValidity, uid),
-			MessageID: messageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf),
+			MessageID: parsers.MessageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf),
 			Scope: s.scope(folder), Rescan: uint32(uid) <= cp.RescanUntil}
 		if section.Specifier == imap.PartSpecifierHeader {
 			it.Failed = fmt.Sprintf("message is %d bytes, over max_message_size %d: only its header was stored", inf.size, cfg.MaxMessageSize)
