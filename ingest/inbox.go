@@ -38,13 +38,6 @@ import (
 	"github.com/intakehq/intake/store"
 )
 
-// Sources.
-const (
-	SourceMail      = "mail"
-	SourceCall      = "call"
-	SourceConnector = "connector"
-)
-
 // Item is one inbound item as a source hands it over.
 type Item struct {
 	Source    string // mail | call | connector

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
@@ -43,7 +44,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	var items []ingest.Item
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
-		items = append(items, ingest.Item{Source: ingest.SourceMail, SourceRef: "bus/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data})
+		items = append(items, ingest.Item{Source: flow.SourceMail, SourceRef: "bus/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data})
 	}
 	res, err := in.Put(ctx, items, nil)
 	require.NoError(t, err)

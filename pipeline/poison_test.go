@@ -87,7 +87,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 	mails := demo.Mail()
 	put := func(name string, raw []byte) int64 {
 		key, mid := ingest.MailKeys(raw)
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		require.NoError(t, err)
 		require.Equal(t, ingest.StatusNew, res[0].Status, name)
 		return res[0].ID
@@ -182,7 +182,7 @@ func TestCrashLoopEndsAsFailed(t *testing.T) {
 	for i, m := range mails[:8] {
 		raw := copyMail(m.Data, fmt.Sprintf("c%d", i))
 		key, mid := ingest.MailKeys(raw)
-		items = append(items, ingest.Item{Source: ingest.SourceMail, SourceRef: "crash/" + m.Name, DedupKey: key, MessageID: mid, Raw: raw})
+		items = append(items, ingest.Item{Source: flow.SourceMail, SourceRef: "crash/" + m.Name, DedupKey: key, MessageID: mid, Raw: raw})
 	}
 	res, err := in.Put(ctx, items, nil)
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/rules"
 	"os"
 	"strings"
@@ -51,7 +52,7 @@ func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.P
 	ids := map[string]int64{}
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
 		require.NoError(t, err)
 		ids[m.Name] = res[0].ID
 		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }))
@@ -147,7 +148,7 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	}
 	put := func(name string) int64 {
 		key, mid := ingest.MailKeys(mail[name])
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: mail[name]}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: mail[name]}}, nil)
 		require.NoError(t, err)
 		return res[0].ID
 	}
@@ -201,7 +202,7 @@ func TestSLAOverridesAndBusinessHours(t *testing.T) {
 		}
 	}
 	key, mid := ingest.MailKeys(raw)
-	res, err := ingest.NewInbox(st, nil).Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+	res, err := ingest.NewInbox(st, nil).Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 	require.NoError(t, err)
 	id := res[0].ID
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, id) }))

@@ -100,7 +100,7 @@ func runSample(t *testing.T, set *Set) {
 		Header:  map[string][]string{"Content-Type": {"text/plain"}},
 	}
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	env := NewEnv(SourceMail, doc, now, now)
+	env := NewEnv("mail", doc, now, now)
 	if cf, _ := set.SelectFormat(env); cf != nil && cf.Format != nil {
 		env.SetFields(cf.Format.Extract(doc, parsers.ExtractContext{Now: now}))
 	}

@@ -11,8 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest/webhook"
-	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
 
@@ -164,7 +164,7 @@ func init() {
 			}
 			rc := webhook.New(wc, env.eng.inbox, env.log)
 			rc.Routes(env.mux, cc.PathPrefix)
-			env.eng.proc.HandleSource(store.SourceCall, rc.Parse)
+			env.eng.proc.HandleSource(flow.SourceCall, rc.Parse)
 			env.eng.proc.OnTicket(rc.TicketHook)
 			for _, c := range rc.Collectors() {
 				if err := env.reg.Register(c); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
@@ -157,7 +158,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		key, mid := ingest.MailKeys(raw)
-		res, err := eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "eval/" + f, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+		res, err := eng.inbox.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "eval/" + f, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		if err != nil {
 			stopRun()
 			g.Wait() //nolint:errcheck

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/pipeline"
@@ -127,7 +128,7 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			key = fmt.Sprintf("try:%d:%d:%s", stamp, i, key)
 		}
 		res, err := ingest.PutTx(ctx, tx, ingest.Item{
-			Source: ingest.SourceMail, SourceRef: fmt.Sprintf("try/%d/%d/%s", stamp, i, filepath.Base(path)),
+			Source: flow.SourceMail, SourceRef: fmt.Sprintf("try/%d/%d/%s", stamp, i, filepath.Base(path)),
 			DedupKey: key, Raw: raw,
 		})
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/store"
@@ -93,17 +94,17 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	in := ingest.NewInbox(st, nil)
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "demo/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "demo/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
 		require.NoError(t, err)
 		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return eng.proc.RunInline(ctx, tx, res[0].ID) }))
 	}
 	// A regional manager's letter naming streets and houses only: no store
 	// is certain, three are candidates.
-	res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "demo/ambiguous.eml", DedupKey: "ambiguous", MessageID: "<ui-test-1@mail.example.org>", Raw: []byte(ambiguousMail)}}, nil)
+	res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "demo/ambiguous.eml", DedupKey: "ambiguous", MessageID: "<ui-test-1@mail.example.org>", Raw: []byte(ambiguousMail)}}, nil)
 	require.NoError(t, err)
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return eng.proc.RunInline(ctx, tx, res[0].ID) }))
 	// And one that failed.
-	res, err = in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "demo/broken.eml", DedupKey: "broken", Raw: []byte("not a message")}}, nil)
+	res, err = in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "demo/broken.eml", DedupKey: "broken", Raw: []byte("not a message")}}, nil)
 	require.NoError(t, err)
 	require.NoError(t, st.FailItem(ctx, res[0].ID, "parse: the database went away"))
 

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/ingest/webhook"
 	"github.com/intakehq/intake/pipeline"
@@ -118,7 +119,7 @@ func newEnv(t *testing.T) *env {
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
 		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
 		ingest.NewInbox(st, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	proc.HandleSource(store.SourceCall, rc.Parse)
+	proc.HandleSource(flow.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
 	mux := http.NewServeMux()
 	rc.Routes(mux, "/telephony")
