@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,26 +14,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
 )
-
-// label is one line of a labels.jsonl file (the corpus label schema).
-type label struct {
-	File       string  `json:"file"`
-	Kind       string  `json:"kind"`
-	Client     *string `json:"client"`
-	ExternalID *string `json:"external_id"`
-	Object     *string `json:"object"`
-	Category   *string `json:"category"`
-	Priority   *string `json:"priority"`
-	Due        *string `json:"due"`
-	Follows    *string `json:"follows"`
-	Note       string  `json:"note"`
-}
 
 var evalFields = []string{"kind", "client", "external_id", "object", "category", "priority", "due"}
 
@@ -244,28 +229,21 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-func readLabels(path string) (map[string]label, error) {
+func readLabels(path string) (map[string]demo.Label, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string]label{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var l label
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
+	ls, err := demo.ParseLabels(path, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]demo.Label, len(ls))
+	for _, l := range ls {
 		out[l.File] = l
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func mailFiles(dir string) ([]string, error) {
@@ -286,7 +264,7 @@ func mailFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-func labelValue(l label, field string) *string {
+func labelValue(l demo.Label, field string) *string {
 	switch field {
 	case "kind":
 		return &l.Kind
