@@ -2,13 +2,11 @@ package pipeline_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +27,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC)
@@ -61,9 +59,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 		require.True(t, time.Now().Before(deadline), "%d items still without an outcome", pending)
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
-		var l label
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
+	for _, l := range demo.SampleLabels() {
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
 		require.NoError(t, err)
 		assert.Equal(t, l.Kind, o.Kind, l.File)

@@ -80,7 +80,7 @@ func startTestServer(t *testing.T) *testServer {
 	st, err := store.Open(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	importDemoReference(t, st)
+	pgtest.ImportDemo(t, st)
 
 	cfg := defaultConfig()
 	cfg.Database.URL = url
@@ -371,7 +371,7 @@ func TestRulesBacktest(t *testing.T) {
 	st, err := store.Open(ctx, url)
 	require.NoError(t, err)
 	defer st.Close()
-	importDemoReference(t, st)
+	pgtest.ImportDemo(t, st)
 
 	// The live history: n mails through the real pipeline.
 	start := time.Now()

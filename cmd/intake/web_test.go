@@ -78,10 +78,7 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	st, err := store.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	for _, f := range demo.Reference() {
-		_, err := st.Import(ctx, strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
-		require.NoError(t, err)
-	}
+	pgtest.ImportDemo(t, st)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng, err := newEngine(ctx, cfg, st, log)
 	require.NoError(t, err)
