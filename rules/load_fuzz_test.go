@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ func checkLoad(t *testing.T, fuzzed File) {
 		if len(le.Problems) == 0 {
 			t.Fatal("LoadError without problems")
 		}
-		lines := strings.Count(string(fuzzed.Data), "\n") + 1
+		// YAML ends a line at CR LF, CR, LF, NEL, LS or PS.
+		lines := regexp.MustCompile("\r\n|[\r\n\u0085\u2028\u2029]").Split(string(fuzzed.Data), -1)
 		for _, p := range le.Problems {
 			if p.File != fuzzed.Name {
 				t.Fatalf("problem in %q, which is not the fuzzed file: %s", p.File, p)
@@ -64,8 +66,14 @@ func checkLoad(t *testing.T, fuzzed File) {
 			if p.Msg == "" {
 				t.Fatalf("problem without a message: %+v", p)
 			}
-			if p.Line < 0 || p.Line > lines+1 || p.Column < 0 {
-				t.Fatalf("problem at line %d col %d of a %d-line file: %s", p.Line, p.Column, lines, p)
+			if p.Line < 0 || p.Line > len(lines)+1 || p.Column < 0 {
+				t.Fatalf("problem at line %d col %d of a %d-line file: %s", p.Line, p.Column, len(lines), p)
+			}
+			if p.Line >= 1 && p.Line <= len(lines) && utf8.Valid(fuzzed.Data) {
+				shown, _, _ := strings.Cut(p.Snippet, "\n")
+				if want := strings.ReplaceAll(lines[p.Line-1], "\t", " "); shown != want {
+					t.Fatalf("problem at line %d shows %q, not the line %q", p.Line, shown, want)
+				}
 			}
 			if utf8.Valid(fuzzed.Data) && !utf8.ValidString(p.String()) {
 				t.Fatalf("problem text is not valid UTF-8: %q", p.String())

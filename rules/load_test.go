@@ -65,6 +65,21 @@ func TestLoadErrorText(t *testing.T) {
 		"              ^", le.Error())
 }
 
+// TestLoadErrorLineBreaks: YAML ends a line at a lone CR and at the Unicode
+// line separators too, and a problem's snippet is the line its number names.
+func TestLoadErrorLineBreaks(t *testing.T) {
+	for name, br := range map[string]string{"CR LF": "\r\n", "CR": "\r", "LS": "\u2028", "NEL": "\u0085"} {
+		t.Run(name, func(t *testing.T) {
+			le := loadErr(t, File{Name: "r.yaml", Data: []byte("rules:" + br + "  - name: r" + br + "    when: subjet == \"a\"" + br)})
+			require.Len(t, le.Problems, 1)
+			p := le.Problems[0]
+			assert.Equal(t, 3, p.Line)
+			assert.Equal(t, 11, p.Column)
+			assert.Equal(t, "    when: subjet == \"a\"\n          ^", p.Snippet)
+		})
+	}
+}
+
 // TestExprPositions checks that an error inside an expression points at the
 // right character of the file whatever the YAML style of the scalar.
 func TestExprPositions(t *testing.T) {
