@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,6 +79,15 @@ func TestLoadErrorLineBreaks(t *testing.T) {
 			assert.Equal(t, "    when: subjet == \"a\"\n          ^", p.Snippet)
 		})
 	}
+}
+
+// TestLoadErrorValidUTF8: yaml.v3 quotes a long value cut at a byte count;
+// the problem keeps only whole letters.
+func TestLoadErrorValidUTF8(t *testing.T) {
+	le := loadErr(t, File{Name: "f.yaml", Data: []byte("formats:\n  - categories: вание0\n")})
+	require.Len(t, le.Problems, 1)
+	assert.True(t, utf8.ValidString(le.Problems[0].Msg), "%q", le.Problems[0].Msg)
+	assert.Contains(t, le.Problems[0].Msg, "`ван...`")
 }
 
 // TestExprPositions checks that an error inside an expression points at the
