@@ -137,7 +137,7 @@ func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID i
 		_, err := r.QueuePush(ctx, tx, t, "Принято: "+t.Number, fmt.Sprintf("created:%d", t.ID))
 		return err
 	}
-	if source == store.SourceConnector {
+	if source == flow.SourceConnector {
 		return nil
 	}
 	_, err = r.QueuePush(ctx, tx, t, "", fmt.Sprintf("item:%d:%s", itemID, t.State))

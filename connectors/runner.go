@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/fault"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store"
 )
@@ -34,7 +35,7 @@ func Item(c Connector, o Order) (ingest.Item, error) {
 		return ingest.Item{}, err
 	}
 	ref := c.Name() + "/" + o.ExternalID + "/" + o.Version()
-	return ingest.Item{Source: ingest.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw,
+	return ingest.Item{Source: flow.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw,
 		Meta: map[string]any{"connector": c.Name(), "client": c.Client(), "external_id": o.ExternalID}}, nil
 }
 

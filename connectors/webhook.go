@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 )
 
@@ -72,7 +73,7 @@ func keepRefused(req *http.Request, inbox *ingest.Inbox, name string, body []byt
 	sum := sha256.Sum256(raw.Bytes())
 	ref := fmt.Sprintf("refused/%s/%x", name, sum)
 	_, err := inbox.Put(req.Context(), []ingest.Item{{
-		Source: ingest.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw.Bytes(),
+		Source: flow.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw.Bytes(),
 		Meta: map[string]any{"connector": name, "refused": true, "remote": req.RemoteAddr, "reason": cause.Error()},
 	}}, nil)
 	if err != nil {

@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -62,17 +61,6 @@ func readCSV(t *testing.T, name string) []map[string]string {
 	}
 	t.Fatalf("no %s", name)
 	return nil
-}
-
-func readLabels(t *testing.T) []label {
-	t.Helper()
-	var out []label
-	for _, line := range strings.Split(strings.TrimSuffix(string(Labels()), "\n"), "\n") {
-		var l label
-		require.NoError(t, json.Unmarshal([]byte(line), &l), line)
-		out = append(out, l)
-	}
-	return out
 }
 
 // walk reads every MIME part, so a broken boundary or header fails here.
@@ -139,7 +127,7 @@ func TestLabels(t *testing.T) {
 		objects[o["client"]+"/"+o["code"]] = true
 	}
 	msgs := Mail()
-	labels := readLabels(t)
+	labels := SampleLabels()
 	require.Len(t, labels, len(msgs))
 	index := map[string]int{}
 	for i, l := range labels {
@@ -214,4 +202,17 @@ func TestReferenceIntegrity(t *testing.T) {
 		assert.NotZero(t, directors[o], "store %s has no director", o)
 	}
 	assert.Len(t, readCSV(t, "categories.csv"), 9)
+}
+
+func TestParseLabels(t *testing.T) {
+	ls, err := ParseLabels("l.jsonl", strings.NewReader(`{"file":"0001.eml","kind":"ticket","object":"0057","note":"n"}`+"\n\n"+`{"file":"0002.eml","kind":"ignored","object":null}`+"\n"))
+	require.NoError(t, err)
+	require.Len(t, ls, 2, "blank lines are skipped")
+	assert.Equal(t, "0057", *ls[0].Object)
+	assert.Equal(t, "n", ls[0].Note)
+	assert.Nil(t, ls[1].Object)
+
+	_, err = ParseLabels("l.jsonl", strings.NewReader(`{"file":"0001.eml"}`+"\n"+`{"file":`+"\n"))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "l.jsonl:2: "), err.Error())
 }

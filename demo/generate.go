@@ -46,24 +46,10 @@ type gen struct {
 	dir      *directory
 	regional []regionalDirector
 	files    map[string][]byte
-	labels   []label
+	labels   []Label
 	last     time.Time // delivery time of the previous message
 
 	mgStoreField map[string]bool // Jira issues whose Магазин field is filled
-}
-
-// label is one line of labels.jsonl (the corpus label schema).
-type label struct {
-	File       string  `json:"file"`
-	Kind       string  `json:"kind"`
-	Client     *string `json:"client"`
-	ExternalID *string `json:"external_id"`
-	Object     *string `json:"object"`
-	Category   *string `json:"category"`
-	Priority   *string `json:"priority"`
-	Due        *string `json:"due"`
-	Follows    *string `json:"follows"`
-	Note       string  `json:"note"`
 }
 
 func opt(s string) *string {
@@ -90,8 +76,8 @@ type order struct {
 	SysID    string // ServiceNow sys_id
 }
 
-func (o *order) label(file, kind, note string, follows string) label {
-	l := label{
+func (o *order) label(file, kind, note string, follows string) Label {
+	l := Label{
 		File:       file,
 		Kind:       kind,
 		Client:     opt(o.Client),
@@ -112,7 +98,7 @@ func (o *order) label(file, kind, note string, follows string) label {
 
 // emit stores a message as the next file and returns its name. Delivery
 // order is file order, so the delivery time must move forward.
-func (g *gen) emit(at time.Time, raw []byte, l label) string {
+func (g *gen) emit(at time.Time, raw []byte, l Label) string {
 	if !at.After(g.last) {
 		panic(fmt.Sprintf("message %d delivered at %s, not after %s", len(g.labels)+1, at, g.last))
 	}

@@ -217,7 +217,7 @@ func (g *gen) outOfOffice(at time.Time, o *object, ourSubject, until string) {
 	m.Body = joinParts(boundary, "",
 		textPart("text/plain", "utf-8", "quoted-printable", qp("utf-8", text)),
 		textPart("text/html", "utf-8", "quoted-printable", qp("utf-8", html)))
-	g.emit(at, m.bytes(), label{Kind: "ignored", Note: "out-of-office auto-reply (Exchange) to our notice; mentions no new problem"})
+	g.emit(at, m.bytes(), Label{Kind: "ignored", Note: "out-of-office auto-reply (Exchange) to our notice; mentions no new problem"})
 }
 
 // bounce is an exim delivery-status report for one of our notices.
@@ -259,7 +259,7 @@ func (g *gen) bounce(at time.Time, rcpt, ourSubject, reason string) {
 				fmt.Sprintf("Message-ID: <%d.%s@tehservis.example>\n", ourSent.Unix(), g.hex(12)) +
 				"MIME-Version: 1.0\nContent-Type: text/plain; charset=\"UTF-8\"\nContent-Transfer-Encoding: quoted-printable\n")),
 		})
-	g.emit(at, m.bytes(), label{Kind: "ignored", Note: "delivery-status bounce (exim) of our notice to a store"})
+	g.emit(at, m.bytes(), Label{Kind: "ignored", Note: "delivery-status bounce (exim) of our notice to a store"})
 }
 
 // newsletter is a supplier's mailing with List-Unsubscribe.
@@ -290,5 +290,5 @@ func (g *gen) newsletter(at time.Time) {
 	m.Body = joinParts(boundary, "",
 		textPart("text/plain", "utf-8", "quoted-printable", qp("utf-8", text)),
 		textPart("text/html", "utf-8", "base64", b64([]byte(crlf(html)))))
-	g.emit(at, m.bytes(), label{Kind: "ignored", Note: "newsletter with List-Unsubscribe (КлиматСнаб)"})
+	g.emit(at, m.bytes(), Label{Kind: "ignored", Note: "newsletter with List-Unsubscribe (КлиматСнаб)"})
 }

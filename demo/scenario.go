@@ -146,7 +146,7 @@ func (g *gen) scenario() {
 		body := "Здравствуйте!\n\nУ нас в магазине на кассе не работает терминал, картой оплатить нельзя. Пришлите мастера, пожалуйста.\n\nНаталья\n"
 		mustMatch("pos_it", body)
 		raw, _ := g.write(t, letter{Client: "android", FromName: "Наталья", From: "natali.shop77@mail.example", Subject: "Не работает терминал", Body: body})
-		g.emit(t, raw, label{Kind: "unmatched", Category: opt("pos_it"), Note: "unknown personal mailbox; no store code, address or signature"})
+		g.emit(t, raw, Label{Kind: "unmatched", Category: opt("pos_it"), Note: "unknown personal mailbox; no store code, address or signature"})
 	}
 
 	g.mgUpdate(at(3, 15, 20, 9), mg1, update{Kind: "due", Due: mg1.Due.Add(24 * time.Hour), By: by()}, "MG Jira: due date moved")

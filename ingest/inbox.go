@@ -35,14 +35,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/store"
-)
-
-// Sources.
-const (
-	SourceMail      = "mail"
-	SourceCall      = "call"
-	SourceConnector = "connector"
 )
 
 // Item is one inbound item as a source hands it over.
@@ -296,37 +290,9 @@ func PutTx(ctx context.Context, tx pgx.Tx, it Item, received time.Time) (Result,
 // MailKeys returns the dedup key and Message-ID of a raw message: the
 // Message-ID when it has one, else the content hash.
 func MailKeys(raw []byte) (dedupKey, messageID string) {
-	messageID = headerMessageID(raw)
+	messageID = parsers.MessageID(raw)
 	if messageID != "" {
 		return "mid:" + messageID, messageID
 	}
 	return fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), ""
-}
-
-// headerMessageID finds the Message-ID header in the header block without
-// parsing the whole message (it may be malformed).
-func headerMessageID(raw []byte) string {
-	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = bytes.Index(raw, []byte("\n\n"))
-	}
-	if end < 0 {
-		end = len(raw)
-	}
-	lines := bytes.Split(raw[:end], []byte("\n"))
-	for i, l := range lines {
-		if len(l) < 11 || !bytes.EqualFold(l[:11], []byte("message-id:")) {
-			continue
-		}
-		v := string(bytes.TrimSpace(l[11:]))
-		// folded onto the next line
-		if v == "" && i+1 < len(lines) {
-			v = string(bytes.TrimSpace(lines[i+1]))
-		}
-		v = strings.TrimSpace(strings.Trim(v, "<> \t\r"))
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

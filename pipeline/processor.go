@@ -158,7 +158,7 @@ func (p *Processor) parse(it *store.Item, rt *Runtime) (j *job) {
 		return done(flow.OutcomeIgnored, reason, nil)
 	}
 	now, received := p.local(p.now()), p.local(it.ReceivedAt)
-	env := rules.NewEnv(rules.SourceMail, doc, received, now)
+	env := rules.NewEnv(flow.SourceMail, doc, received, now)
 	msgRes := evaluate(rt, rules.StageMessage, env)
 	trace := msgRes.Trace
 	if msgRes.Ignore != "" {
@@ -174,7 +174,7 @@ func (p *Processor) parse(it *store.Item, rt *Runtime) (j *job) {
 	if format == nil && doc.Forwarded != nil {
 		// A store director forwarding a chain's notification: the inner
 		// message is in the chain's format.
-		fenv := rules.NewEnv(rules.SourceMail, doc.Forwarded, received, now)
+		fenv := rules.NewEnv(flow.SourceMail, doc.Forwarded, received, now)
 		if f, ft := selectFormat(rt, "", fenv); f != nil {
 			format, src = f, doc.Forwarded
 			trace = append(trace, ft...)

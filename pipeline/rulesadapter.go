@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/rules"
@@ -66,7 +67,7 @@ func envFromParsed(env *rules.Env, pd *Parsed) {
 // contact and the matched store.
 func enrichEnv(env *rules.Env, f parsers.Fields, dir *routing.Directory, client string, obj *routing.Object) {
 	env.SetFields(f)
-	if env.Source == rules.SourceCall {
+	if env.Source == flow.SourceCall {
 		// Call sources describe the call in Extra (call_missed,
 		// call_direction, call_duration, call_callee) and the caller as the
 		// first phone.

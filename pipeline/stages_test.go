@@ -1,12 +1,11 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/intakehq/intake/clock/clocktest"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/rules"
 	"os"
 	"strings"
@@ -28,11 +27,6 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-type label struct {
-	File, Kind string
-	Object     *string
-}
-
 // ingestDemo stores the sample mailbox and runs every item through the
 // stages in order, inline.
 func ingestDemo(t *testing.T) (*store.Store, *pipeline.Processor, map[string]int64) {
@@ -44,7 +38,7 @@ func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.P
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, files)
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
@@ -52,7 +46,7 @@ func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.P
 	ids := map[string]int64{}
 	for _, m := range demo.Mail() {
 		key, mid := ingest.MailKeys(m.Data)
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
 		require.NoError(t, err)
 		ids[m.Name] = res[0].ID
 		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }))
@@ -60,24 +54,10 @@ func ingestDemoWith(t *testing.T, files []rules.File) (*store.Store, *pipeline.P
 	return st, proc, ids
 }
 
-func importDemo(t *testing.T, st *store.Store) {
-	t.Helper()
-	for _, f := range demo.Reference() {
-		_, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
-		require.NoError(t, err)
-	}
-}
-
 func TestStagesGiveEveryItemOneOutcome(t *testing.T) {
 	ctx := context.Background()
 	st, proc, ids := ingestDemo(t)
-	var labels []label
-	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
-		var l label
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
-		labels = append(labels, l)
-	}
-	for _, l := range labels {
+	for _, l := range demo.SampleLabels() {
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
 		require.NoError(t, err)
 		assert.Equal(t, l.Kind, o.Kind, l.File)
@@ -137,7 +117,7 @@ func TestDispatcherResolvesUnmatched(t *testing.T) {
 func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
@@ -148,7 +128,7 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 	}
 	put := func(name string) int64 {
 		key, mid := ingest.MailKeys(mail[name])
-		res, err := in.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: mail[name]}}, nil)
+		res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + name, DedupKey: key, MessageID: mid, Raw: mail[name]}}, nil)
 		require.NoError(t, err)
 		return res[0].ID
 	}
@@ -185,7 +165,7 @@ func TestRouteDefersAReplyToAnUnroutedItem(t *testing.T) {
 func TestSLAOverridesAndBusinessHours(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.Store(t)
-	importDemo(t, st)
+	pgtest.ImportDemo(t, st)
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
@@ -202,7 +182,7 @@ func TestSLAOverridesAndBusinessHours(t *testing.T) {
 		}
 	}
 	key, mid := ingest.MailKeys(raw)
-	res, err := ingest.NewInbox(st, nil, clocktest.Clock(t)).Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+	res, err := ingest.NewInbox(st, nil, clocktest.Clock(t)).Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/0007", DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 	require.NoError(t, err)
 	id := res[0].ID
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, id) }))
@@ -249,7 +229,7 @@ func TestRuleBombsCountAsNoMatch(t *testing.T) {
 	require.NoError(t, err, "rules check accepts them: their cost depends on the message")
 	st, _, ids := ingestDemoWith(t, files)
 	budgets := map[string]int{}
-	for _, l := range demoLabels(t) {
+	for _, l := range demo.SampleLabels() {
 		o, err := pipeline.ReadOutcome(ctx, st.Pool, ids[l.File])
 		require.NoError(t, err)
 		assert.Equal(t, l.Kind, o.Kind, l.File)
@@ -290,14 +270,4 @@ func peakRSS(t *testing.T) int64 {
 	}
 	t.Fatal("no VmHWM in /proc/self/status")
 	return 0
-}
-
-func demoLabels(t *testing.T) []label {
-	var labels []label
-	for _, line := range strings.Split(strings.TrimSpace(string(demo.Labels())), "\n") {
-		var l label
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
-		labels = append(labels, l)
-	}
-	return labels
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
@@ -271,7 +272,7 @@ func runCorpus(ctx context.Context, st *store.Store, p Pipeline, c Corpus, progr
 			return nil, err
 		}
 		key, mid := ingest.MailKeys(raw)
-		res, err := p.Inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "eval/" + f, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+		res, err := p.Inbox.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "eval/" + f, DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		if err != nil {
 			stop()
 			return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
@@ -286,7 +287,7 @@ func processAll(t *testing.T, live *store.Store) {
 	for i, f := range demo.Mail() {
 		key, mid := ingest.MailKeys(f.Data)
 		require.NoError(t, live.InTx(ctx, func(tx pgx.Tx) error {
-			res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: ingest.SourceMail, SourceRef: fmt.Sprintf("orders/INBOX/%d", i+1), DedupKey: key, MessageID: mid, Raw: f.Data}, now)
+			res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: flow.SourceMail, SourceRef: fmt.Sprintf("orders/INBOX/%d", i+1), DedupKey: key, MessageID: mid, Raw: f.Data}, now)
 			if err != nil || res.Status != ingest.StatusNew {
 				return err
 			}

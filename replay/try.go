@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
@@ -54,7 +55,7 @@ func Try(ctx context.Context, st *store.Store, proc *pipeline.Processor, msgs []
 			key = fmt.Sprintf("try:%d:%d:%s", stamp, i, key)
 		}
 		res, err := ingest.PutTx(ctx, tx, ingest.Item{
-			Source: ingest.SourceMail, SourceRef: fmt.Sprintf("try/%d/%d/%s", stamp, i, base),
+			Source: flow.SourceMail, SourceRef: fmt.Sprintf("try/%d/%d/%s", stamp, i, base),
 			DedupKey: key, Raw: m.Raw,
 		}, clock.Wall())
 		if err != nil {

@@ -58,7 +58,7 @@ func BenchmarkEvaluate1000Rules(b *testing.B) {
 			}
 			text := benchText(tc.text-len("заказ № 999")) + "заказ № 999"
 			env := &Env{
-				Source:     SourceMail,
+				Source:     "mail",
 				From:       "helpdesk@chain-999.example",
 				FromDomain: "chain-999.example",
 				Subject:    "Новая заявка №40512",

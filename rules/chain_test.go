@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/rules"
@@ -69,7 +70,7 @@ func TestNewChainOnboardedWithYAMLAlone(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := rules.NewEnv(rules.SourceMail, doc, tc.received, tc.received)
+			env := rules.NewEnv(flow.SourceMail, doc, tc.received, tc.received)
 			assert.Equal(t, "sd.fixmart.example", env.FromDomain)
 
 			msg := set.Evaluate(rules.StageMessage, env)
@@ -149,7 +150,7 @@ func TestShippedRulesOnFreeText(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := rules.NewEnv(rules.SourceMail, &tc.doc, tue, tue)
+			env := rules.NewEnv(flow.SourceMail, &tc.doc, tue, tue)
 			env.SetClient(routing.Client{Code: tc.client})
 			res := set.Evaluate(rules.StageMessage, env)
 			if res.Actions.Ignore == "" {

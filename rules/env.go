@@ -9,13 +9,6 @@ import (
 	"github.com/intakehq/intake/routing"
 )
 
-// Sources of an item, as seen in Env.Source.
-const (
-	SourceMail      = "mail"
-	SourceCall      = "call"
-	SourceConnector = "connector"
-)
-
 // Env is what every expression sees: rule conditions, `=expr` action values
 // and format match expressions. The names in expressions are the expr tags
 // (lower case, snake_case). Everything a rule may look at is copied in by the
@@ -25,7 +18,8 @@ const (
 // Contact and Object are values, never nil: an unmatched one has Code "" (or
 // Name "" for a contact), so `client.code == ""` reads "no client known".
 type Env struct {
-	// Source is how the item arrived: "mail", "call" or "connector".
+	// Source is how the item arrived: one of flow's Source constants,
+	// "mail", "call" or "connector".
 	Source string `expr:"source" json:"source"`
 	// From is the sender's address, lower case ("orders@pu.example").
 	From string `expr:"from" json:"from"`

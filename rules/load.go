@@ -189,7 +189,10 @@ func (l *loader) yamlError(err error, rule, format string) {
 		msgs = te.Errors
 	}
 	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
+		// yaml.v3 shortens a long value it quotes at a byte count, which
+		// may cut a Cyrillic letter in two: drop the broken half, or every
+		// page and terminal that shows the message shows garbage.
+		m = strings.ToValidUTF8(strings.TrimPrefix(m, "yaml: "), "")
 		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
 			line, _ := strconv.Atoi(sm[1])
 			l.problemAt(pos{line: line}, rule, format, sm[2])

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,6 +64,30 @@ func TestLoadErrorText(t *testing.T) {
 		"rules/pu.yaml: rule \"pu-new-order\", line 3 col 11: unknown name \"subjet\"\n"+
 		"        when: subjet contains \"заявка\"\n"+
 		"              ^", le.Error())
+}
+
+// TestLoadErrorLineBreaks: YAML ends a line at a lone CR and at the Unicode
+// line separators too, and a problem's snippet is the line its number names.
+func TestLoadErrorLineBreaks(t *testing.T) {
+	for name, br := range map[string]string{"CR LF": "\r\n", "CR": "\r", "LS": "\u2028", "NEL": "\u0085"} {
+		t.Run(name, func(t *testing.T) {
+			le := loadErr(t, File{Name: "r.yaml", Data: []byte("rules:" + br + "  - name: r" + br + "    when: subjet == \"a\"" + br)})
+			require.Len(t, le.Problems, 1)
+			p := le.Problems[0]
+			assert.Equal(t, 3, p.Line)
+			assert.Equal(t, 11, p.Column)
+			assert.Equal(t, "    when: subjet == \"a\"\n          ^", p.Snippet)
+		})
+	}
+}
+
+// TestLoadErrorValidUTF8: yaml.v3 quotes a long value cut at a byte count;
+// the problem keeps only whole letters.
+func TestLoadErrorValidUTF8(t *testing.T) {
+	le := loadErr(t, File{Name: "f.yaml", Data: []byte("formats:\n  - categories: вание0\n")})
+	require.Len(t, le.Problems, 1)
+	assert.True(t, utf8.ValidString(le.Problems[0].Msg), "%q", le.Problems[0].Msg)
+	assert.Contains(t, le.Problems[0].Msg, "`ван...`")
 }
 
 // TestExprPositions checks that an error inside an expression points at the

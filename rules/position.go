@@ -1,12 +1,18 @@
 package rules
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// lineBreaks are what YAML counts as the end of a line, so that line n of a
+// yaml.v3 position is line n here: CR LF, a lone CR or LF, and the Unicode
+// NEL, LS and PS.
+var lineBreaks = regexp.MustCompile("\r\n|[\r\n\u0085\u2028\u2029]")
 
 // source is one YAML file split into lines of runes, so that a position
 // inside a scalar's value can be turned into a line and column of the file.
@@ -16,8 +22,7 @@ type source struct {
 }
 
 func newSource(name string, data []byte) *source {
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	parts := strings.Split(text, "\n")
+	parts := lineBreaks.Split(string(data), -1)
 	s := &source{name: name, lines: make([][]rune, len(parts))}
 	for i, p := range parts {
 		s.lines[i] = []rune(p)

@@ -95,7 +95,7 @@ rules:
 		{
 			name:    "run-time error counts as no match, default applies",
 			stage:   StageRoute,
-			env:     Env{Source: SourceMail, Fields: Fields{Extra: map[string]string{"shop": "x", "pattern": "(("}}},
+			env:     Env{Source: "mail", Fields: Fields{Extra: map[string]string{"shop": "x", "pattern": "(("}}},
 			matched: []string{"fallback"},
 			want:    Actions{Tags: []string{"mail"}},
 			errRule: "broken",

@@ -11,12 +11,8 @@ import (
 	"github.com/intakehq/intake/flow"
 )
 
-// Item sources, stages and outcomes (flow owns them).
+// Item stages and outcomes (flow owns them).
 const (
-	SourceMail      = flow.SourceMail
-	SourceCall      = flow.SourceCall
-	SourceConnector = flow.SourceConnector
-
 	StageReceived = flow.StageReceived
 	StageParsed   = flow.StageParsed
 	StageRouted   = flow.StageRouted

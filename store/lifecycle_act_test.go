@@ -54,7 +54,7 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	mail := demo.Mail()[0] // 0001.eml: PU Remedy, store 0135, refrigeration
 	require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
 		key, mid := ingest.MailKeys(mail.Data)
-		res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: ingest.SourceMail, SourceRef: "test/" + mail.Name, DedupKey: key, MessageID: mid, Raw: mail.Data}, clock.Now())
+		res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: flow.SourceMail, SourceRef: "test/" + mail.Name, DedupKey: key, MessageID: mid, Raw: mail.Data}, clock.Now())
 		if err != nil {
 			return err
 		}

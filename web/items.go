@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/store"
 )
 
@@ -66,7 +67,7 @@ func (s *Server) getItemRaw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ct := "application/octet-stream"
-	if it.Source == store.SourceMail {
+	if it.Source == flow.SourceMail {
 		ct = "message/rfc822"
 	}
 	w.Header().Set("Content-Type", ct)

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/rules"
@@ -140,7 +141,7 @@ var outcomeNames = map[string]string{
 
 var channelNames = map[string]string{store.OutboxEmail: "почта", store.OutboxWebhook: "вебхук", store.OutboxConnector: "сервис-деск"}
 
-var sourceNames = map[string]string{store.SourceMail: "почта", store.SourceCall: "звонок", store.SourceConnector: "сервис-деск"}
+var sourceNames = map[string]string{flow.SourceMail: "почта", flow.SourceCall: "звонок", flow.SourceConnector: "сервис-деск"}
 
 // page is what every page's template gets besides its own data.
 type page struct {

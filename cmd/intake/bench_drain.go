@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
@@ -36,7 +37,7 @@ func (b *e2eBench) runDrain(ctx context.Context, n int) error {
 		for j, raw := range msgs[i:min(i+perTx, len(msgs))] {
 			key, mid := ingest.MailKeys(raw)
 			batch = append(batch, ingest.Item{
-				Source: ingest.SourceMail, SourceRef: fmt.Sprintf("bench/drain/%d", i+j),
+				Source: flow.SourceMail, SourceRef: fmt.Sprintf("bench/drain/%d", i+j),
 				DedupKey: key, MessageID: mid, Raw: raw,
 			})
 			size += len(raw)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -530,30 +529,12 @@ func sampleMessages(n int) [][]byte {
 	return out
 }
 
-type demoLabel struct {
-	File       string  `json:"file"`
-	Kind       string  `json:"kind"`
-	ExternalID *string `json:"external_id"`
-}
-
-func demoLabels() []demoLabel {
-	var out []demoLabel
-	dec := json.NewDecoder(bytes.NewReader(demo.Labels()))
-	for {
-		var l demoLabel
-		if err := dec.Decode(&l); err != nil {
-			return out // io.EOF; the embedded file is generated and well-formed
-		}
-		out = append(out, l)
-	}
-}
-
 // demoOrderNumbers are the clients' order numbers in the demo mail, longest
 // first so that none is replaced inside another.
 func demoOrderNumbers() []string {
 	seen := map[string]bool{}
 	var ids []string
-	for _, l := range demoLabels() {
+	for _, l := range demo.SampleLabels() {
 		if l.ExternalID != nil && len(trailingDigits(*l.ExternalID)) >= 4 && !seen[*l.ExternalID] {
 			seen[*l.ExternalID] = true
 			ids = append(ids, *l.ExternalID)
@@ -596,7 +577,7 @@ func newOrderTemplates() ([]orderTemplate, error) {
 		mails[f.Name] = f.Data
 	}
 	var out []orderTemplate
-	for _, l := range demoLabels() {
+	for _, l := range demo.SampleLabels() {
 		raw, ok := mails[l.File]
 		if l.Kind != "ticket" || !ok || threadHeaders.Match(raw) {
 			continue

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest/webhook"
-	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
 
@@ -143,7 +143,7 @@ func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) e
 	wc.Now = env.eng.now
 	rc := webhook.New(wc, env.eng.inbox, env.log)
 	rc.Routes(env.mux, cc.PathPrefix)
-	env.eng.proc.HandleSource(store.SourceCall, rc.Parse)
+	env.eng.proc.HandleSource(flow.SourceCall, rc.Parse)
 	env.eng.proc.OnTicket(rc.TicketHook)
 	for _, c := range rc.Collectors() {
 		if err := env.reg.Register(c); err != nil {

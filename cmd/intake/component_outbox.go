@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakehq/intake/connectors"
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
@@ -122,7 +123,7 @@ func setupOutbox(ctx context.Context, env *componentEnv) (func(context.Context) 
 
 	conns := set.reg.All()
 	if len(conns) > 0 {
-		env.eng.proc.HandleSource(store.SourceConnector, set.reg.Parse)
+		env.eng.proc.HandleSource(flow.SourceConnector, set.reg.Parse)
 		env.eng.proc.OnTicket(set.reg.TicketHook)
 		env.mux.Handle("POST /connectors/{name}/webhook", set.reg.WebhookHandler(env.eng.inbox, env.log))
 	}

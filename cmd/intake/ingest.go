@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
@@ -91,7 +92,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		abs, _ := filepath.Abs(path)
 		key, mid := ingest.MailKeys(raw)
 		batch = append(batch, ingest.Item{
-			Source: ingest.SourceMail, SourceRef: ingestRef(host, run, abs), DedupKey: key, MessageID: mid, Raw: raw,
+			Source: flow.SourceMail, SourceRef: ingestRef(host, run, abs), DedupKey: key, MessageID: mid, Raw: raw,
 			Meta: map[string]any{"file": abs, "run": run},
 		})
 		paths = append(paths, path)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules/defaults"
@@ -99,7 +100,7 @@ func startTestServer(t *testing.T) *testServer {
 	st, err := store.Open(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	importDemoReference(t, st)
+	pgtest.ImportDemo(t, st)
 
 	cfg := testConfig(t)
 	cfg.Database.URL = url
@@ -179,13 +180,13 @@ func (s *testServer) ingest(t *testing.T, raw []byte, ref string) int64 {
 	// The database stamps received_at with its own clock; the item is
 	// restamped in the inbox's transaction, before the pipeline can see it.
 	receivedAt := func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $3 WHERE source = $1 AND source_ref = $2`, ingest.SourceMail, ref, testNow)
+		tag, err := tx.Exec(ctx, `UPDATE inbound_items SET received_at = $3 WHERE source = $1 AND source_ref = $2`, flow.SourceMail, ref, testNow)
 		if err == nil && tag.RowsAffected() != 1 {
 			err = fmt.Errorf("restamping %s: %d rows", ref, tag.RowsAffected())
 		}
 		return err
 	}
-	res, err := s.eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: ref, DedupKey: key, MessageID: mid, Raw: raw}}, receivedAt)
+	res, err := s.eng.inbox.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: ref, DedupKey: key, MessageID: mid, Raw: raw}}, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, ingest.StatusNew, res[0].Status)
 	require.NoError(t, replay.WaitDone(ctx, s.st, res[0].ID, 30*time.Second), "log:\n%s", s.logs.String())
@@ -390,7 +391,7 @@ func TestRulesBacktest(t *testing.T) {
 	st, err := store.Open(ctx, url)
 	require.NoError(t, err)
 	defer st.Close()
-	importDemoReference(t, st)
+	pgtest.ImportDemo(t, st)
 
 	// The live history: n mails through the real pipeline.
 	start := time.Now()
@@ -408,7 +409,7 @@ func TestRulesBacktest(t *testing.T) {
 	// assignment depend on which tickets exist by then).
 	for i, raw := range sampleMessages(n) {
 		key, mid := ingest.MailKeys(raw)
-		res, err := eng.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: fmt.Sprintf("orders/INBOX/%d", i+1), DedupKey: key, MessageID: mid, Raw: raw}}, nil)
+		res, err := eng.inbox.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: fmt.Sprintf("orders/INBOX/%d", i+1), DedupKey: key, MessageID: mid, Raw: raw}}, nil)
 		require.NoError(t, err)
 		require.NoError(t, replay.WaitDone(ctx, st, res[0].ID, time.Minute))
 	}

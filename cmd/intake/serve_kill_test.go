@@ -18,7 +18,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest/mailbox/dovecottest"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -33,15 +32,6 @@ func buildIntake(t *testing.T) string {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
-}
-
-// importDemoReference loads the sample reference data into st.
-func importDemoReference(t *testing.T, st *store.Store) {
-	t.Helper()
-	for _, f := range demo.Reference() {
-		_, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil)
-		require.NoError(t, err)
-	}
 }
 
 // killDrill is a database with the demo reference data and a Dovecot
@@ -65,7 +55,7 @@ func newKillDrill(t *testing.T, n int) *killDrill {
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
 	d.st = st
-	importDemoReference(t, st)
+	pgtest.ImportDemo(t, st)
 	d.dv = dovecottest.Start(t)
 	d.dv.WriteMaildir(t, "INBOX", sampleMessages(n))
 	return d

@@ -18,6 +18,7 @@ import (
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/connectors"
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
@@ -63,7 +64,7 @@ func New(t *testing.T, c connectors.Connector, m connectors.Mapping) *Env {
 	proc := pipeline.NewProcessor(rt, nil, Moscow(t), now)
 	reg := connectors.NewRegistry()
 	require.NoError(t, reg.Add(c, m))
-	proc.HandleSource(store.SourceConnector, reg.Parse)
+	proc.HandleSource(flow.SourceConnector, reg.Parse)
 	proc.OnTicket(reg.TicketHook)
 	out := outbox.New(st, outbox.Config{PollInterval: 10 * time.Millisecond, BaseDelay: 30 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxAttempts: 10, SendTimeout: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))

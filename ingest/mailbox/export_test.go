@@ -9,8 +9,6 @@ func SetAfterCommit(o *Options, f func(mailbox, folder string, uids []imap.UID))
 // SetBeforeBodies sets a hook run before each group's bodies are fetched.
 func SetBeforeBodies(o *Options, f func(mailbox, folder string, uids []imap.UID)) { o.beforeBodies = f }
 
-var MessageID = messageID
-
 // XOAuth2Initial returns the initial response of the XOAUTH2 mechanism.
 func XOAuth2Initial(user, token string) (string, []byte) {
 	mech, ir, _ := (&xoauth2{user: user, token: token}).Start()

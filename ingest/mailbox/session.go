@@ -16,7 +16,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/store"
 )
 
@@ -453,7 +455,7 @@ func (s *session) fetchGroup(ctx context.Context, folder string, cp *store.Mailb
 		}
 		delete(b.attempts, key)
 		ref := s.ref(folder, cp.UIDValidity, u)
-		got[u] = ingest.Item{Source: ingest.SourceMail, SourceRef: ref, DedupKey: "unreadable:" + ref, Raw: []byte{},
+		got[u] = ingest.Item{Source: flow.SourceMail, SourceRef: ref, DedupKey: "unreadable:" + ref, Raw: []byte{},
 			Meta: s.meta(folder, cp.UIDValidity, infos[u]), Scope: s.scope(folder),
 			Failed: fmt.Sprintf("the IMAP server listed uid %d in %s but did not return it in %d attempts", u, folder, maxBodyAttempts)}
 	}
@@ -554,8 +556,8 @@ func (s *session) fetchBodies(folder string, cp *store.MailboxCheckpoint, uids [
 			continue
 		}
 		inf := infos[uid]
-		it := ingest.Item{Source: ingest.SourceMail, SourceRef: s.ref(folder, cp.UIDValidity, uid),
-			MessageID: messageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf),
+		it := ingest.Item{Source: flow.SourceMail, SourceRef: s.ref(folder, cp.UIDValidity, uid),
+			MessageID: parsers.MessageID(raw), Raw: raw, Meta: s.meta(folder, cp.UIDValidity, inf),
 			Scope: s.scope(folder), Rescan: uint32(uid) <= cp.RescanUntil}
 		if section.Specifier == imap.PartSpecifierHeader {
 			it.Failed = fmt.Sprintf("message is %d bytes, over max_message_size %d: only its header was stored", inf.size, cfg.MaxMessageSize)

@@ -51,7 +51,7 @@ func (rc *Receiver) MakeTicket(ctx context.Context, st *store.Store, callID int6
 		return 0, err
 	}
 	ref := fmt.Sprintf("calls/%d/ticket", callID)
-	res, err := rc.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw,
+	res, err := rc.inbox.Put(ctx, []ingest.Item{{Source: flow.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw,
 		Meta: map[string]any{"kind": kindMakeTicket, "call": callID, "by": req.By}}}, nil)
 	if err != nil {
 		return 0, err

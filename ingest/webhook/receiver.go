@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store"
 )
@@ -148,7 +149,7 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		res, err := rc.inbox.Put(r.Context(), []ingest.Item{{
-			Source: ingest.SourceCall, SourceRef: ev.ref(), DedupKey: ev.ref(), Raw: raw,
+			Source: flow.SourceCall, SourceRef: ev.ref(), DedupKey: ev.ref(), Raw: raw,
 			Meta: map[string]any{"provider": ev.Provider, "call_id": ev.CallID, "event": ev.Name, "kind": ev.Kind, "remote": r.RemoteAddr},
 		}}, nil)
 		if err != nil {
@@ -188,10 +189,10 @@ func (rc *Receiver) keepRefused(ctx context.Context, provider, claimed string, r
 	sum := sha256.Sum256(raw)
 	ref := "refused/" + provider + "/" + hex.EncodeToString(sum[:])
 	_, err := rc.inbox.Put(ctx, []ingest.Item{{
-		Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause.Error(),
+		Source: flow.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause.Error(),
 		Meta: map[string]any{"provider": provider, "claimed_call_id": claimed, "refused": true},
 	}}, func(ctx context.Context, tx pgx.Tx) error {
-		return store.RefuseItem(ctx, tx, ingest.SourceCall, ref, "bad signature")
+		return store.RefuseItem(ctx, tx, flow.SourceCall, ref, "bad signature")
 	})
 	return err
 }
@@ -200,7 +201,7 @@ func (rc *Receiver) keepRefused(ctx context.Context, provider, claimed string, r
 func (rc *Receiver) keep(ctx context.Context, provider string, raw []byte, cause string) {
 	sum := sha256.Sum256(raw)
 	ref := "unreadable/" + provider + "/" + hex.EncodeToString(sum[:])
-	if _, err := rc.inbox.Put(ctx, []ingest.Item{{Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause,
+	if _, err := rc.inbox.Put(ctx, []ingest.Item{{Source: flow.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause,
 		Meta: map[string]any{"provider": provider}}}, nil); err != nil && !errors.Is(err, context.Canceled) {
 		rc.log.Error("call webhook: keeping unreadable request", "provider", provider, "error", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/clock/clocktest"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/ingest/webhook"
 	"github.com/intakehq/intake/pipeline"
@@ -119,7 +120,7 @@ func newEnv(t *testing.T) *env {
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
 		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
 		ingest.NewInbox(st, nil, clocktest.Clock(t)), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	proc.HandleSource(store.SourceCall, rc.Parse)
+	proc.HandleSource(flow.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
 	mux := http.NewServeMux()
 	rc.Routes(mux, "/telephony")

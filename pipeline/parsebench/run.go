@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/demo"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
@@ -74,7 +75,7 @@ func (p *Parser) Parse(raw []byte) (Outcome, error) {
 	if reason, ok := parsers.Classify(doc, p.Own); ok {
 		return Outcome{Ignored: reason}, nil
 	}
-	env := rules.NewEnv(rules.SourceMail, doc, p.Received, p.Received)
+	env := rules.NewEnv(flow.SourceMail, doc, p.Received, p.Received)
 	res := p.Rules.Evaluate(rules.StageMessage, env)
 	if res.Actions.Ignore != "" {
 		return Outcome{Ignored: res.Actions.Ignore}, nil
@@ -89,7 +90,7 @@ func (p *Parser) Parse(raw []byte) (Outcome, error) {
 	}
 	src := doc
 	if format == nil && doc.Forwarded != nil {
-		fenv := rules.NewEnv(rules.SourceMail, doc.Forwarded, p.Received, p.Received)
+		fenv := rules.NewEnv(flow.SourceMail, doc.Forwarded, p.Received, p.Received)
 		if f, _ := p.Rules.MatchFormat(fenv); f != nil {
 			format, src = f, doc.Forwarded
 		}

@@ -11,10 +11,12 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgcluster"
 )
@@ -158,6 +161,17 @@ func New(t testing.TB) *pgxpool.Pool {
 func Store(t testing.TB) *store.Store {
 	t.Helper()
 	return store.New(New(t))
+}
+
+// ImportDemo imports the sample reference data of package demo into st, in
+// import order.
+func ImportDemo(t testing.TB, st *store.Store) {
+	t.Helper()
+	for _, f := range demo.Reference() {
+		if _, err := st.Import(context.Background(), strings.TrimSuffix(f.Name, ".csv"), f.Name, bytes.NewReader(f.Data), nil); err != nil {
+			t.Fatalf("importing the demo's %s: %v", f.Name, err)
+		}
+	}
 }
 
 // ServerURL returns the admin URL of the test server (for tests that create

@@ -110,19 +110,6 @@ type order struct {
 	file                                           string // the file that created it
 }
 
-type label struct {
-	File       string  `json:"file"`
-	Kind       string  `json:"kind"`
-	Client     *string `json:"client"`
-	ExternalID *string `json:"external_id"`
-	Object     *string `json:"object"`
-	Category   *string `json:"category"`
-	Priority   *string `json:"priority"`
-	Due        *string `json:"due"`
-	Follows    *string `json:"follows"`
-	Note       string  `json:"note"`
-}
-
 func ptr(s string) *string {
 	if s == "" {
 		return nil
@@ -132,7 +119,7 @@ func ptr(s string) *string {
 
 type gen struct {
 	files  map[string][]byte
-	labels []label
+	labels []demo.Label
 	n      int
 	seq    int
 }
@@ -380,14 +367,14 @@ func received(m *message, t time.Time, from string) {
 		from, from, 10+t.Minute(), t.Unix(), intake, t.Add(4*time.Second).Format(dateLayout+" (MST)")))
 }
 
-func (g *gen) add(file string, m *message, l label) {
+func (g *gen) add(file string, m *message, l demo.Label) {
 	g.files["mail/"+file] = m.bytes()
 	l.File = file
 	g.labels = append(g.labels, l)
 }
 
-func orderLabel(o *order, kind, follows, note string) label {
-	return label{Kind: kind, Client: ptr(clientCode), ExternalID: ptr(o.id), Object: ptr(o.store),
+func orderLabel(o *order, kind, follows, note string) demo.Label {
+	return demo.Label{Kind: kind, Client: ptr(clientCode), ExternalID: ptr(o.id), Object: ptr(o.store),
 		Category: ptr(directions[o.direction]), Priority: ptr(o.priority), Due: ptr(rfc(o.due)),
 		Follows: ptr(follows), Note: note}
 }
@@ -449,7 +436,7 @@ func (g *gen) director(t time.Time, code, which, subj, text, follows, kind, cate
 	if follows != "" {
 		ext = ptr("ZT-2026-000118")
 	}
-	g.add(file, m, label{Kind: kind, Client: ptr(clientCode), ExternalID: ext, Object: ptr(s.code),
+	g.add(file, m, demo.Label{Kind: kind, Client: ptr(clientCode), ExternalID: ext, Object: ptr(s.code),
 		Category: ptr(category), Priority: ptr(priority), Due: ptr(due), Follows: ptr(follows), Note: note})
 }
 
@@ -499,7 +486,7 @@ func (g *gen) forward(t time.Time, o *order, which, text, kind, follows, note st
 func (g *gen) redeliver(t time.Time, n int, note string) {
 	orig := fmt.Sprintf("%04d.eml", n)
 	file := g.next()
-	var l label
+	var l demo.Label
 	for _, x := range g.labels {
 		if x.File == orig {
 			l = x

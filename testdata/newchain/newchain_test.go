@@ -1,14 +1,14 @@
 package newchain
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/demo"
 )
 
 // TestGeneratedFilesAreCurrent fails when the generator changed and
@@ -33,10 +33,9 @@ func TestLabelsAreConsistent(t *testing.T) {
 		objects[r[1]] = true
 	}
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(Labels()))
-	for sc.Scan() {
-		var l label
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
+	labels, err := demo.ParseLabels("mail/labels.jsonl", bytes.NewReader(Labels()))
+	require.NoError(t, err)
+	for _, l := range labels {
 		if l.Object != nil {
 			assert.True(t, objects[*l.Object], "%s: unknown store %s", l.File, *l.Object)
 		}

@@ -1,14 +1,20 @@
-package mailbox
+package parsers
 
 import (
 	"bytes"
 	"strings"
 )
 
-// messageID returns the Message-ID from raw's header, without angle brackets,
-// or "" when there is none. It reads raw bytes (8-bit headers are common in
-// the field) and handles folded lines.
-func messageID(raw []byte) string {
+// maxMessageID caps a Message-ID: RFC 5322 allows no longer line.
+const maxMessageID = 998
+
+// MessageID returns the Message-ID of a raw message, without angle
+// brackets, or "" when its header has none. It scans the header block
+// without parsing the message, which may be malformed or only a header:
+// 8-bit header bytes are common in the field, and folded lines are joined.
+// Every route that takes in mail (a mailbox, `intake ingest`) keys
+// duplicates by it, so a message gets the same key whichever way it came.
+func MessageID(raw []byte) string {
 	rest := raw
 	for len(rest) > 0 {
 		line := rest
@@ -42,8 +48,8 @@ func messageID(raw []byte) string {
 			}
 		}
 		v = strings.TrimSpace(v)
-		if len(v) > 998 {
-			v = v[:998]
+		if len(v) > maxMessageID {
+			v = v[:maxMessageID]
 		}
 		return v
 	}
