@@ -278,12 +278,10 @@ var wallClockUses = map[string]struct {
 	"connectors/outbox/outbox.go":               {1, "pacing of the failure report"},
 	"connectors/outbox/webhook.go":              {1, "Retry-After given as an HTTP date"},
 	"connectors/outbox/email.go":                {1, "the Date header of mail we send"},
-	"cmd/intake/try.go":                         {1, "unique references of a dry run"},
 	"cmd/intake/ingest.go":                      {1, "the default run name"},
-	"cmd/intake/rules.go":                       {1, "a unique scratch database name"},
 	"cmd/intake/demo.go":                        {3, "a unique database name; how long to wait"},
-	"cmd/intake/eval.go":                        {3, "a unique scratch database name; how long to wait"},
 	"cmd/intake/bench_e2e.go":                   {3, "measures latency and throughput"},
+	"replay/result.go":                          {2, "how long to wait for an outcome"},
 	"store/trace.go":                            {2, "times statements for a benchmark"},
 }
 
