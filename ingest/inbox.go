@@ -85,13 +85,21 @@ type Notifier func(ctx context.Context, tx pgx.Tx, ids []int64) error
 
 // Inbox is the durable inbox.
 type Inbox struct {
-	store  *store.Store
-	notify Notifier
+	store    *store.Store
+	notify   Notifier
+	refusals *Refusals
 }
 
 // NewInbox returns an inbox that calls notify for each batch of new items.
 // notify may be nil (items are then picked up by the pipeline's sweeper).
-func NewInbox(s *store.Store, notify Notifier) *Inbox { return &Inbox{store: s, notify: notify} }
+func NewInbox(s *store.Store, notify Notifier) *Inbox {
+	in := &Inbox{store: s, notify: notify}
+	in.refusals = newRefusals(in)
+	return in
+}
+
+// Refusals is where the webhook receivers keep what they refuse.
+func (in *Inbox) Refusals() *Refusals { return in.refusals }
 
 // Put commits items in one transaction, together with whatever after does in
 // the same transaction (a mailbox checkpoint, say). Only when Put returns nil

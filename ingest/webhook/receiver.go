@@ -9,13 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intakehq/intake/ingest"
-	"github.com/intakehq/intake/store"
 )
 
 // MaxBody is the largest request accepted.
@@ -59,7 +58,7 @@ func New(cfg Config, inbox *ingest.Inbox, log *slog.Logger) *Receiver {
 	}
 	rc := &Receiver{cfg: cfg, inbox: inbox, log: log, providers: map[string]provider{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_call_webhooks_total", Help: "Telephony webhook requests by provider and result (accepted, known, refused, unreadable, error).",
+			Name: "intake_call_webhooks_total", Help: "Telephony webhook requests by provider and result (accepted, known, refused, limited, unreadable, error).",
 		}, []string{"provider", "result"}),
 	}
 	if cfg.MangoAPIKey != "" && cfg.MangoSalt != "" {
@@ -120,6 +119,11 @@ func zdEcho(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) handler(p provider) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc.inbox.Refusals().Blocked(r, p.name()) {
+			rc.received.WithLabelValues(p.name(), "limited").Inc()
+			http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 		if err != nil {
 			rc.received.WithLabelValues(p.name(), "unreadable").Inc()
@@ -161,32 +165,32 @@ func (rc *Receiver) handler(p provider) http.Handler {
 	})
 }
 
-// refuse keeps a request with a bad signature for audit and answers 401.
+// refuse answers a request with a bad signature 401 and keeps an excerpt
+// of it for audit (ingest.Refusals); an address refused too often is
+// answered 429, and neither kept nor logged one request at a time.
 func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, p provider, body, raw []byte, cause error) {
 	claimed := p.claimedCallID(r, body)
-	rc.log.Warn("call webhook refused", "provider", p.name(), "remote", r.RemoteAddr, "path", r.URL.Path,
-		"claimed_call_id", claimed, "reason", cause.Error())
 	rc.received.WithLabelValues(p.name(), "refused").Inc()
-	if err := rc.keepRefused(ctx, p.name(), claimed, raw, cause); err != nil {
+	did, err := rc.inbox.Refusals().Keep(ctx, r, ingest.Refused{Source: ingest.SourceCall, Endpoint: p.name(), Raw: raw, Cause: cause,
+		Meta: map[string]any{"provider": p.name(), "claimed_call_id": clip(claimed, 200), "remote": r.RemoteAddr}})
+	if err != nil {
 		rc.log.Error("call webhook: keeping refused request", "provider", p.name(), "error", err)
 	}
+	if did == ingest.RefusalLimited {
+		http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+		return
+	}
+	rc.log.Warn("call webhook refused", "provider", p.name(), "remote", r.RemoteAddr, "path", r.URL.Path,
+		"claimed_call_id", clip(claimed, 200), "reason", cause.Error(), "kept", did)
 	http.Error(w, "bad signature", http.StatusUnauthorized)
 }
 
-// keepRefused stores a refused request as an item that is never processed:
-// outcome "ignored", reason "bad signature". Its keys derive from the
-// request's bytes, never from the call id it claims, so a forged request
-// cannot take the place of a real event.
-func (rc *Receiver) keepRefused(ctx context.Context, provider, claimed string, raw []byte, cause error) error {
-	sum := sha256.Sum256(raw)
-	ref := "refused/" + provider + "/" + hex.EncodeToString(sum[:])
-	_, err := rc.inbox.Put(ctx, []ingest.Item{{
-		Source: ingest.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause.Error(),
-		Meta: map[string]any{"provider": provider, "claimed_call_id": claimed, "refused": true},
-	}}, func(ctx context.Context, tx pgx.Tx) error {
-		return store.RefuseItem(ctx, tx, ingest.SourceCall, ref, "bad signature")
-	})
-	return err
+// clip cuts a value taken from a request to at most n bytes for logs.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // keep stores a signed request that cannot be read, as failed.

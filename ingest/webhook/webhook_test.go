@@ -98,10 +98,12 @@ func answeredZadarma(id, phone string) []request {
 // --- harness ----------------------------------------------------------------
 
 type env struct {
-	t    *testing.T
-	st   *store.Store
-	proc *pipeline.Processor
-	srv  *httptest.Server
+	t     *testing.T
+	st    *store.Store
+	proc  *pipeline.Processor
+	srv   *httptest.Server
+	inbox *ingest.Inbox
+	rc    *webhook.Receiver
 }
 
 func newEnv(t *testing.T) *env {
@@ -115,16 +117,17 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC)
 	msk, _ := time.LoadLocation("Europe/Moscow")
+	inbox := ingest.NewInbox(st, nil)
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
 		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
-		ingest.NewInbox(st, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		inbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	proc.HandleSource(store.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
 	mux := http.NewServeMux()
 	rc.Routes(mux, "/telephony")
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, st: st, proc: proc, srv: srv}
+	return &env{t: t, st: st, proc: proc, srv: srv, inbox: inbox, rc: rc}
 }
 
 func (e *env) send(r request) (int, string) {
