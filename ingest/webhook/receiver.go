@@ -20,6 +20,10 @@ import (
 // MaxBody is the largest request accepted.
 const MaxBody = 1 << 20
 
+// DefaultFreshness is how far a signed call time may be from the clock: a
+// call's end arrives after its start, so it covers long calls.
+const DefaultFreshness = 6 * time.Hour
+
 // Config holds the providers' secrets and the call handling settings. A
 // provider without secrets is not served.
 type Config struct {
@@ -28,6 +32,11 @@ type Config struct {
 	ZadarmaLocation        *time.Location // the PBX's zone for call_start; UTC when nil
 	GenericSecret          string
 	GenericHeader          string // default X-Intake-Signature
+
+	// Now is the clock of the freshness check (time.Now when nil);
+	// Freshness is how far a signed call time may be from it (6h when 0).
+	Now       func() time.Time
+	Freshness time.Duration
 
 	// Call-back tickets for missed calls.
 	CallbackCategory string // our category code, or "" to leave it to rules
@@ -55,6 +64,12 @@ func New(cfg Config, inbox *ingest.Inbox, log *slog.Logger) *Receiver {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Freshness <= 0 {
+		cfg.Freshness = DefaultFreshness
 	}
 	rc := &Receiver{cfg: cfg, inbox: inbox, log: log, providers: map[string]provider{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -131,7 +146,11 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		raw := dumpRequest(r, body)
-		if err := p.verify(r, body); err != nil {
+		err = p.verify(r, body)
+		if fc, ok := p.(freshnessChecker); ok && err == nil {
+			err = fc.fresh(body, rc.cfg.Now(), rc.cfg.Freshness)
+		}
+		if err != nil {
 			rc.refuse(r.Context(), w, r, p, body, raw, err)
 			return
 		}
@@ -145,7 +164,7 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		res, err := rc.inbox.Put(r.Context(), []ingest.Item{{
-			Source: ingest.SourceCall, SourceRef: ev.ref(), DedupKey: ev.ref(), Raw: raw,
+			Source: ingest.SourceCall, SourceRef: ev.ref(), DedupKey: ev.dedupKey(), Raw: raw,
 			Meta: map[string]any{"provider": ev.Provider, "call_id": ev.CallID, "event": ev.Name, "kind": ev.Kind, "remote": r.RemoteAddr},
 		}}, nil)
 		if err != nil {
@@ -156,8 +175,11 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		result := "accepted"
-		if res[0].Status != ingest.StatusNew {
+		switch res[0].Status {
+		case ingest.StatusKnown:
 			result = "known"
+		case ingest.StatusDuplicate:
+			result = "duplicate"
 		}
 		rc.received.WithLabelValues(p.name(), result).Inc()
 		w.Header().Set("Content-Type", "application/json")

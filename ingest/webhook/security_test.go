@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/ingest/webhook"
+	"github.com/intakehq/intake/store"
 )
 
 // refusals sums intake_webhook_refusals_total by action.
@@ -82,5 +84,63 @@ func TestSecurity_RefusedWebhooksCannotFillTheDisk(t *testing.T) {
 
 		// Signed events still pass once refusals are over their cap.
 		e.sendAll(answeredZadarma("in_real", "79160000001"))
+	})
+}
+
+func TestSecurity_ZadarmaReplaysMakeNoFakeTickets(t *testing.T) {
+	start := func(id, callStart string) url.Values {
+		return url.Values{"event": {"NOTIFY_START"}, "call_start": {callStart}, "pbx_call_id": {id},
+			"caller_id": {"79160000001"}, "called_did": {"78122294881"}}
+	}
+	// A captured NOTIFY_START of a real call; its Signature covers
+	// caller_id + called_did + call_start only, as NOTIFY_END's does.
+	captured := start("in_real", "2026-11-14 20:51:12")
+	sig := webhook.ZadarmaSignature(zdSecret, captured)
+	replay := func(f url.Values) request {
+		return request{path: "/telephony/zadarma/events", body: f.Encode(),
+			header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Signature": {sig}}}
+	}
+
+	t.Run("the captured signature under new call ids and a missed disposition", func(t *testing.T) {
+		e := newEnv(t)
+		code, _ := e.send(zadarmaReq(zdSecret, captured))
+		require.Equal(t, http.StatusOK, code)
+		for i := range 3 {
+			id := fmt.Sprintf("in_fake_%d", i)
+			code, body := e.send(replay(start(id, "2026-11-14 20:51:12")))
+			assert.Equal(t, http.StatusOK, code)
+			assert.Contains(t, body, `"duplicate"`, "the same signed start under another call id is a replay")
+			end := start(id, "2026-11-14 20:51:12")
+			end.Set("event", "NOTIFY_END")
+			end.Set("disposition", "no answer")
+			end.Set("duration", "0")
+			code, body = e.send(replay(end))
+			assert.Equal(t, http.StatusOK, code, body)
+		}
+		e.process()
+		assert.Equal(t, 0, e.count("tickets"), "no missed-call ticket from unsigned fields")
+		calls, err := e.st.ListCalls(context.Background(), store.CallFilter{Disposition: store.DispositionCallback})
+		require.NoError(t, err)
+		assert.Empty(t, calls)
+	})
+
+	t.Run("a signed request outside the freshness window", func(t *testing.T) {
+		e := newEnv(t)
+		for _, when := range []string{"2026-11-12 20:51:12", "2026-11-15 20:51:12"} {
+			code, _ := e.send(zadarmaReq(zdSecret, start("in_old", when)))
+			assert.Equal(t, http.StatusUnauthorized, code, when)
+		}
+		e.process()
+		assert.Equal(t, 0, e.count("calls"))
+	})
+
+	t.Run("a real missed call still makes one ticket", func(t *testing.T) {
+		e := newEnv(t)
+		end := start("in_missed", "2026-11-14 20:51:12")
+		end.Set("event", "NOTIFY_END")
+		end.Set("disposition", "no answer")
+		e.sendAll([]request{zadarmaReq(zdSecret, start("in_missed", "2026-11-14 20:51:12")), zadarmaReq(zdSecret, end)})
+		e.process()
+		assert.Equal(t, 1, e.count("tickets"))
 	})
 }

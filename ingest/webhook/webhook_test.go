@@ -97,6 +97,10 @@ func answeredZadarma(id, phone string) []request {
 
 // --- harness ----------------------------------------------------------------
 
+// clock is the receivers' now: shortly after the test calls' call_start
+// (2026-11-14 20:51:12 in Moscow).
+var clock = time.Date(2026, 11, 14, 18, 0, 0, 0, time.UTC)
+
 type env struct {
 	t     *testing.T
 	st    *store.Store
@@ -119,7 +123,8 @@ func newEnv(t *testing.T) *env {
 	msk, _ := time.LoadLocation("Europe/Moscow")
 	inbox := ingest.NewInbox(st, nil)
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
-		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
+		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk,
+		Now: func() time.Time { return clock }},
 		inbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	proc.HandleSource(store.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
