@@ -38,6 +38,12 @@ func (h *Lifecycle) decide(approve bool) http.HandlerFunc {
 			h.fail(w, r, forbidden{errors.New("the token is for another approval")})
 			return
 		}
+		// Each link of the approval mail carries one action: an "approve"
+		// token must not decline, nor a "decline" token approve.
+		if want := map[bool]lifecycle.Action{true: lifecycle.ActApprove, false: lifecycle.ActDecline}[approve]; l.Action != want {
+			h.fail(w, r, forbidden{fmt.Errorf("the token is for %q, not %q", l.Action, want)})
+			return
+		}
 		var b reasonBody
 		if err := readJSON(r, &b); err != nil {
 			h.fail(w, r, err)

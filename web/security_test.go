@@ -1,12 +1,18 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/routing"
+	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
 
@@ -36,4 +42,34 @@ func TestSecurity_EveryResponseHasCSPAndNosniff(t *testing.T) {
 			assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
 		})
 	}
+}
+
+func TestSecurity_AnApprovalTokenDoesOnlyItsOwnAction(t *testing.T) {
+	f := newLCFixture(t, func(c *store.LifecycleConfig) {
+		c.Approvals = map[string][]store.ApprovalStep{"PU": {{Role: "regional_director", ByRegion: true}}}
+	}, discard())
+	id := f.ticket(routing.ModeOffer)
+	apps, err := f.st.Approvals(f.ctx, id)
+	require.NoError(t, err)
+	require.Len(t, apps, 1)
+	a := apps[0]
+	token := func(act lifecycle.Action) string {
+		return f.signer.Sign(lifecycle.Link{Action: act, Kind: "approval", Subject: a.ID, Who: a.ContactEmail, Expires: f.now.Add(time.Hour)})
+	}
+	approve, decline := token(lifecycle.ActApprove), token(lifecycle.ActDecline)
+	path := fmt.Sprintf("/api/v1/approvals/%d/", a.ID)
+
+	code, body := f.do("POST", path+"decline", approve, `{"reason":"нет"}`)
+	assert.Equal(t, http.StatusForbidden, code, body)
+	code, body = f.do("POST", path+"approve", decline, "")
+	assert.Equal(t, http.StatusForbidden, code, body)
+	got, err := f.st.ApprovalByID(f.ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "pending", got.State, "neither token did the other's action")
+
+	code, body = f.do("POST", path+"approve", approve, "")
+	assert.Equal(t, http.StatusOK, code, body)
+	got, err = f.st.ApprovalByID(f.ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "approved", got.State)
 }
