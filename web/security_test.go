@@ -73,3 +73,40 @@ func TestSecurity_AnApprovalTokenDoesOnlyItsOwnAction(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "approved", got.State)
 }
+
+func TestSecurity_AnEngineerWhoLostAnOfferNoLongerReadsTheTask(t *testing.T) {
+	f := newLCFixture(t, nil, discard())
+	id := f.ticket(routing.ModeOffer)
+	lcOf, err := f.st.LifecycleOf(f.ctx, id)
+	require.NoError(t, err)
+	require.Len(t, lcOf.Offers, 3)
+	task := lcOf.Offers[0].TaskID
+	tokens := map[string]string{}
+	for _, o := range lcOf.Offers {
+		tok, err := f.st.CreateEngineerToken(f.ctx, o.Engineer, "test")
+		require.NoError(t, err)
+		tokens[o.Engineer] = tok
+	}
+	winner, loser := lcOf.Offers[0].Engineer, lcOf.Offers[1].Engineer
+	taskPath := fmt.Sprintf("/api/v1/engineer/tasks/%d", task)
+
+	code, body := f.do("GET", taskPath, tokens[loser], "")
+	require.Equal(t, http.StatusOK, code, "an open offer shows the task: %s", body)
+	require.NoError(t, f.lc.Accept(f.ctx, task, winner, "engineer:"+winner))
+	aid, err := f.lc.AddAttachment(f.ctx, task, winner, "act.jpg", "image/jpeg", []byte("the winner's photo"))
+	require.NoError(t, err)
+
+	code, body = f.do("GET", taskPath, tokens[loser], "")
+	assert.Equal(t, http.StatusNotFound, code, body)
+	assert.NotContains(t, body, "Не холодит")
+	code, body = f.do("GET", fmt.Sprintf("%s/attachments/%d", taskPath, aid), tokens[loser], "")
+	assert.Equal(t, http.StatusNotFound, code, body)
+	assert.NotContains(t, body, "the winner's photo")
+	code, body = f.do("GET", "/api/v1/engineer/tasks", tokens[loser], "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.NotContains(t, body, "Не холодит")
+
+	code, body = f.do("GET", fmt.Sprintf("%s/attachments/%d", taskPath, aid), tokens[winner], "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "the winner's photo", body)
+}
