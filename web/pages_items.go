@@ -61,7 +61,8 @@ func newOutboxView(m store.OutboxRow) outboxView {
 		Type    string `json:"type"`
 	}
 	json.Unmarshal(m.Payload, &p) //nolint:errcheck // a page shows what it can
-	v.Subject = cmp.Or(p.Subject, p.Type)
+	v.Subject = clipText(cmp.Or(p.Subject, p.Type), shownSubject)
+	v.LastError = clipText(v.LastError, shownReason)
 	return v
 }
 

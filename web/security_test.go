@@ -2,15 +2,21 @@ package web_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
@@ -109,4 +115,43 @@ func TestSecurity_AnEngineerWhoLostAnOfferNoLongerReadsTheTask(t *testing.T) {
 	code, body = f.do("GET", fmt.Sprintf("%s/attachments/%d", taskPath, aid), tokens[winner], "")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "the winner's photo", body)
+}
+
+func TestSecurity_AHugeSubjectMakesNoHugePage(t *testing.T) {
+	f := newLCFixture(t, nil, discard())
+	subject := "Не работает витрина " + strings.Repeat("Ж", 5<<20/2)
+	raw := "From: Someone <someone@mail.example.org>\r\nTo: zayavki@tehservis.example\r\nSubject: " + subject +
+		"\r\nDate: Mon, 02 Nov 2026 09:15:00 +0300\r\nMessage-ID: <huge-subject@mail.example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nНе холодит витрина в магазине.\r\n"
+	res, err := ingest.NewInbox(f.st, nil).Put(f.ctx, []ingest.Item{{Source: ingest.SourceMail, SourceRef: "test/huge", Raw: []byte(raw)}}, nil)
+	require.NoError(t, err)
+	rt, err := pipeline.LoadRuntime(f.ctx, f.st, defaults.Files())
+	require.NoError(t, err)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC)
+	require.NoError(t, f.st.InTx(f.ctx, func(tx pgx.Tx) error { return proc.RunInline(f.ctx, tx, res[0].ID) }))
+
+	var saved int
+	require.NoError(t, f.st.Pool.QueryRow(f.ctx, `SELECT octet_length(parsed->>'subject') FROM inbound_items WHERE id = $1`, res[0].ID).Scan(&saved))
+	assert.LessOrEqual(t, saved, 1000, "the subject is clipped where it is saved")
+
+	// An item saved before the clip (or by another source) is clipped for
+	// display all the same.
+	_, err = f.st.Pool.Exec(f.ctx, `UPDATE inbound_items SET parsed = jsonb_set(parsed, '{subject}', to_jsonb($2::text)) WHERE id = $1`, res[0].ID, subject)
+	require.NoError(t, err)
+	open := &web.Server{Store: f.st, Log: discard()}
+	srv := httptest.NewServer(open.Handler())
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/ui/", "/ui/failed", fmt.Sprintf("/ui/items/%d", res[0].ID), "/ui/tickets"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Less(t, len(b), 64<<10, "%s is %d bytes", path, len(b))
+	}
+	resp, err := http.Get(fmt.Sprintf("%s/api/v1/items/%d/raw", srv.URL, res[0].ID))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, raw, string(b), "the raw message stays whole")
 }
