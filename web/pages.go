@@ -73,7 +73,7 @@ var pageFuncs = template.FuncMap{
 		}
 		return strconv.FormatFloat(f, 'f', 1, 64) + " км"
 	},
-	"clip": func(n int, s string) string { return clipText(s, n) },
+	"clip":    func(n int, s string) string { return clipText(s, n) },
 	"stateRU": stateRU,
 	"resolveArgs": func(it itemView, csrf string) any {
 		return struct {

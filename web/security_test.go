@@ -16,8 +16,8 @@ import (
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/pipeline"
-	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/routing"
+	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
 )
