@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -166,7 +167,7 @@ func (h *Lifecycle) linkError(w http.ResponseWriter, r *http.Request, err error)
 		msg, status = "Заявка не найдена.", http.StatusNotFound
 	}
 	if status == http.StatusInternalServerError {
-		h.Log.Error("link", "path", r.URL.Path[:min(len(r.URL.Path), 12)], "error", err)
+		h.Log.Error("link", "path", redact.Path(r.URL.Path), "error", err)
 		msg = "Внутренняя ошибка. Попробуйте позже или обратитесь к диспетчеру."
 	}
 	h.page(w, status, linkView{Title: "Intake", Message: msg, Class: "err"})

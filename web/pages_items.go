@@ -52,7 +52,7 @@ type outboxView struct {
 }
 
 func newOutboxView(m store.OutboxRow) outboxView {
-	v := outboxView{OutboxRow: m}
+	v := outboxView{OutboxRow: shownOutbox(m)}
 	if m.TicketID != nil {
 		v.Ticket = *m.TicketID
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -112,7 +113,7 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: 200}
 		h.ServeHTTP(sw, r)
 		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
-			s.Log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+			s.Log.Debug("http", "method", r.Method, "path", redact.Path(r.URL.Path), "status", sw.status, "took", time.Since(start))
 		}
 	})
 }
