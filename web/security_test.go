@@ -138,10 +138,14 @@ func TestSecurity_AHugeSubjectMakesNoHugePage(t *testing.T) {
 	// display all the same.
 	_, err = f.st.Pool.Exec(f.ctx, `UPDATE inbound_items SET parsed = jsonb_set(parsed, '{subject}', to_jsonb($2::text)) WHERE id = $1`, res[0].ID, subject)
 	require.NoError(t, err)
+	// And a ticket whose problem text came in huge (a desk's description).
+	ticket := f.ticket(routing.ModeOffer)
+	_, err = f.st.Pool.Exec(f.ctx, `UPDATE tickets SET problem = $2 WHERE id = $1`, ticket, subject)
+	require.NoError(t, err)
 	open := &web.Server{Store: f.st, Log: discard()}
 	srv := httptest.NewServer(open.Handler())
 	t.Cleanup(srv.Close)
-	for _, path := range []string{"/ui/", "/ui/failed", fmt.Sprintf("/ui/items/%d", res[0].ID), "/ui/tickets"} {
+	for _, path := range []string{"/ui/", "/ui/failed", fmt.Sprintf("/ui/items/%d", res[0].ID), "/ui/tickets", fmt.Sprintf("/ui/tickets/%d", ticket)} {
 		resp, err := http.Get(srv.URL + path)
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
