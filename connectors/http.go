@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/redact"
 )
 
 func permanent(err error) error { return outbox.Permanent(err) }
@@ -93,7 +94,9 @@ func (h *HTTPClient) JSON(ctx context.Context, method, url string, in, out any) 
 	}
 	resp, err := h.Client.Do(req)
 	if err != nil {
-		return err
+		// A *url.Error carries the whole URL, credentials included (Okdesk
+		// takes its api_token only in the query).
+		return redact.Error(err)
 	}
 	defer resp.Body.Close()
 	if err := outbox.CheckResponse(resp); err != nil {
@@ -107,7 +110,7 @@ func (h *HTTPClient) JSON(ctx context.Context, method, url string, in, out any) 
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decoding answer: %w", method, req.URL.Redacted(), err)
+		return fmt.Errorf("%s %s: decoding answer: %w", method, redact.URL(req.URL.String()), err)
 	}
 	return nil
 }

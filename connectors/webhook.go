@@ -2,7 +2,6 @@ package connectors
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,10 @@ func (r *Registry) WebhookHandler(inbox *ingest.Inbox, log *slog.Logger) http.Ha
 			http.NotFound(w, req)
 			return
 		}
+		if inbox.Refusals().Blocked(req, name) {
+			http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 4<<20))
 		if err != nil {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
@@ -33,8 +36,10 @@ func (r *Registry) WebhookHandler(inbox *ingest.Inbox, log *slog.Logger) http.Ha
 		}
 		orders, err := wr.Webhook(req, body)
 		if errors.Is(err, ErrBadSignature) {
-			log.Warn("connector webhook refused", "connector", name, "remote", req.RemoteAddr, "reason", err.Error())
-			keepRefused(req, inbox, name, body, err, log)
+			if keepRefused(req, inbox, name, body, err, log) == ingest.RefusalLimited {
+				http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+				return
+			}
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
@@ -61,22 +66,23 @@ func (r *Registry) WebhookHandler(inbox *ingest.Inbox, log *slog.Logger) http.Ha
 	})
 }
 
-// keepRefused stores a request with a bad or missing signature for audit: an
-// item with outcome ignored, reason "bad signature", that is never read. It
-// is keyed by its bytes, so it cannot stand in for a real change.
-func keepRefused(req *http.Request, inbox *ingest.Inbox, name string, body []byte, cause error, log *slog.Logger) {
+// keepRefused keeps an excerpt of a request with a bad or missing
+// signature for audit (ingest.Refusals): an item with outcome ignored,
+// reason "bad signature", that is never read. It is keyed by its bytes, so
+// it cannot stand in for a real change.
+func keepRefused(req *http.Request, inbox *ingest.Inbox, name string, body []byte, cause error, log *slog.Logger) string {
 	var raw bytes.Buffer
 	fmt.Fprintf(&raw, "%s %s\r\n", req.Method, req.URL.RequestURI())
 	req.Header.Write(&raw) //nolint:errcheck // writes to memory
 	raw.WriteString("\r\n")
 	raw.Write(body)
-	sum := sha256.Sum256(raw.Bytes())
-	ref := fmt.Sprintf("refused/%s/%x", name, sum)
-	_, err := inbox.Put(req.Context(), []ingest.Item{{
-		Source: flow.SourceConnector, SourceRef: ref, DedupKey: ref, Raw: raw.Bytes(),
-		Meta: map[string]any{"connector": name, "refused": true, "remote": req.RemoteAddr, "reason": cause.Error()},
-	}}, nil)
+	did, err := inbox.Refusals().Keep(req.Context(), req, ingest.Refused{Source: flow.SourceConnector, Endpoint: name, Raw: raw.Bytes(), Cause: cause,
+		Meta: map[string]any{"connector": name, "remote": req.RemoteAddr, "reason": cause.Error()}})
 	if err != nil {
 		log.Error("connector webhook: keeping a refused request", "connector", name, "error", err)
 	}
+	if did != ingest.RefusalLimited {
+		log.Warn("connector webhook refused", "connector", name, "remote", req.RemoteAddr, "reason", cause.Error(), "kept", did)
+	}
+	return did
 }

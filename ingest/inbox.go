@@ -80,9 +80,10 @@ type Notifier func(ctx context.Context, tx pgx.Tx, ids []int64) error
 
 // Inbox is the durable inbox.
 type Inbox struct {
-	store  *store.Store
-	notify Notifier
-	now    func() time.Time
+	store    *store.Store
+	notify   Notifier
+	now      func() time.Time
+	refusals *Refusals
 }
 
 // NewInbox returns an inbox that calls notify for each batch of new items.
@@ -90,8 +91,13 @@ type Inbox struct {
 // now is the clock that stamps each item's received_at: SLA deadlines and
 // the rules that look at the hour count from it.
 func NewInbox(s *store.Store, notify Notifier, now func() time.Time) *Inbox {
-	return &Inbox{store: s, notify: notify, now: now}
+	in := &Inbox{store: s, notify: notify, now: now}
+	in.refusals = newRefusals(in)
+	return in
 }
+
+// Refusals is where the webhook receivers keep what they refuse.
+func (in *Inbox) Refusals() *Refusals { return in.refusals }
 
 // Put commits items in one transaction, together with whatever after does in
 // the same transaction (a mailbox checkpoint, say). Only when Put returns nil

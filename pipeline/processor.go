@@ -112,6 +112,11 @@ const maxDeferrals = 200
 
 const maxSavedText = 16 << 10
 
+// maxSavedLine bounds a one-line field saved from a message (subject,
+// sender): the raw message keeps it whole, what is saved and shown is a
+// line's worth (RFC 5322 allows 998 bytes a line).
+const maxSavedLine = 998
+
 // job is one item on its way through the stages.
 type job struct {
 	it  *store.Item
@@ -198,7 +203,7 @@ func (p *Processor) parse(it *store.Item, rt *Runtime) (j *job) {
 	}
 	pd := &Parsed{
 		MessageID: doc.MessageID, InReplyTo: doc.InReplyTo, References: doc.References,
-		From: doc.From.Email, FromName: doc.From.Name, Subject: doc.Subject, Date: doc.Date,
+		From: clip(doc.From.Email, maxSavedLine), FromName: clip(doc.From.Name, maxSavedLine), Subject: clip(doc.Subject, maxSavedLine), Date: doc.Date,
 		NewText: clip(doc.NewText, maxSavedText), Signature: clip(doc.Signature, 4<<10),
 		Attachments: doc.Attachments, Warnings: doc.Warnings, Fields: fields,
 		Forwarded: src != doc, Trace: trace,

@@ -172,3 +172,9 @@ func CallRef(ctx context.Context, tx pgx.Tx, id int64) (provider, callID string,
 	}
 	return provider, callID, err
 }
+
+// RefusedBytes is the size of every refused request kept for audit (outcome
+// ignored, reason "bad signature"), for the cap on what refusals may take.
+func RefusedBytes(ctx context.Context, tx pgx.Tx) (int64, error) {
+	return oneValue[int64](ctx, tx, `SELECT coalesce(sum(size), 0)::bigint FROM inbound_items WHERE outcome = 'ignored' AND reason = 'bad signature'`)
+}

@@ -34,9 +34,11 @@ func (s *Store) MyTasks(ctx context.Context, engineer string) ([]TaskView, error
 		OR (k.state = 'offered' AND o.state = 'pending')`)
 }
 
-// TaskFor returns one task if it is the engineer's (assigned or offered).
+// TaskFor returns one task if it is the engineer's: assigned to him, or
+// offered to him and the offer still open (one who lost an offer no longer
+// sees the task or its files).
 func (s *Store) TaskFor(ctx context.Context, engineer string, taskID int64) (*TaskView, error) {
-	vs, err := s.taskViews(ctx, engineer, `k.id = $2 AND (k.engineer = $1 OR o.engineer IS NOT NULL)`, taskID)
+	vs, err := s.taskViews(ctx, engineer, `k.id = $2 AND (k.engineer = $1 OR (k.state = 'offered' AND o.state = 'pending'))`, taskID)
 	if err != nil {
 		return nil, err
 	}

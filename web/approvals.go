@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -36,6 +37,12 @@ func (h *LifecycleAPI) decide(approve bool) http.HandlerFunc {
 		}
 		if l.Kind != "approval" || l.Subject != id {
 			h.fail(w, r, forbidden{errors.New("the token is for another approval")})
+			return
+		}
+		// Each link of the approval mail carries one action: an "approve"
+		// token must not decline, nor a "decline" token approve.
+		if want := map[bool]lifecycle.Action{true: lifecycle.ActApprove, false: lifecycle.ActDecline}[approve]; l.Action != want {
+			h.fail(w, r, forbidden{fmt.Errorf("the token is for %q, not %q", l.Action, want)})
 			return
 		}
 		var b reasonBody
@@ -160,7 +167,7 @@ func (h *LifecycleAPI) linkError(w http.ResponseWriter, r *http.Request, err err
 		msg, status = "Заявка не найдена.", http.StatusNotFound
 	}
 	if status == http.StatusInternalServerError {
-		h.Log.Error("link", "path", r.URL.Path[:min(len(r.URL.Path), 12)], "error", err)
+		h.Log.Error("link", "path", redact.Path(r.URL.Path), "error", err)
 		msg = "Внутренняя ошибка. Попробуйте позже или обратитесь к диспетчеру."
 	}
 	h.page(w, status, linkView{Title: "Intake", Message: msg, Class: "err"})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/intakehq/intake/flow"
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -66,12 +67,17 @@ func (s *Server) getItemRaw(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ct := "application/octet-stream"
-	if it.Source == flow.SourceMail {
+	ct, raw := "application/octet-stream", it.Raw
+	switch it.Source {
+	case flow.SourceMail:
 		ct = "message/rfc822"
+	default:
+		// Webhook requests are kept whole so their signatures can be
+		// checked again; what is shown has keys and signatures masked.
+		raw = redact.Request(raw)
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Write(it.Raw) //nolint:errcheck
+	w.Write(raw) //nolint:errcheck
 }
 
 func (s *Server) retryItem(w http.ResponseWriter, r *http.Request) {

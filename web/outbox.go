@@ -4,8 +4,18 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
+
+// shownOutbox masks what an outbox row may hold of a target's credentials:
+// a webhook URL's token, an error that quoted it (rows stored before errors
+// were masked too).
+func shownOutbox(m store.OutboxRow) store.OutboxRow {
+	m.Target = redact.URL(m.Target)
+	m.LastError = redact.Text(m.LastError)
+	return m
+}
 
 // OutboxRoutes adds the outbox API to mux: the list (dead letters with
 // ?state=dead, each with its last_error; counts has the total per state) and
@@ -45,6 +55,9 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 	if rows == nil {
 		rows = []store.OutboxRow{}
 	}
+	for i := range rows {
+		rows[i] = shownOutbox(rows[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": rows, "counts": counts})
 }
 
@@ -59,7 +72,7 @@ func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, row)
+	writeJSON(w, http.StatusOK, shownOutbox(*row))
 }
 
 func (s *Server) retryOutbox(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +89,6 @@ func (s *Server) retryOutbox(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.Log.Info("outbox message re-queued", "id", id, "kind", row.Kind, "target", row.Target)
-	writeJSON(w, http.StatusOK, row)
+	s.Log.Info("outbox message re-queued", "id", id, "kind", row.Kind, "target", redact.URL(row.Target))
+	writeJSON(w, http.StatusOK, shownOutbox(*row))
 }

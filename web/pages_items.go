@@ -52,7 +52,7 @@ type outboxView struct {
 }
 
 func newOutboxView(m store.OutboxRow) outboxView {
-	v := outboxView{OutboxRow: m}
+	v := outboxView{OutboxRow: shownOutbox(m)}
 	if m.TicketID != nil {
 		v.Ticket = *m.TicketID
 	}
@@ -61,7 +61,8 @@ func newOutboxView(m store.OutboxRow) outboxView {
 		Type    string `json:"type"`
 	}
 	json.Unmarshal(m.Payload, &p) //nolint:errcheck // a page shows what it can
-	v.Subject = cmp.Or(p.Subject, p.Type)
+	v.Subject = clipText(cmp.Or(p.Subject, p.Type), shownSubject)
+	v.LastError = clipText(v.LastError, shownReason)
 	return v
 }
 

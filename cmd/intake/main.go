@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/intakehq/intake/redact"
 )
 
 const usage = `intake: the work-order ingestion gateway
@@ -134,8 +136,10 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.Level)))
 	opts := &slog.HandlerOptions{Level: lvl}
+	// Every record passes through redact: a credential that reached a log
+	// value (a URL, an error quoting one, a link path) is masked.
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(redact.Handler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redact.Handler(slog.NewTextHandler(w, opts)))
 }

@@ -77,6 +77,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // runServer runs the pipeline, the sources and HTTP until ctx ends, then
 // stops intake first, drains the router and shuts the server down.
 func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener, log *slog.Logger, reg prometheus.Registerer) error {
+	if err := reg.Register(eng.inbox.Refusals()); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	compMux, runs, err := setupComponents(ctx, eng, log, reg)
 	if err != nil {
 		return err

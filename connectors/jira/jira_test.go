@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/intakehq/intake/connectors/connectortest"
 	"github.com/intakehq/intake/connectors/jira"
 	"github.com/intakehq/intake/connectors/outbox"
+	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
 )
@@ -193,4 +195,33 @@ func TestRefusedWebhookKeptForAudit(t *testing.T) {
 	tickets, err := env.Store.ListTickets(context.Background(), 10)
 	require.NoError(t, err)
 	assert.Empty(t, tickets)
+}
+
+// TestSecurity_RefusedConnectorWebhooksCannotFillTheDisk: 4 MiB unsigned
+// requests through the handler keep 4 KiB excerpts, and past the address's
+// refusal budget they are answered 429 and not stored.
+func TestSecurity_RefusedConnectorWebhooksCannotFillTheDisk(t *testing.T) {
+	env, _ := setup(t, &fake{})
+	mux := http.NewServeMux()
+	mux.Handle("POST /connectors/{name}/webhook", env.Reg.WebhookHandler(env.Inbox, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env.Inbox.Refusals().Rate = 1.0 / 3600 // no refill while the test runs
+	pad := strings.Repeat("x", 4<<20-1000)
+	codes := map[int]int{}
+	for i := range 20 {
+		body := fmt.Sprintf(`{"webhookEvent":"jira:issue_created","issue":{"key":"SRV-%d","fields":{"summary":%q}}}`, i, pad)
+		req := httptest.NewRequest("POST", "/connectors/mg-jira/webhook", strings.NewReader(body))
+		req.RemoteAddr = "203.0.113.7:40000"
+		req.Header.Set("X-Hub-Signature", jira.Sign("forger", []byte(body)))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		codes[rec.Code]++
+	}
+	burst := env.Inbox.Refusals().Burst
+	assert.Equal(t, burst, codes[http.StatusUnauthorized])
+	assert.Equal(t, 20-burst, codes[http.StatusTooManyRequests])
+	var n, size int
+	require.NoError(t, env.Store.Pool.QueryRow(context.Background(),
+		`SELECT count(*), coalesce(sum(size), 0) FROM inbound_items WHERE reason = 'bad signature'`).Scan(&n, &size))
+	assert.Equal(t, burst, n)
+	assert.LessOrEqual(t, size, n*(ingest.RefusedExcerpt+100))
 }

@@ -1,5 +1,7 @@
 // Package okdesk is the connector for Okdesk (https://<account>.okdesk.ru/api/v1,
-// api_token in the query).
+// api_token in the query: Okdesk's API takes the token nowhere else, so every
+// error that quotes a URL is masked by the connectors' HTTP client, see
+// package redact).
 //
 //	list:     GET  /api/v1/issues/list?updated_since=dd-mm-yyyy HH:MM   [{id, updated_at, ...}]
 //	get:      GET  /api/v1/issues/{id}

@@ -91,7 +91,7 @@ func (s *EmailSender) Send(ctx context.Context, m store.OutboxRow) error {
 // Compose renders the message. Its Message-ID derives from the outbox row,
 // so a repeated attempt is the same message to the chain's deduplication.
 func (s *EmailSender) Compose(id int64, dedupKey string, to []string, e Email) []byte {
-	subject := e.Subject
+	subject := headerText(e.Subject)
 	if e.ExternalID != "" && !strings.Contains(subject, e.ExternalID) {
 		subject = strings.TrimSpace(subject + " [" + e.ExternalID + "]")
 	}
@@ -100,14 +100,16 @@ func (s *EmailSender) Compose(id int64, dedupKey string, to []string, e Email) [
 	}
 	sum := sha256.Sum256([]byte(dedupKey))
 	var b bytes.Buffer
-	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	// Every value is one line: a CR or LF taken from a chain's message
+	// (its Message-ID, a subject) cannot start a header of its own.
+	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, headerText(v)) }
 	h("From", s.cfg.From)
 	h("To", strings.Join(to, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", subject))
 	h("Date", s.now().Format(time.RFC1123Z))
 	h("Message-ID", fmt.Sprintf("<outbox.%d.%x@%s>", id, sum[:6], s.cfg.Domain))
 	if e.InReplyTo != "" {
-		h("In-Reply-To", "<"+strings.Trim(e.InReplyTo, "<>")+">")
+		h("In-Reply-To", msgID(e.InReplyTo))
 	}
 	refs := e.References
 	if e.InReplyTo != "" && !containsID(refs, e.InReplyTo) {
@@ -116,7 +118,7 @@ func (s *EmailSender) Compose(id int64, dedupKey string, to []string, e Email) [
 	if len(refs) > 0 {
 		parts := make([]string, len(refs))
 		for i, r := range refs {
-			parts[i] = "<" + strings.Trim(r, "<>") + ">"
+			parts[i] = msgID(r)
 		}
 		h("References", strings.Join(parts, " "))
 	}
@@ -130,6 +132,29 @@ func (s *EmailSender) Compose(id int64, dedupKey string, to []string, e Email) [
 	qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(e.Text, "\r\n", "\n"), "\n", "\r\n"))) //nolint:errcheck
 	qp.Close()                                                                                   //nolint:errcheck
 	return b.Bytes()
+}
+
+// headerText is v as one header line: CR, LF and other control characters
+// become spaces.
+func headerText(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v)
+}
+
+// msgID is id as a Message-ID reference, <...>, with nothing in it that
+// could end the header or the id: controls, spaces, angle brackets.
+func msgID(id string) string {
+	id = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f || r == '<' || r == '>' {
+			return -1
+		}
+		return r
+	}, id)
+	return "<" + id + ">"
 }
 
 func hasReplyPrefix(s string) bool {

@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intakehq/intake/fault"
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -271,6 +272,9 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) {
 		err = s.Send(sctx, r)
 		cancel()
 	}
+	// What a sender returns is stored as last_error, shown on the API and
+	// logged: no credential of the target may be in it.
+	err = redact.Error(err)
 	if err == nil {
 		if err := d.st.OutboxDelivered(rec, r.ID); err != nil {
 			d.log.Error("outbox: recording delivery", "id", r.ID, "error", err)
@@ -292,9 +296,9 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) {
 	result := "retry"
 	if dead {
 		result = "dead"
-		d.log.Debug("outbox: message is dead", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempts", r.Attempts, "error", err)
+		d.log.Debug("outbox: message is dead", "id", r.ID, "kind", r.Kind, "target", redact.URL(r.Target), "attempts", r.Attempts, "error", err)
 	} else {
-		d.log.Debug("outbox: delivery failed, will retry", "id", r.ID, "kind", r.Kind, "target", r.Target, "attempt", r.Attempts, "retry_in", wait.Round(time.Second), "error", err)
+		d.log.Debug("outbox: delivery failed, will retry", "id", r.ID, "kind", r.Kind, "target", redact.URL(r.Target), "attempt", r.Attempts, "retry_in", wait.Round(time.Second), "error", err)
 	}
 	d.noteFailure(r, dead, err)
 	d.attempts.WithLabelValues(r.Kind, result).Inc()

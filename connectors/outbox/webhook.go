@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
@@ -65,7 +66,7 @@ func CheckResponse(resp *http.Response) error {
 		return nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	err := fmt.Errorf("%s %s: %s: %s", resp.Request.Method, resp.Request.URL.Redacted(), resp.Status, bytes.TrimSpace(body))
+	err := fmt.Errorf("%s %s: %s: %s", resp.Request.Method, redact.URL(resp.Request.URL.String()), resp.Status, redact.Text(string(bytes.TrimSpace(body))))
 	if after, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		return &RetryAfterError{Err: err, After: after}
 	}

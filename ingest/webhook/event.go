@@ -27,6 +27,7 @@ package webhook
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -62,12 +63,18 @@ type CallEvent struct {
 	// say.
 	Answered *bool `json:"answered,omitempty"`
 	Duration int   `json:"duration,omitempty"` // talk seconds
+	// Key, when the provider does not sign the call id, is the request's
+	// identity by its signed fields: the inbox's dedup key, so a replay
+	// under another call id is a duplicate.
+	Key string `json:"-"`
 }
 
 // Terminal reports whether the event says the call is over.
 func (e CallEvent) Terminal() bool { return e.Kind == KindEnd || e.Kind == KindSummary }
 
 func (e CallEvent) ref() string { return e.Provider + "/" + e.CallID + "/" + e.EventID }
+
+func (e CallEvent) dedupKey() string { return cmp.Or(e.Key, e.ref()) }
 
 // flex is a JSON value that may come as a string or a number ("123" or 123).
 type flex string

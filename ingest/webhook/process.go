@@ -170,6 +170,14 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 			return nil, err
 		}
 		return nil, finish(ctx, tx, it.ID, store.OutcomeIgnored, fmt.Sprintf("call %d: %s call with %s, no store", c.ID, c.Status, c.Contact))
+	case c.Status == store.CallMissed && !rc.signsCall(c.Provider) && c.StartedAt == nil:
+		// The end of a call whose start we never had: its call id and
+		// disposition are unsigned, so it makes no ticket on its own.
+		c.Disposition = store.DispositionRecord
+		if err := store.SaveCall(ctx, tx, c); err != nil {
+			return nil, err
+		}
+		return nil, finish(ctx, tx, it.ID, store.OutcomeIgnored, fmt.Sprintf("call %d: missed call without a signed start, kept as a call record", c.ID))
 	case c.Status == store.CallMissed:
 		c.Disposition = store.DispositionCallback
 		if err := store.SaveCall(ctx, tx, c); err != nil {
@@ -204,6 +212,13 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 		return nil, err
 	}
 	return nil, finish(ctx, tx, it.ID, store.OutcomeIgnored, fmt.Sprintf("call %d: %s %s call with store %s kept as a call record", c.ID, c.Status, directionWord(c.Direction), c.Object))
+}
+
+// signsCall reports whether provider's signature covers the call id and
+// the event; an unknown provider does not.
+func (rc *Receiver) signsCall(provider string) bool {
+	p := rc.providers[provider]
+	return p != nil && p.signsCall()
 }
 
 func directionWord(d string) string {

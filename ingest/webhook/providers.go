@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,6 +39,16 @@ type provider interface {
 	// claimedCallID is the call id a request claims, for the audit of
 	// refused requests.
 	claimedCallID(r *http.Request, body []byte) string
+	// signsCall reports whether the signature covers the call id and the
+	// event: when it does not, a missed-call ticket needs the call's signed
+	// start, and replays are recognised by the signed fields (Event.Key).
+	signsCall() bool
+}
+
+// freshnessChecker is a provider whose signed fields carry a time: a
+// signed request whose time is outside the window is refused as a replay.
+type freshnessChecker interface {
+	fresh(body []byte, now time.Time, window time.Duration) error
 }
 
 // --- Mango Office -------------------------------------------------------
@@ -51,6 +62,9 @@ type mango struct {
 }
 
 func (mango) name() string { return "mango" }
+
+// signsCall: the whole json, call id and event included, is signed.
+func (mango) signsCall() bool { return true }
 
 func (m mango) verify(r *http.Request, body []byte) error {
 	f, err := url.ParseQuery(string(body))
@@ -181,6 +195,41 @@ type zadarma struct {
 
 func (zadarma) name() string { return "zadarma" }
 
+// signsCall: pbx_call_id, event, disposition and duration are not signed.
+func (zadarma) signsCall() bool { return false }
+
+// fresh refuses a request whose signed call_start is more than window away
+// from now: a captured request cannot be replayed later.
+func (z zadarma) fresh(body []byte, now time.Time, window time.Duration) error {
+	f, err := url.ParseQuery(string(body))
+	if err != nil {
+		return badSignature("form: %v", err)
+	}
+	if !slices.Contains(zadarmaSigned[f.Get("event")], "call_start") {
+		return nil // NOTIFY_RECORD: no time is signed; it only describes a recording
+	}
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(f.Get("call_start")), z.loc)
+	if err != nil {
+		return badSignature("call_start %q is not a time", clip(f.Get("call_start"), 40))
+	}
+	if d := now.Sub(t); d > window || d < -window {
+		return badSignature("call_start %s is outside the freshness window (%s) of now %s", t.Format(time.RFC3339), window, now.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// zadarmaKey is the identity of a request by what its signature covers: the
+// event and the signed fields. A request replayed with another pbx_call_id
+// or disposition has the same key and is a duplicate.
+func zadarmaKey(f url.Values) string {
+	m := sha256.New()
+	for _, k := range zadarmaSigned[f.Get("event")] {
+		m.Write([]byte(f.Get(k)))
+		m.Write([]byte{0})
+	}
+	return "zadarma/signed/" + f.Get("event") + "/" + hex.EncodeToString(m.Sum(nil))
+}
+
 // zadarmaSigned lists, per event, the fields concatenated for the signature.
 var zadarmaSigned = map[string][]string{
 	"NOTIFY_START":     {"caller_id", "called_did", "call_start"},
@@ -236,7 +285,7 @@ func (z zadarma) parse(r *http.Request, body []byte) (CallEvent, error) {
 		return CallEvent{}, errors.New("zadarma event without pbx_call_id")
 	}
 	name := f.Get("event")
-	e := CallEvent{Provider: z.name(), CallID: id, Name: name, EventID: name}
+	e := CallEvent{Provider: z.name(), CallID: id, Name: name, EventID: name, Key: zadarmaKey(f)}
 	if t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(f.Get("call_start")), z.loc); err == nil {
 		e.At = t
 	}
@@ -299,6 +348,9 @@ type GenericEvent struct {
 }
 
 func (generic) name() string { return "generic" }
+
+// signsCall: the whole body is signed.
+func (generic) signsCall() bool { return true }
 
 // GenericSignature returns the header value for body.
 func GenericSignature(secret string, body []byte) string {

@@ -9,19 +9,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
-	"github.com/intakehq/intake/store"
 )
 
 // MaxBody is the largest request accepted.
 const MaxBody = 1 << 20
+
+// DefaultFreshness is how far a signed call time may be from the clock: a
+// call's end arrives after its start, so it covers long calls.
+const DefaultFreshness = 6 * time.Hour
 
 // Config holds the providers' secrets and the call handling settings. A
 // provider without secrets is not served.
@@ -32,13 +35,16 @@ type Config struct {
 	GenericSecret          string
 	GenericHeader          string // default X-Intake-Signature
 
+	// Now is the clock of the freshness check and of a call-back whose
+	// call carries no time (the wall clock when nil); Freshness is how far
+	// a signed call time may be from it (6h when 0).
+	Now       func() time.Time
+	Freshness time.Duration
+
 	// Call-back tickets for missed calls.
 	CallbackCategory string         // our category code, or "" to leave it to rules
 	CallbackPriority string         // critical|high|normal|low, or ""
 	Location         *time.Location // intake.timezone, for the call-back text; UTC when nil
-	// Now is the clock of a call-back whose call carries no time; the wall
-	// clock when nil.
-	Now func() time.Time
 }
 
 // Receiver serves the webhook endpoints and processes the stored requests.
@@ -65,9 +71,12 @@ func New(cfg Config, inbox *ingest.Inbox, log *slog.Logger) *Receiver {
 	if cfg.Now == nil {
 		cfg.Now = clock.Wall
 	}
+	if cfg.Freshness <= 0 {
+		cfg.Freshness = DefaultFreshness
+	}
 	rc := &Receiver{cfg: cfg, inbox: inbox, log: log, providers: map[string]provider{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "intake_call_webhooks_total", Help: "Telephony webhook requests by provider and result (accepted, known, refused, unreadable, error).",
+			Name: "intake_call_webhooks_total", Help: "Telephony webhook requests by provider and result (accepted, known, refused, limited, unreadable, error).",
 		}, []string{"provider", "result"}),
 	}
 	if cfg.MangoAPIKey != "" && cfg.MangoSalt != "" {
@@ -128,6 +137,11 @@ func zdEcho(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) handler(p provider) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc.inbox.Refusals().Blocked(r, p.name()) {
+			rc.received.WithLabelValues(p.name(), "limited").Inc()
+			http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 		if err != nil {
 			rc.received.WithLabelValues(p.name(), "unreadable").Inc()
@@ -135,7 +149,11 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		raw := dumpRequest(r, body)
-		if err := p.verify(r, body); err != nil {
+		err = p.verify(r, body)
+		if fc, ok := p.(freshnessChecker); ok && err == nil {
+			err = fc.fresh(body, rc.cfg.Now(), rc.cfg.Freshness)
+		}
+		if err != nil {
 			rc.refuse(r.Context(), w, r, p, body, raw, err)
 			return
 		}
@@ -149,7 +167,7 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		res, err := rc.inbox.Put(r.Context(), []ingest.Item{{
-			Source: flow.SourceCall, SourceRef: ev.ref(), DedupKey: ev.ref(), Raw: raw,
+			Source: flow.SourceCall, SourceRef: ev.ref(), DedupKey: ev.dedupKey(), Raw: raw,
 			Meta: map[string]any{"provider": ev.Provider, "call_id": ev.CallID, "event": ev.Name, "kind": ev.Kind, "remote": r.RemoteAddr},
 		}}, nil)
 		if err != nil {
@@ -160,8 +178,11 @@ func (rc *Receiver) handler(p provider) http.Handler {
 			return
 		}
 		result := "accepted"
-		if res[0].Status != ingest.StatusNew {
+		switch res[0].Status {
+		case ingest.StatusKnown:
 			result = "known"
+		case ingest.StatusDuplicate:
+			result = "duplicate"
 		}
 		rc.received.WithLabelValues(p.name(), result).Inc()
 		w.Header().Set("Content-Type", "application/json")
@@ -169,32 +190,32 @@ func (rc *Receiver) handler(p provider) http.Handler {
 	})
 }
 
-// refuse keeps a request with a bad signature for audit and answers 401.
+// refuse answers a request with a bad signature 401 and keeps an excerpt
+// of it for audit (ingest.Refusals); an address refused too often is
+// answered 429, and neither kept nor logged one request at a time.
 func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, p provider, body, raw []byte, cause error) {
 	claimed := p.claimedCallID(r, body)
-	rc.log.Warn("call webhook refused", "provider", p.name(), "remote", r.RemoteAddr, "path", r.URL.Path,
-		"claimed_call_id", claimed, "reason", cause.Error())
 	rc.received.WithLabelValues(p.name(), "refused").Inc()
-	if err := rc.keepRefused(ctx, p.name(), claimed, raw, cause); err != nil {
+	did, err := rc.inbox.Refusals().Keep(ctx, r, ingest.Refused{Source: flow.SourceCall, Endpoint: p.name(), Raw: raw, Cause: cause,
+		Meta: map[string]any{"provider": p.name(), "claimed_call_id": clip(claimed, 200), "remote": r.RemoteAddr}})
+	if err != nil {
 		rc.log.Error("call webhook: keeping refused request", "provider", p.name(), "error", err)
 	}
+	if did == ingest.RefusalLimited {
+		http.Error(w, "too many refused requests", http.StatusTooManyRequests)
+		return
+	}
+	rc.log.Warn("call webhook refused", "provider", p.name(), "remote", r.RemoteAddr, "path", r.URL.Path,
+		"claimed_call_id", clip(claimed, 200), "reason", cause.Error(), "kept", did)
 	http.Error(w, "bad signature", http.StatusUnauthorized)
 }
 
-// keepRefused stores a refused request as an item that is never processed:
-// outcome "ignored", reason "bad signature". Its keys derive from the
-// request's bytes, never from the call id it claims, so a forged request
-// cannot take the place of a real event.
-func (rc *Receiver) keepRefused(ctx context.Context, provider, claimed string, raw []byte, cause error) error {
-	sum := sha256.Sum256(raw)
-	ref := "refused/" + provider + "/" + hex.EncodeToString(sum[:])
-	_, err := rc.inbox.Put(ctx, []ingest.Item{{
-		Source: flow.SourceCall, SourceRef: ref, DedupKey: ref, Raw: raw, Failed: cause.Error(),
-		Meta: map[string]any{"provider": provider, "claimed_call_id": claimed, "refused": true},
-	}}, func(ctx context.Context, tx pgx.Tx) error {
-		return store.RefuseItem(ctx, tx, flow.SourceCall, ref, "bad signature")
-	})
-	return err
+// clip cuts a value taken from a request to at most n bytes for logs.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // keep stores a signed request that cannot be read, as failed.

@@ -99,11 +99,17 @@ func answeredZadarma(id, phone string) []request {
 
 // --- harness ----------------------------------------------------------------
 
+// clock is the receivers' now: shortly after the test calls' call_start
+// (2026-11-14 20:51:12 in Moscow).
+var clock = time.Date(2026, 11, 14, 18, 0, 0, 0, time.UTC)
+
 type env struct {
-	t    *testing.T
-	st   *store.Store
-	proc *pipeline.Processor
-	srv  *httptest.Server
+	t     *testing.T
+	st    *store.Store
+	proc  *pipeline.Processor
+	srv   *httptest.Server
+	inbox *ingest.Inbox
+	rc    *webhook.Receiver
 }
 
 func newEnv(t *testing.T) *env {
@@ -117,16 +123,18 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
 	msk, _ := time.LoadLocation("Europe/Moscow")
+	inbox := ingest.NewInbox(st, nil, func() time.Time { return clock })
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret, ZadarmaLocation: msk,
-		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk},
-		ingest.NewInbox(st, nil, clocktest.Clock(t)), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		GenericSecret: genericSecret, CallbackCategory: "refrigeration", CallbackPriority: "high", Location: msk,
+		Now: func() time.Time { return clock }},
+		inbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	proc.HandleSource(flow.SourceCall, rc.Parse)
 	proc.OnTicket(rc.TicketHook)
 	mux := http.NewServeMux()
 	rc.Routes(mux, "/telephony")
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, st: st, proc: proc, srv: srv}
+	return &env{t: t, st: st, proc: proc, srv: srv, inbox: inbox, rc: rc}
 }
 
 func (e *env) send(r request) (int, string) {
