@@ -23,7 +23,13 @@ var (
 
 // InLifecycleTx runs fn in one transaction, committing when fn returns nil.
 func (s *Store) InLifecycleTx(ctx context.Context, fn func(lifecycle.Tx) error) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error { return fn(LifecycleTx(tx)) })
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		w := NewWriteBehind(tx)
+		if err := fn(LifecycleTx(w)); err != nil {
+			return err
+		}
+		return w.Flush(ctx)
+	})
 }
 
 // LifecycleTx gives the lifecycle a transaction that is already open (the
@@ -90,17 +96,15 @@ func (x lcTx) Savepoint(ctx context.Context, fn func(lifecycle.Tx) error) error 
 }
 
 func (x lcTx) SetTicketState(ctx context.Context, ticketID int64, state lifecycle.State) error {
-	_, err := x.tx.Exec(ctx, `UPDATE tickets SET state = $2, updated_at = now() WHERE id = $1`, ticketID, string(state))
-	return err
+	return execLater(ctx, x.tx, nil, `UPDATE tickets SET state = $2, updated_at = now() WHERE id = $1`, ticketID, string(state))
 }
 
 func (x lcTx) SetTicketEngineer(ctx context.Context, ticketID int64, engineer *string) error {
-	_, err := x.tx.Exec(ctx, `UPDATE tickets SET engineer = $2, updated_at = now() WHERE id = $1`, ticketID, engineer)
-	return err
+	return execLater(ctx, x.tx, nil, `UPDATE tickets SET engineer = $2, updated_at = now() WHERE id = $1`, ticketID, engineer)
 }
 
 func (x lcTx) EnterState(ctx context.Context, t *lifecycle.Ticket, taskID *int64, state lifecycle.State, at time.Time, counted bool) error {
-	if _, err := x.tx.Exec(ctx, `UPDATE state_durations SET left_at = $3
+	if err := execLater(ctx, x.tx, nil, `UPDATE state_durations SET left_at = $3
 		WHERE ticket_id = $1 AND coalesce(task_id, 0) = coalesce($2, 0) AND left_at IS NULL`, t.ID, taskID, at); err != nil {
 		return err
 	}
@@ -111,11 +115,10 @@ func (x lcTx) EnterState(ctx context.Context, t *lifecycle.Ticket, taskID *int64
 	if t.Category != nil {
 		cat = *t.Category
 	}
-	_, err := x.tx.Exec(ctx, `
+	return execLater(ctx, x.tx, nil, `
 		INSERT INTO state_durations (ticket_id, task_id, state, client, region, category, entered_at)
 		VALUES ($1, $2, $3, $4, coalesce((SELECT region FROM objects WHERE client = $4 AND code = $5), ''), $6, $7)`,
 		t.ID, taskID, string(state), t.Client, t.Object, cat, at)
-	return err
 }
 
 func (x lcTx) AddTicketEvent(ctx context.Context, r lifecycle.TicketEvent) (int64, error) {
@@ -147,9 +150,8 @@ func (x lcTx) Schedule(ctx context.Context, tm lifecycle.Timer) error {
 	if data == nil {
 		data = []byte("{}")
 	}
-	_, err := x.tx.Exec(ctx, `INSERT INTO lifecycle_timers (key, kind, ticket_id, task_id, due_at, data) VALUES ($1, $2, $3, $4, $5, $6)
+	return execLater(ctx, x.tx, nil, `INSERT INTO lifecycle_timers (key, kind, ticket_id, task_id, due_at, data) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO NOTHING`, tm.Key, tm.Kind, tm.TicketID, tm.TaskID, tm.DueAt, []byte(data))
-	return err
 }
 
 func (x lcTx) Tasks(ctx context.Context, ticketID int64) ([]lifecycle.Task, error) {
@@ -214,9 +216,8 @@ func (x lcTx) AnyAccepted(ctx context.Context, ticketID int64) (bool, error) {
 }
 
 func (x lcTx) AddOffer(ctx context.Context, taskID int64, engineer string, round int, now time.Time) error {
-	_, err := x.tx.Exec(ctx, `INSERT INTO task_offers (task_id, engineer, round, offered_at) VALUES ($1, $2, $3, $4)
+	return execLater(ctx, x.tx, nil, `INSERT INTO task_offers (task_id, engineer, round, offered_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (task_id, engineer) DO NOTHING`, taskID, engineer, round, now)
-	return err
 }
 
 func (x lcTx) LockOffer(ctx context.Context, taskID int64, engineer string) (string, error) {
@@ -297,8 +298,7 @@ func (x lcTx) UpdateApproval(ctx context.Context, a *lifecycle.Approval) error {
 }
 
 func (x lcTx) SkipOpenApprovals(ctx context.Context, ticketID int64, reason string) error {
-	_, err := x.tx.Exec(ctx, `UPDATE approvals SET state = 'skipped', reason = $2 WHERE ticket_id = $1 AND state IN ('waiting', 'pending')`, ticketID, reason)
-	return err
+	return execLater(ctx, x.tx, nil, `UPDATE approvals SET state = 'skipped', reason = $2 WHERE ticket_id = $1 AND state IN ('waiting', 'pending')`, ticketID, reason)
 }
 
 func (x lcTx) DueTimer(ctx context.Context, now time.Time) (*lifecycle.Timer, bool, error) {
@@ -311,13 +311,11 @@ func (x lcTx) DueTimer(ctx context.Context, now time.Time) (*lifecycle.Timer, bo
 }
 
 func (x lcTx) FinishTimer(ctx context.Context, id int64, at time.Time, outcome string) error {
-	_, err := x.tx.Exec(ctx, `UPDATE lifecycle_timers SET fired_at = $2, outcome = $3 WHERE id = $1`, id, at, outcome)
-	return err
+	return execLater(ctx, x.tx, nil, `UPDATE lifecycle_timers SET fired_at = $2, outcome = $3 WHERE id = $1`, id, at, outcome)
 }
 
 func (x lcTx) PostponeTimer(ctx context.Context, id int64, due time.Time, outcome string) error {
-	_, err := x.tx.Exec(ctx, `UPDATE lifecycle_timers SET due_at = $2, outcome = $3 WHERE id = $1`, id, due, outcome)
-	return err
+	return execLater(ctx, x.tx, nil, `UPDATE lifecycle_timers SET due_at = $2, outcome = $3 WHERE id = $1`, id, due, outcome)
 }
 
 func (x lcTx) CreateInternalTicket(ctx context.Context, it lifecycle.InternalTicket, now time.Time) (int64, bool, error) {

@@ -69,7 +69,7 @@ func EnqueueOutbox(ctx context.Context, tx pgx.Tx, m OutboxMessage) error {
 	if err != nil {
 		return fmt.Errorf("encoding outbox payload: %w", err)
 	}
-	_, err = tx.Exec(ctx, `
+	err = execLater(ctx, tx, nil, `
 		INSERT INTO outbox (kind, target, ticket_id, payload, dedup_key)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (dedup_key) DO NOTHING`,

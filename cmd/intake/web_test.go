@@ -241,7 +241,7 @@ func TestHTTPEngineerFlow(t *testing.T) {
 		}
 		assert.Equal(t, http.StatusForbidden, f.CallAs(t, "", "GET", string(tampered), nil, nil))
 		assert.Equal(t, http.StatusForbidden, f.CallAs(t, "", "POST", string(tampered), nil, nil))
-		expired := link(time.Now().Add(-time.Minute))
+		expired := link(f.eng.now().Add(-time.Minute))
 		assert.Equal(t, http.StatusGone, f.CallAs(t, "", "GET", expired, nil, nil))
 		assert.Equal(t, http.StatusGone, f.CallAs(t, "", "POST", expired, nil, nil))
 	})
