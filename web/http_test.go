@@ -27,6 +27,7 @@ import (
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/pipeline"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
@@ -69,6 +70,14 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 				return err
 			})
 			return done, err
+		},
+		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
+			var out []replay.Result
+			err := replay.Try(ctx, st, proc, msgs, asNew, func(t replay.Tried) error {
+				out = append(out, t.Result(time.UTC))
+				return nil
+			})
+			return out, err
 		},
 		Resolve: func(ctx context.Context, id int64, client, object, by string) (tid int64, err error) {
 			err = st.InTx(ctx, func(tx pgx.Tx) error {
@@ -477,4 +486,35 @@ func countOutcome(t *testing.T, f *fixture, outcome string) int {
 	var n int
 	require.NoError(t, f.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbound_items WHERE outcome = $1`, outcome).Scan(&n))
 	return n
+}
+
+// POST /api/v1/try runs uploaded mail through the stages as `intake try`
+// does: it says what each would become, and writes nothing.
+func TestHTTPTry(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	var before int
+	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&before))
+
+	mail := demo.Mail()[0].Data // a chain's new order, stored by the fixture already
+	var out struct{ Results []replay.Result }
+	form := webtest.NewMultipart(t, nil, map[string][]byte{"order.eml": mail})
+	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
+	require.Len(t, out.Results, 1)
+	assert.Equal(t, "duplicate", out.Results[0].Kind, "the same message is stored already")
+
+	form = webtest.NewMultipart(t, map[string]string{"as_new": "1"}, map[string][]byte{"order.eml": mail})
+	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
+	require.Len(t, out.Results, 1)
+	r := out.Results[0]
+	assert.Equal(t, "order.eml", r.File)
+	assert.Contains(t, []string{"ticket", "follow_up"}, r.Kind)
+	require.NotNil(t, r.Client)
+	require.NotNil(t, r.Object)
+
+	var after int
+	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&after))
+	assert.Equal(t, before, after, "a try writes nothing")
+
+	assert.Equal(t, http.StatusBadRequest, f.Call(t, "POST", "/api/v1/try", webtest.NewMultipart(t, nil, nil), nil), "no file")
 }

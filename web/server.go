@@ -47,6 +47,9 @@ type Server struct {
 	// Resolve turns an unmatched item into a ticket for the store a
 	// dispatcher chose and returns the ticket id. Optional.
 	Resolve func(ctx context.Context, id int64, client, object, by string) (int64, error)
+	// Try runs uploaded messages through the stages without writing
+	// anything (POST /api/v1/try). Optional.
+	Try Trier
 	// APITokens, when set, are required as "Authorization: Bearer <token>"
 	// on /api/v1/ (dispatchers, operations, scripts). The engineer and
 	// approval endpoints carry their own credentials and are exempt.
@@ -83,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rules", s.getRules)
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
+	mux.HandleFunc("POST /api/v1/try", s.try)
 	s.registerPages(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
