@@ -34,7 +34,7 @@ func goList(t *testing.T) map[string][]string {
 }
 
 // TestDependencyDirection keeps the layers apart:
-//   - the domain packages (parsers, rules, routing, lifecycle) and the
+//   - the domain packages (parsers, rules, routing, lifecycle, auth) and the
 //     types that flow between stages (flow, fault) decide over data they are
 //     given: they import neither the database driver, the message bus,
 //     net/http, nor any of Intake's I/O layers;
@@ -44,7 +44,7 @@ func goList(t *testing.T) map[string][]string {
 //   - no production code imports a testdata folder.
 func TestDependencyDirection(t *testing.T) {
 	pkgs := goList(t)
-	pure := []string{"parsers", "rules", "routing", "lifecycle", "flow", "fault"}
+	pure := []string{"parsers", "rules", "routing", "lifecycle", "flow", "fault", "auth"}
 	forbiddenDeps := []string{"github.com/jackc/pgx", "github.com/ThreeDotsLabs/watermill", "database/sql"}
 	layers := []string{"store", "pipeline", "web", "ingest", "connectors", "cmd"}
 	for _, p := range pure {
