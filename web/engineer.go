@@ -357,7 +357,16 @@ func (h *Lifecycle) createToken(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, "engineer_token.create", code, map[string]any{"label": b.Label})
 	writeJSON(w, http.StatusCreated, map[string]string{"engineer": code, "token": tok})
+}
+
+// audit records an action of the request's principal; a failure to record
+// is logged, the action stands.
+func (h *Lifecycle) audit(r *http.Request, action, target string, detail map[string]any) {
+	if err := h.LC.Store().Audit(r.Context(), actor(r), action, target, detail); err != nil {
+		h.Log.Error("audit", "action", action, "target", target, "error", err)
+	}
 }
 
 func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
@@ -366,6 +375,7 @@ func (h *Lifecycle) revokeTokens(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, "engineer_token.revoke", r.PathValue("code"), map[string]any{"revoked": n})
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }
 
@@ -400,21 +410,21 @@ func (h *Lifecycle) act(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// dispatcherBody is a dispatcher's action on a ticket. Who does it is the
+// authenticated caller (By, filled in here); a "by" in the body is ignored.
 type dispatcherBody struct {
-	By       string `json:"by"`
+	By       string `json:"-"`
 	Reason   string `json:"reason"`
 	Engineer string `json:"engineer"`
 }
 
-func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
+func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, action string, do func(id int64, b dispatcherBody) error) {
 	var b dispatcherBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
-	if err == nil && b.By == "" {
-		err = unprocessable{errors.New(`"by" (who does it) is required`)}
-	}
+	b.By = actor(r)
 	if err == nil {
 		err = do(id, b)
 	}
@@ -422,6 +432,7 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, action, strconv.FormatInt(id, 10), map[string]any{"engineer": b.Engineer, "reason": b.Reason})
 	t, err := store.TicketByID(r.Context(), h.LC.Store().Pool, id)
 	if err != nil {
 		h.fail(w, r, err)
@@ -431,19 +442,19 @@ func (h *Lifecycle) dispatcherAction(w http.ResponseWriter, r *http.Request, do 
 }
 
 func (h *Lifecycle) dispatch(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.dispatch", func(id int64, b dispatcherBody) error {
 		return h.LC.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
 	})
 }
 
 func (h *Lifecycle) cancel(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.cancel", func(id int64, b dispatcherBody) error {
 		return h.LC.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
 func (h *Lifecycle) close(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.close", func(id int64, b dispatcherBody) error {
 		return h.LC.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
