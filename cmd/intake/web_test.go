@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/connectors/outbox"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/ingest"
@@ -209,7 +210,7 @@ func (f *webFixture) unmatchedWithCandidates(t *testing.T) apiItem {
 }
 
 func TestHTTPItemsAndQueues(t *testing.T) {
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
 
 	var list struct{ Items []apiItem }
 	require.Equal(t, http.StatusOK, f.call(t, "GET", "/api/v1/items?limit=500", nil, &list))
@@ -327,7 +328,7 @@ func TestHTTPRules(t *testing.T) {
 }
 
 func TestHTTPAPITokenEnforced(t *testing.T) {
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
 	cases := []struct {
 		name, method, path, auth string
 		want                     int
@@ -336,10 +337,10 @@ func TestHTTPAPITokenEnforced(t *testing.T) {
 		{"readiness is open", "GET", "/readyz", "", http.StatusOK},
 		{"no token", "GET", "/api/v1/items", "", http.StatusUnauthorized},
 		{"wrong token", "GET", "/api/v1/unmatched", "Bearer nope", http.StatusUnauthorized},
-		{"right token", "GET", "/api/v1/unmatched", "Bearer api-secret", http.StatusOK},
+		{"right token", "GET", "/api/v1/unmatched", "Bearer "+testAPIToken, http.StatusOK},
 		{"writes too", "POST", "/api/v1/items/retry-failed", "", http.StatusUnauthorized},
 		{"lifecycle's dispatcher endpoints too", "POST", "/api/v1/engineers/ENG-0001/tokens", "", http.StatusUnauthorized},
-		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer api-secret", http.StatusUnauthorized},
+		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer "+testAPIToken, http.StatusUnauthorized},
 		{"pages want a sign-in", "GET", "/ui/", "", http.StatusOK}, // after the redirect to the login form
 	}
 	for _, tc := range cases {
@@ -352,7 +353,7 @@ func TestHTTPAPITokenEnforced(t *testing.T) {
 // TestHTTPEngineerFlow walks docs/lifecycle.md's engineer API.
 func TestHTTPEngineerFlow(t *testing.T) {
 	ctx := context.Background()
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
 	// Engineers' tasks from the demo mail: three open ones, the first two
 	// of different engineers.
 	type openTask struct {
@@ -521,20 +522,24 @@ func csrfOf(t *testing.T, doc *goquery.Document) string {
 }
 
 func TestUILoginAndCSRF(t *testing.T) {
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
+	hash, err := auth.HashPassword("dispatcher secret 1")
+	require.NoError(t, err)
+	_, err = f.st.AddUser(context.Background(), "ivanova", string(auth.Dispatcher), hash, "test")
+	require.NoError(t, err)
 	c := browser(t)
 
 	resp, doc := getPage(t, c, f.srv.URL+"/ui/tickets")
 	assert.Equal(t, "/ui/login", resp.Request.URL.Path, "sent to the login form")
-	assert.Equal(t, 1, doc.Find(`input[name=token][type=password]`).Length())
+	assert.Equal(t, 1, doc.Find(`input[name=password][type=password]`).Length())
 	csrf := csrfOf(t, doc)
 
-	resp, err := c.PostForm(f.srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {"wrong"}, "next": {"/ui/tickets"}})
+	resp, err = c.PostForm(f.srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "user": {"ivanova"}, "password": {"wrong"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	resp, err = c.PostForm(f.srv.URL+"/ui/login", url.Values{"token": {"api-secret"}, "next": {"/ui/tickets"}})
+	resp, err = c.PostForm(f.srv.URL+"/ui/login", url.Values{"user": {"ivanova"}, "password": {"dispatcher secret 1"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token")
@@ -542,7 +547,7 @@ func TestUILoginAndCSRF(t *testing.T) {
 	// Sign in; look at the cookie as it is sent.
 	noRedirect := *c
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err = noRedirect.PostForm(f.srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {"api-secret"}, "name": {"Иванова"}, "next": {"/ui/tickets"}})
+	resp, err = noRedirect.PostForm(f.srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "user": {"ivanova"}, "password": {"dispatcher secret 1"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
@@ -556,12 +561,12 @@ func TestUILoginAndCSRF(t *testing.T) {
 	require.NotNil(t, session)
 	assert.True(t, session.HttpOnly)
 	assert.Equal(t, http.SameSiteStrictMode, session.SameSite)
-	assert.NotContains(t, session.Value, "api-secret", "the cookie holds an HMAC, not the token")
+	assert.NotContains(t, session.Value, "dispatcher", "the cookie holds a random session id")
 
 	resp, doc = getPage(t, c, f.srv.URL+"/ui/")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "/ui/", resp.Request.URL.Path)
-	assert.Contains(t, doc.Find("header").Text(), "Иванова")
+	assert.Contains(t, doc.Find("header").Text(), "ivanova")
 	// Reading the API with the session works (links to raw messages and
 	// acts); writing does not.
 	id, _ := doc.Find(`section.card[id^=item-]`).First().Attr("id")
@@ -803,3 +808,6 @@ func TestDeadOutboxShown(t *testing.T) {
 	_, doc = getPage(t, c, f.srv.URL+"/ui/failed")
 	assert.Contains(t, doc.Find(".empty").Text(), "Ошибок нет")
 }
+
+// testAPIToken is a configured admin token, as long as a real one must be.
+const testAPIToken = "api-secret-0123456789-abcdefghijklmnop"
