@@ -337,10 +337,10 @@ func TestHTTPAPITokenEnforced(t *testing.T) {
 		{"readiness is open", "GET", "/readyz", "", http.StatusOK},
 		{"no token", "GET", "/api/v1/items", "", http.StatusUnauthorized},
 		{"wrong token", "GET", "/api/v1/unmatched", "Bearer nope", http.StatusUnauthorized},
-		{"right token", "GET", "/api/v1/unmatched", "Bearer "+testAPIToken, http.StatusOK},
+		{"right token", "GET", "/api/v1/unmatched", "Bearer " + testAPIToken, http.StatusOK},
 		{"writes too", "POST", "/api/v1/items/retry-failed", "", http.StatusUnauthorized},
 		{"lifecycle's dispatcher endpoints too", "POST", "/api/v1/engineers/ENG-0001/tokens", "", http.StatusUnauthorized},
-		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer "+testAPIToken, http.StatusUnauthorized},
+		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer " + testAPIToken, http.StatusUnauthorized},
 		{"pages want a sign-in", "GET", "/ui/", "", http.StatusOK}, // after the redirect to the login form
 	}
 	for _, tc := range cases {
