@@ -105,6 +105,8 @@ func Required(method, path string) Permission {
 		return 0
 	case strings.HasPrefix(path, "/api/v1/engineers/") && strings.HasSuffix(path, "/tokens"):
 		return Manage
+	case path == "/api/v1/users", strings.HasPrefix(path, "/api/v1/users/"):
+		return Manage
 	case path == "/api/v1/audit":
 		return Audit
 	case strings.HasPrefix(path, "/api/v1/rules") && method != "GET" && method != "HEAD":

@@ -25,6 +25,8 @@ func TestRoles(t *testing.T) {
 		{"GET", "/api/v1/audit", false, true, true},
 		{"POST", "/api/v1/engineers/ENG-1/tokens", false, false, true},
 		{"DELETE", "/api/v1/engineers/ENG-1/tokens", false, false, true},
+		{"GET", "/api/v1/users", false, false, true},
+		{"POST", "/api/v1/users/ivanova/disable", false, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

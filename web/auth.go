@@ -323,3 +323,37 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
 }
+
+// listUsers is GET /api/v1/users: every user and every user's token (their
+// ids, never the tokens). Admins only.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := s.Store.Users(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ts, err := s.Store.APITokens(r.Context(), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if us == nil {
+		us = []store.User{}
+	}
+	if ts == nil {
+		ts = []store.APIToken{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us, "tokens": ts})
+}
+
+// disableUser is POST /api/v1/users/{name}/disable: the user's sessions end
+// and its tokens stop working at once. Admins only.
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.Store.DisableUser(r.Context(), name, actor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.Log.Info("user disabled", "user", name, "by", actor(r))
+	writeJSON(w, http.StatusOK, map[string]any{"user": name, "disabled": true})
+}

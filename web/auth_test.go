@@ -191,8 +191,11 @@ func TestAttackNoRolesAndImpersonation(t *testing.T) {
 		"nor may operations: that is an admin's")
 	assert.Equal(t, http.StatusForbidden, f.do(t, "GET", "/api/v1/audit", remote, disp, nil).Code)
 	f.addUser(t, "root", auth.Admin, "admin secret 12")
-	assert.Equal(t, http.StatusCreated, f.do(t, "POST", "/api/v1/engineers/ENG-0001/tokens", remote, f.token(t, "root"), map[string]string{}).Code,
+	root := f.token(t, "root")
+	assert.Equal(t, http.StatusCreated, f.do(t, "POST", "/api/v1/engineers/ENG-0001/tokens", remote, root, map[string]string{}).Code,
 		"an admin may")
+	assert.Equal(t, http.StatusForbidden, f.do(t, "GET", "/api/v1/users", remote, ops, nil).Code, "users are an admin's")
+	assert.Equal(t, http.StatusOK, f.do(t, "GET", "/api/v1/users", remote, root, nil).Code)
 	assert.Empty(t, f.rules.by)
 
 	rec := f.do(t, "POST", "/api/v1/rules", remote, ops, rules)
@@ -286,7 +289,8 @@ func TestAttackLogoutKeepsSession(t *testing.T) {
 	_, cookies = f.login(t, remote, "ivanova", "dispatcher secret 1")
 	tok := f.token(t, "ivanova")
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/ui/", remote, "", nil, cookies...).Code)
-	require.NoError(t, f.st.DisableUser(context.Background(), "ivanova", "test"))
+	f.addUser(t, "root", auth.Admin, "admin secret 12")
+	require.Equal(t, http.StatusOK, f.do(t, "POST", "/api/v1/users/ivanova/disable", remote, f.token(t, "root"), nil).Code)
 	assert.Equal(t, http.StatusSeeOther, f.do(t, "GET", "/ui/", remote, "", nil, cookies...).Code)
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, "GET", "/api/v1/stats", remote, tok, nil).Code)
 	rec, _ = f.login(t, remote, "ivanova", "dispatcher secret 1")

@@ -85,6 +85,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
 	mux.HandleFunc("GET /api/v1/audit", s.auditLog)
+	mux.HandleFunc("GET /api/v1/users", s.listUsers)
+	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
