@@ -256,7 +256,7 @@ func TestHTTPItemsAndQueues(t *testing.T) {
 		for _, e := range tk.Events {
 			kinds = append(kinds, e.Kind+"/"+e.Actor)
 		}
-		assert.Contains(t, kinds, "resolved/ivanova")
+		assert.Contains(t, kinds, "resolved/config-token-1", `the token that asked, not the body's "by"`)
 		var ts struct{ Tickets []store.Ticket }
 		require.Equal(t, http.StatusOK, f.call(t, "GET", "/api/v1/tickets?limit=1000", nil, &ts))
 		assert.Equal(t, got.Ticket.ID, ts.Tickets[0].ID, "newest first")
