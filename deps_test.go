@@ -35,7 +35,7 @@ func goList(t *testing.T) map[string][]string {
 }
 
 // TestDependencyDirection keeps the layers apart:
-//   - the domain packages (parsers, rules, routing, reference, lifecycle) and the
+//   - the domain packages (parsers, rules, routing, reference, lifecycle, auth) and the
 //     types that flow between stages (flow, fault) and the masking of secrets (redact) decide over data they are
 //     given: they import no package that reads files or opens connections
 //     (os, io/fs, net, net/http) nor any of Intake's I/O layers, and link
@@ -48,7 +48,7 @@ func goList(t *testing.T) map[string][]string {
 //   - no production code imports a testdata folder.
 func TestDependencyDirection(t *testing.T) {
 	pkgs := goList(t)
-	pure := []string{"parsers", "rules", "routing", "reference", "lifecycle", "flow", "fault", "redact"}
+	pure := []string{"parsers", "rules", "routing", "reference", "lifecycle", "flow", "fault", "redact", "auth"}
 	forbiddenDeps := []string{"github.com/jackc/pgx", "github.com/ThreeDotsLabs/watermill", "database/sql"}
 	forbiddenImports := []string{"os", "os/exec", "io/fs", "net", "net/http"}
 	layers := []string{"store", "pipeline", "web", "ingest", "connectors", "cmd"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/intakehq/intake/store"
@@ -21,7 +22,7 @@ var ErrCallRequest = errors.New("call cannot become a ticket")
 //
 //	GET  /api/v1/calls?unknown=1&status=missed&disposition=record&client=C&object=O&before=ID&limit=N
 //	GET  /api/v1/calls/{id}           the call with its events
-//	POST /api/v1/calls/{id}/ticket    {"problem", "category", "priority", "by"}
+//	POST /api/v1/calls/{id}/ticket    {"problem", "category", "priority"} (by: the caller)
 func (s *Server) CallRoutes(mux *http.ServeMux, ticket CallTicketer) {
 	mux.HandleFunc("GET /api/v1/calls", s.listCalls)
 	mux.HandleFunc("GET /api/v1/calls/{id}", s.getCall)
@@ -71,9 +72,16 @@ func (s *Server) callTicket(w http.ResponseWriter, r *http.Request, ticket CallT
 		s.writeError(w, r, err)
 		return
 	}
-	var body json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		s.writeError(w, r, badRequest{errors.New("body must be a JSON object: " + err.Error())})
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&fields); err != nil || fields == nil {
+		s.writeError(w, r, badRequest{fmt.Errorf("body must be a JSON object: %v", err)})
+		return
+	}
+	// Who asks is the authenticated caller, whatever the body says.
+	fields["by"], _ = json.Marshal(actor(r))
+	body, err := json.Marshal(fields)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	item, err := ticket(r.Context(), id, body)

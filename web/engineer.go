@@ -367,7 +367,16 @@ func (h *LifecycleAPI) createToken(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, "engineer_token.create", code, map[string]any{"label": b.Label})
 	writeJSON(w, http.StatusCreated, map[string]string{"engineer": code, "token": tok})
+}
+
+// audit records an action of the request's principal; a failure to record
+// is logged, the action stands.
+func (h *LifecycleAPI) audit(r *http.Request, action, target string, detail map[string]any) {
+	if err := h.Store.Audit(r.Context(), actor(r), action, target, detail); err != nil {
+		h.Log.Error("audit", "action", action, "target", target, "error", err)
+	}
 }
 
 func (h *LifecycleAPI) revokeTokens(w http.ResponseWriter, r *http.Request) {
@@ -376,6 +385,7 @@ func (h *LifecycleAPI) revokeTokens(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, "engineer_token.revoke", r.PathValue("code"), map[string]any{"revoked": n})
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": n})
 }
 
@@ -410,21 +420,21 @@ func (h *LifecycleAPI) act(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// dispatcherBody is a dispatcher's action on a ticket. Who does it is the
+// authenticated caller (By, filled in here); a "by" in the body is ignored.
 type dispatcherBody struct {
-	By       string `json:"by"`
+	By       string `json:"-"`
 	Reason   string `json:"reason"`
 	Engineer string `json:"engineer"`
 }
 
-func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, do func(id int64, b dispatcherBody) error) {
+func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, action string, do func(id int64, b dispatcherBody) error) {
 	var b dispatcherBody
 	id, err := pathID(r)
 	if err == nil {
 		err = readJSON(r, &b)
 	}
-	if err == nil && b.By == "" {
-		err = unprocessable{errors.New(`"by" (who does it) is required`)}
-	}
+	b.By = actor(r)
 	if err == nil {
 		err = do(id, b)
 	}
@@ -432,6 +442,7 @@ func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, 
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, action, strconv.FormatInt(id, 10), map[string]any{"engineer": b.Engineer, "reason": b.Reason})
 	t, err := store.TicketByID(r.Context(), h.Store.Pool, id)
 	if err != nil {
 		h.fail(w, r, err)
@@ -441,19 +452,19 @@ func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, 
 }
 
 func (h *LifecycleAPI) dispatch(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.dispatch", func(id int64, b dispatcherBody) error {
 		return h.Service.Dispatch(r.Context(), id, "dispatcher:"+b.By, b.Engineer)
 	})
 }
 
 func (h *LifecycleAPI) cancel(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.cancel", func(id int64, b dispatcherBody) error {
 		return h.Service.Cancel(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }
 
 func (h *LifecycleAPI) close(w http.ResponseWriter, r *http.Request) {
-	h.dispatcherAction(w, r, func(id int64, b dispatcherBody) error {
+	h.dispatcherAction(w, r, "ticket.close", func(id int64, b dispatcherBody) error {
 		return h.Service.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/redact"
@@ -145,7 +146,7 @@ func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolveItem is a dispatcher's decision on an unmatched item:
-// {"client": "PU", "object": "0123", "by": "ivanova"}.
+// {"client": "PU", "object": "0123"}, recorded as the caller's.
 func (s *Server) resolveItem(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
@@ -159,20 +160,17 @@ func (s *Server) resolveItem(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Client string `json:"client"`
 		Object string `json:"object"`
-		By     string `json:"by"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Client == "" || req.Object == "" {
-		s.writeError(w, r, badRequest{errString(`body must be {"client": "...", "object": "...", "by": "..."}`)})
+		s.writeError(w, r, badRequest{errString(`body must be {"client": "...", "object": "..."}`)})
 		return
 	}
-	if req.By == "" {
-		req.By = "dispatcher"
-	}
-	tid, err := s.Resolve(r.Context(), id, req.Client, req.Object, req.By)
+	tid, err := s.Resolve(r.Context(), id, req.Client, req.Object, actor(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.audit(r, "item.resolve", strconv.FormatInt(id, 10), map[string]any{"client": req.Client, "object": req.Object, "ticket": tid})
 	t, err := store.TicketByID(r.Context(), s.Store.Pool, tid)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -2,9 +2,7 @@ package web
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
@@ -14,7 +12,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,10 +28,8 @@ import (
 // page, all sharing layout.html (the frame, the navigation and the CSS) and
 // partials.html, parsed once when the program starts.
 //
-// Sign-in: when APITokens are configured, /ui/login takes one of them and
-// sets a session cookie holding an expiry and an HMAC of the token over it,
-// never the token itself; any replica verifies it against the configured
-// tokens, and removing a token from the configuration ends its sessions.
+// Sign-in (auth.go): /ui/login takes a user's name and password and starts
+// a session held in the database; the cookie carries only its random id.
 // Forms carry a CSRF token that must equal a random HttpOnly cookie (double
 // submit), and cross-origin browser POSTs are refused outright.
 
@@ -142,8 +137,8 @@ type page struct {
 	Title    string
 	Nav      string // the menu entry to highlight
 	CSRF     string
-	Name     string // who is signed in, as they gave it
-	Login    bool   // sign-in is required (a logout button makes sense)
+	Name     string // who is signed in
+	Login    bool   // signed in with a session (a logout button makes sense)
 	Flash    string
 	FlashBad bool
 	loc      *time.Location
@@ -330,21 +325,16 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 const (
 	sessionCookie = "intake_session"
 	csrfCookie    = "intake_csrf"
-	nameCookie    = "intake_name"
 	sessionTTL    = 12 * time.Hour
 )
 
 var crossOrigin = http.NewCrossOriginProtection()
 
-// ui wraps a page: sign-in when tokens are configured, the CSRF cookie, and
-// for POSTs the CSRF check.
+// ui wraps a page (signed in, see authenticate): the CSRF cookie, and for
+// POSTs the CSRF check.
 func (s *Server) ui(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		setPageHeaders(w)
-		if !s.signedIn(r) {
-			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
 		p := s.newPage(w, r)
 		if r.Method == http.MethodPost {
 			if err := checkCSRF(w, r); err != nil {
@@ -363,14 +353,12 @@ func setPageHeaders(w http.ResponseWriter) {
 }
 
 func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
-	p := page{CSRF: csrfToken(w, r), Login: len(s.APITokens) > 0, loc: s.Location}
+	p := page{CSRF: csrfToken(w, r), loc: s.Location}
 	if p.loc == nil {
 		p.loc = time.UTC
 	}
-	if c, err := r.Cookie(nameCookie); err == nil {
-		if v, err := url.QueryUnescape(c.Value); err == nil {
-			p.Name = cleanName(v)
-		}
+	if who, ok := PrincipalFrom(r.Context()); ok {
+		p.Name, p.Login = who.Name, who.Name != localUser
 	}
 	return p
 }
@@ -411,130 +399,8 @@ func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
-// sessionMAC is the HMAC, keyed by an API token, of the session's expiry.
-func sessionMAC(token string, exp int64) []byte {
-	m := hmac.New(sha256.New, []byte(token))
-	fmt.Fprintf(m, "intake-ui-session\x00%d", exp)
-	return m.Sum(nil)
-}
-
-func sessionValue(token string, exp time.Time) string {
-	e := exp.Unix()
-	return strconv.FormatInt(e, 10) + "." + base64.RawURLEncoding.EncodeToString(sessionMAC(token, e))
-}
-
-// signedIn reports whether r may see the pages: always when no tokens are
-// configured, else with a session cookie made from a configured token that
-// has not expired.
-func (s *Server) signedIn(r *http.Request) bool {
-	if len(s.APITokens) == 0 {
-		return true
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return false
-	}
-	es, sig, ok := strings.Cut(c.Value, ".")
-	if !ok {
-		return false
-	}
-	exp, err := strconv.ParseInt(es, 10, 64)
-	if err != nil || time.Now().Unix() > exp {
-		return false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
-		return false
-	}
-	valid := false
-	for _, t := range s.APITokens {
-		if hmac.Equal(got, sessionMAC(t, exp)) {
-			valid = true
-		}
-	}
-	return valid
-}
-
-// cleanName keeps a dispatcher's name short and printable: it goes into
-// ticket histories.
-func cleanName(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:64])
-	}
-	return s
-}
-
-// by is who a dispatcher's action is recorded as.
-func (p page) by() string {
-	if p.Name != "" {
-		return p.Name
-	}
-	return "dispatcher"
-}
-
-type loginView struct {
-	page
-	Next       string
-	NeedsToken bool
-}
-
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w)
-	p := s.newPage(w, r)
-	p.Title, p.Nav = "Вход", "login"
-	s.render(w, r, http.StatusOK, "login", loginView{page: p, Next: safeNext(r.URL.Query().Get("next")), NeedsToken: len(s.APITokens) > 0})
-}
-
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w)
-	p := s.newPage(w, r)
-	p.Title, p.Nav = "Вход", "login"
-	if err := checkCSRF(w, r); err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	next := safeNext(r.PostForm.Get("next"))
-	if len(s.APITokens) > 0 {
-		tok := strings.TrimSpace(r.PostForm.Get("token"))
-		ok := false
-		for _, t := range s.APITokens {
-			if tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(t)) == 1 {
-				ok = true
-			}
-		}
-		if !ok {
-			p.Flash, p.FlashBad = "Неверный токен.", true
-			s.render(w, r, http.StatusUnauthorized, "login", loginView{page: p, Next: next, NeedsToken: true})
-			return
-		}
-		exp := time.Now().Add(sessionTTL)
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sessionValue(tok, exp), Path: "/", Expires: exp,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	}
-	if name := cleanName(r.PostForm.Get("name")); name != "" {
-		http.SetCookie(w, &http.Cookie{Name: nameCookie, Value: url.QueryEscape(name), Path: "/ui/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w)
-	p := s.newPage(w, r)
-	if err := checkCSRF(w, r); err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
-}
+// by is who a dispatcher's action is recorded as: the signed-in user.
+func (p page) by() string { return p.Name }
 
 // safeNext keeps a post-login redirect on the pages.
 func safeNext(next string) string {

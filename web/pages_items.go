@@ -170,6 +170,7 @@ func (s *Server) resolvePage(w http.ResponseWriter, r *http.Request, p page) {
 		s.pageError(w, r, p, err)
 		return
 	}
+	s.audit(r, "item.resolve", strconv.FormatInt(id, 10), map[string]any{"client": client, "object": object, "ticket": tid})
 	http.Redirect(w, r, fmt.Sprintf("/ui/tickets/%d", tid), http.StatusSeeOther)
 }
 

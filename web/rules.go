@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -13,9 +15,9 @@ import (
 )
 
 // rulesRequest carries rule and format files: {"files": {"name.yaml": "..."}}.
+// A "by" in the body is ignored: the set is recorded as the caller's.
 type rulesRequest struct {
 	Files map[string]string `json:"files"`
-	By    string            `json:"by"`
 }
 
 func readRules(r *http.Request) (map[string][]byte, string, error) {
@@ -34,7 +36,7 @@ func readRules(r *http.Request) (map[string][]byte, string, error) {
 	for k, v := range req.Files {
 		files[k] = []byte(v)
 	}
-	return files, req.By, nil
+	return files, actor(r), nil
 }
 
 func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
@@ -120,6 +122,12 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request) {
 		s.writeRulesError(w, r, err)
 		return
 	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	s.audit(r, "rules.apply", strconv.FormatInt(v, 10), map[string]any{"files": names})
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "version": v})
 }
 

@@ -5,19 +5,18 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/intakehq/intake/redact"
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/store"
 )
 
@@ -50,10 +49,13 @@ type Server struct {
 	// Try runs uploaded messages through the stages without writing
 	// anything (POST /api/v1/try). Optional.
 	Try Trier
-	// APITokens, when set, are required as "Authorization: Bearer <token>"
-	// on /api/v1/ (dispatchers, operations, scripts). The engineer and
-	// approval endpoints carry their own credentials and are exempt.
+	// APITokens are tokens from the configuration, accepted as an admin's
+	// "Authorization: Bearer <token>" on /api/v1/ besides users' tokens.
+	// The engineer and approval endpoints carry their own credentials.
 	APITokens []string
+	// Limiter counts failed sign-ins and bearer tokens (auth.NewLimiter
+	// when nil).
+	Limiter *auth.Limiter
 	// Extra serves every path the routes above do not: the routes of
 	// optional components (webhooks, engineer API). Optional.
 	Extra http.Handler
@@ -87,11 +89,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)
 	mux.HandleFunc("POST /api/v1/try", s.try)
+	mux.HandleFunc("GET /api/v1/audit", s.auditLog)
+	mux.HandleFunc("GET /api/v1/users", s.listUsers)
+	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}
-	return secureHeaders(s.logRequests(s.requireToken(mux)))
+	if s.Limiter == nil {
+		s.Limiter = auth.NewLimiter()
+	}
+	return secureHeaders(s.logRequests(s.authenticate(mux)))
 }
 
 // contentSecurityPolicy allows no script and no outside resource at all:
@@ -119,38 +127,6 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
 			s.Log.Debug("http", "method", r.Method, "path", redact.Path(r.URL.Path), "status", sw.status, "took", time.Since(start))
 		}
-	})
-}
-
-// requireToken guards the API with the configured tokens. A dispatcher
-// signed in to the pages may also read (GET) the API with the session
-// cookie: the pages link to raw messages and acts. Writes always need the
-// token, so a cookie sent along by a forged cross-site request changes
-// nothing.
-func (s *Server) requireToken(h http.Handler) http.Handler {
-	if len(s.APITokens) == 0 {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if strings.HasPrefix(p, "/api/v1/") && !strings.HasPrefix(p, "/api/v1/engineer/") && !strings.HasPrefix(p, "/api/v1/approvals/") {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			valid := false
-			for _, t := range s.APITokens {
-				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
-					valid = true
-				}
-			}
-			if !valid && (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.signedIn(r) {
-				valid = true
-			}
-			if !valid {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="intake"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong API token"})
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
 	})
 }
 

@@ -48,10 +48,11 @@ type DatabaseConfig struct {
 
 // HTTPConfig: the API, health and metrics listener.
 type HTTPConfig struct {
+	// Addr unset is :8080, or 127.0.0.1:8080 while nobody can sign in
+	// (serve's listenAddr).
 	Addr string `yaml:"addr"`
-	// APITokensFile holds the tokens (one a line) that /api/v1/ requires;
-	// INTAKE_API_TOKENS (comma-separated) overrides it. None: the API is
-	// open to whoever reaches addr (a warning is logged).
+	// APITokensFile holds admin tokens (one a line) for /api/v1/, besides
+	// users' tokens; INTAKE_API_TOKENS (comma-separated) overrides it.
 	APITokensFile string   `yaml:"api_tokens_file"`
 	APITokens     []string `yaml:"-"`
 }
@@ -146,8 +147,7 @@ func (m *MailboxesConfig) UnmarshalYAML(n *yaml.Node) error {
 
 func defaultConfig() Config {
 	return Config{
-		HTTP: HTTPConfig{Addr: ":8080"},
-		Bus:  BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
+		Bus: BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
 		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second),
 			Lease: Duration(15 * time.Second), BatchSize: 128, Concurrency: 4},
 		Rules:     RulesConfig{ReloadInterval: Duration(5 * time.Second)},

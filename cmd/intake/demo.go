@@ -36,7 +36,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var cf commonFlags
 	fs := newFlagSet("demo", stderr, &cf)
 	once := fs.Bool("once", false, "exit after the sample mailbox is processed")
-	httpAddr := fs.String("http", ":8080", "HTTP listen address")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address (without users, only this machine is answered)")
 	keep := fs.Bool("keep", false, "keep the demo database on DATABASE_URL's server")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -34,6 +34,10 @@ Usage:
   intake act     [--config F] [--out act.html] TICKET-ID
                                               completion act of a ticket (printable HTML)
   intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
+  intake users   add NAME --role R | list | disable NAME | passwd NAME
+                                              people who sign in: dispatcher, operations, admin
+  intake tokens  create --user U | revoke --user U [--token ID] | list
+                                              API tokens of users
   intake demo    [--once]                     run the whole job on sample data
   intake bench   parse [--n 5000]             normalize + extract throughput on one core
   intake bench   e2e [--n 2000] | e2e --idle [--n 200] | e2e --drain [--n 3000]
@@ -103,6 +107,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRules(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
+	case "users":
+		return cmdUsers(ctx, rest, os.Stdin, stdout, stderr)
+	case "tokens":
+		return cmdTokens(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)

@@ -56,6 +56,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
+	hasUsers, err := st.HasUsers(ctx)
+	if err != nil {
+		return err
+	}
+	addr, err := listenAddr(cfg.HTTP.Addr, cfg.HTTP.APITokens, hasUsers, log)
+	if err != nil {
+		return err
+	}
 	eng, err := newEngine(ctx, cfg, st, log)
 	if err != nil {
 		return err
@@ -64,12 +72,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
-	}
-	if len(cfg.HTTP.APITokens) == 0 {
-		log.Warn("the API has no token: anyone who reaches http.addr can use /api/v1 (set http.api_tokens_file or INTAKE_API_TOKENS)")
+		return fmt.Errorf("http.addr %s: %w", addr, err)
 	}
 	log.Info("intake serving", "http", ln.Addr().String(), "bus", cfg.Bus.Kind, "rules_version", eng.proc.Runtime().RulesVersion)
 	return runServer(ctx, eng, sources, ln, log, prometheus.DefaultRegisterer)

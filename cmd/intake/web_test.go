@@ -80,7 +80,7 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 }
 
 func TestHTTPAPITokenEnforced(t *testing.T) {
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
 	cases := []struct {
 		name, method, path, auth string
 		want                     int
@@ -89,10 +89,10 @@ func TestHTTPAPITokenEnforced(t *testing.T) {
 		{"readiness is open", "GET", "/readyz", "", http.StatusOK},
 		{"no token", "GET", "/api/v1/items", "", http.StatusUnauthorized},
 		{"wrong token", "GET", "/api/v1/unmatched", "Bearer nope", http.StatusUnauthorized},
-		{"right token", "GET", "/api/v1/unmatched", "Bearer api-secret", http.StatusOK},
+		{"right token", "GET", "/api/v1/unmatched", "Bearer " + testAPIToken, http.StatusOK},
 		{"writes too", "POST", "/api/v1/items/retry-failed", "", http.StatusUnauthorized},
 		{"lifecycle's dispatcher endpoints too", "POST", "/api/v1/engineers/ENG-0001/tokens", "", http.StatusUnauthorized},
-		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer api-secret", http.StatusUnauthorized},
+		{"engineer endpoints use engineer tokens", "GET", "/api/v1/engineer/tasks", "Bearer " + testAPIToken, http.StatusUnauthorized},
 		{"pages want a sign-in", "GET", "/ui/", "", http.StatusOK}, // after the redirect to the login form
 	}
 	for _, tc := range cases {
@@ -105,7 +105,7 @@ func TestHTTPAPITokenEnforced(t *testing.T) {
 // TestHTTPEngineerFlow walks docs/lifecycle.md's engineer API.
 func TestHTTPEngineerFlow(t *testing.T) {
 	ctx := context.Background()
-	f := newWebFixture(t, "api-secret")
+	f := newWebFixture(t, testAPIToken)
 	// Engineers' tasks from the demo mail: three open ones, the first two
 	// of different engineers.
 	type openTask struct {
@@ -299,3 +299,6 @@ func TestDeadOutboxShown(t *testing.T) {
 	_, doc = webtest.GetPage(t, c, f.Srv.URL+"/ui/failed")
 	assert.Contains(t, doc.Find(".empty").Text(), "Ошибок нет")
 }
+
+// testAPIToken is a configured admin token, as long as a real one must be.
+const testAPIToken = "api-secret-0123456789-abcdefghijklmnop"
