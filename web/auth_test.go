@@ -34,7 +34,6 @@ func (r *recordingRules) Apply(_ context.Context, _ map[string][]byte, by string
 	return int64(len(r.by)), nil
 }
 
-
 type authFixture struct {
 	st    *store.Store
 	srv   *web.Server

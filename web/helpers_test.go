@@ -74,7 +74,7 @@ func newLCFixture(t *testing.T, tune func(*lifecycle.Config), log *slog.Logger) 
 	lc := lifecycle.NewService(st, cfg, signer, router(dir), func() time.Time { return now })
 	mux := http.NewServeMux()
 	(&web.LifecycleAPI{Service: lc, Store: st, Log: log}).Register(mux)
-	srv := httptest.NewServer((&web.Server{Store: st, Log: log, Extra: mux, APITokens: []string{"dispatcher-token-long-enough"}}).Handler())
+	srv := httptest.NewServer((&web.Server{Store: st, Log: log, Extra: mux, APITokens: []string{"dispatcher-token-long-enough-0123456789"}}).Handler())
 	t.Cleanup(srv.Close)
 	return &lcFixture{t: t, ctx: ctx, st: st, dir: dir, lc: lc, signer: signer, srv: srv, now: now}
 }

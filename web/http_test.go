@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/pipeline"
@@ -43,6 +44,9 @@ import (
 // engineer API, connectors): cmd/intake's tests cover those.
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testAPIToken is a configured API token, as long as a real one must be.
+const testAPIToken = "api-secret-0123456789abcdef0123456789"
 
 type fixture struct {
 	webtest.API
@@ -159,7 +163,7 @@ func (f *fixture) unmatchedWithCandidates(t *testing.T) apiItem {
 }
 
 func TestHTTPItemsAndQueues(t *testing.T) {
-	f := newFixture(t, "api-secret")
+	f := newFixture(t, testAPIToken)
 
 	var list struct{ Items []apiItem }
 	require.Equal(t, http.StatusOK, f.Call(t, "GET", "/api/v1/items?limit=500", nil, &list))
@@ -205,7 +209,7 @@ func TestHTTPItemsAndQueues(t *testing.T) {
 		for _, e := range tk.Events {
 			kinds = append(kinds, e.Kind+"/"+e.Actor)
 		}
-		assert.Contains(t, kinds, "resolved/ivanova")
+		assert.Contains(t, kinds, "resolved/config-token-1", "recorded as the token's user, not the \"by\" of the body")
 		var ts struct{ Tickets []store.Ticket }
 		require.Equal(t, http.StatusOK, f.Call(t, "GET", "/api/v1/tickets?limit=1000", nil, &ts))
 		assert.Equal(t, got.Ticket.ID, ts.Tickets[0].ID, "newest first")
@@ -277,20 +281,24 @@ func TestHTTPRules(t *testing.T) {
 }
 
 func TestUILoginAndCSRF(t *testing.T) {
-	f := newFixture(t, "api-secret")
+	f := newFixture(t, testAPIToken)
+	hash, err := auth.HashPassword("dispatcher secret 1")
+	require.NoError(t, err)
+	_, err = f.st.AddUser(context.Background(), "ivanova", string(auth.Dispatcher), hash, "test")
+	require.NoError(t, err)
 	c := webtest.Browser(t)
 
 	resp, doc := webtest.GetPage(t, c, f.Srv.URL+"/ui/tickets")
 	assert.Equal(t, "/ui/login", resp.Request.URL.Path, "sent to the login form")
-	assert.Equal(t, 1, doc.Find(`input[name=token][type=password]`).Length())
+	assert.Equal(t, 1, doc.Find(`input[name=password][type=password]`).Length())
 	csrf := webtest.CSRF(t, doc)
 
-	resp, err := c.PostForm(f.Srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {"wrong"}, "next": {"/ui/tickets"}})
+	resp, err = c.PostForm(f.Srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "user": {"ivanova"}, "password": {"wrong"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	resp, err = c.PostForm(f.Srv.URL+"/ui/login", url.Values{"token": {"api-secret"}, "next": {"/ui/tickets"}})
+	resp, err = c.PostForm(f.Srv.URL+"/ui/login", url.Values{"user": {"ivanova"}, "password": {"dispatcher secret 1"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token")
@@ -298,7 +306,7 @@ func TestUILoginAndCSRF(t *testing.T) {
 	// Sign in; look at the cookie as it is sent.
 	noRedirect := *c
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err = noRedirect.PostForm(f.Srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {"api-secret"}, "name": {"Иванова"}, "next": {"/ui/tickets"}})
+	resp, err = noRedirect.PostForm(f.Srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "user": {"ivanova"}, "password": {"dispatcher secret 1"}, "next": {"/ui/tickets"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
@@ -312,12 +320,12 @@ func TestUILoginAndCSRF(t *testing.T) {
 	require.NotNil(t, session)
 	assert.True(t, session.HttpOnly)
 	assert.Equal(t, http.SameSiteStrictMode, session.SameSite)
-	assert.NotContains(t, session.Value, "api-secret", "the cookie holds an HMAC, not the token")
+	assert.NotContains(t, session.Value, "dispatcher", "the cookie holds a random session id")
 
 	resp, doc = webtest.GetPage(t, c, f.Srv.URL+"/ui/")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "/ui/", resp.Request.URL.Path)
-	assert.Contains(t, doc.Find("header").Text(), "Иванова")
+	assert.Contains(t, doc.Find("header").Text(), "ivanova")
 	// Reading the API with the session works (links to raw messages and
 	// acts); writing does not.
 	id, _ := doc.Find(`section.card[id^=item-]`).First().Attr("id")

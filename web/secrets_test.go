@@ -59,7 +59,7 @@ func TestSecurity_SecretsNeverInLogsOrAPI(t *testing.T) {
 		mangoKey    = "mango-vpbx-key-4a5b6c"
 		mangoSalt   = "mango-salt-7d8e9f"
 		zdSecret    = "zadarma-secret-1a2b3c"
-		apiToken    = "dispatcher-token-long-enough"
+		apiToken    = "dispatcher-token-long-enough-0123456789"
 	)
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

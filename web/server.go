@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/auth"
+	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/store"
 )
 
