@@ -26,6 +26,7 @@ var claimFreshSQL = `
 	WITH candidate AS (
 		SELECT id, size FROM inbound_items
 		WHERE stage <> 'done' AND attempts = 0 AND lease_until IS NULL
+		  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
 		ORDER BY id LIMIT $1
 		FOR UPDATE SKIP LOCKED),
 	pick AS (
@@ -37,7 +38,9 @@ var claimFreshSQL = `
 
 // ClaimFresh claims up to limit of the oldest items that no attempt has
 // touched yet, leasing each for lease and counting its first attempt before
-// any work starts. Replicas claiming at once get different items. The raw
+// any work starts. An item put back to wait (deferred) is not fresh again
+// before its time: a claim loop would otherwise take it back at once, over
+// and over, while what it waits for is held elsewhere. Replicas claiming at once get different items. The raw
 // bytes claimed add up to about maxBytes at most (one item is always
 // claimed, however large), which bounds the memory a batch takes.
 func (s *Store) ClaimFresh(ctx context.Context, limit int, maxBytes int64, lease time.Duration) ([]Item, error) {

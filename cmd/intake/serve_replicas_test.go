@@ -112,12 +112,7 @@ func replicaDrill(t *testing.T, n int, bus string) {
 			survivors = append(survivors, p)
 		}
 	}
-	// The dead replica's items come back after pipeline.lease (15 s); on
-	// the PostgreSQL bus a survivor's handler can then wait out the bus's
-	// 30 s acknowledgement deadline before they are done (about 45 s in
-	// all; see docs/performance.md), so the bound leaves room for that
-	// under the race detector.
-	d.waitAllDone(max(2*time.Minute, time.Duration(n/10)*time.Second), survivors...)
+	d.waitAllDone(max(time.Minute, time.Duration(n/10)*time.Second), survivors...)
 	finished := time.Since(killed)
 
 	// The lease stayed with a live replica.
