@@ -1,9 +1,7 @@
 package replay
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
@@ -23,20 +22,8 @@ import (
 	"github.com/intakehq/intake/store"
 )
 
-// Label is one line of a labels.jsonl file (the corpus label schema): what
-// a message should become.
-type Label struct {
-	File       string  `json:"file"`
-	Kind       string  `json:"kind"`
-	Client     *string `json:"client"`
-	ExternalID *string `json:"external_id"`
-	Object     *string `json:"object"`
-	Category   *string `json:"category"`
-	Priority   *string `json:"priority"`
-	Due        *string `json:"due"`
-	Follows    *string `json:"follows"`
-	Note       string  `json:"note"`
-}
+// Label is one line of a labels.jsonl file: what a message should become.
+type Label = demo.Label
 
 // Corpus is a folder of mail and the labels of its files.
 type Corpus struct {
@@ -64,22 +51,15 @@ func readLabels(path string) (map[string]Label, error) {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string]Label{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var l Label
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
+	ls, err := demo.ParseLabels(path, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Label, len(ls))
+	for _, l := range ls {
 		out[l.File] = l
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func mailFiles(dir string) ([]string, error) {

@@ -46,7 +46,7 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	proc := pipeline.NewProcessor(rt, nil, msk, clock.Now)
 	cfg := lifecycle.Config{Contractor: "ООО «Техсервис»", Location: msk,
 		Chains: map[string]lifecycle.ChainTarget{"PU": {Channel: lifecycle.ChannelConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
-	lc := lifecycle.NewService(st, cfg, nil, testRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
+	lc := lifecycle.NewService(st, cfg, nil, pipeline.LifecycleRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
 	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		return lc.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, testAssignment(dec.Assignment))
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
@@ -95,7 +96,7 @@ func newLCEnv(t *testing.T, engineers int, tune func(*lifecycle.Config)) *lcEnv 
 		tune(&cfg)
 	}
 	e := &lcEnv{t: t, ctx: ctx, st: st, dir: dir, clock: clock, cfg: cfg}
-	e.lc = lifecycle.NewService(st, cfg, signer, testRouter(func() *routing.Directory { return dir }), clock.Now)
+	e.lc = lifecycle.NewService(st, cfg, signer, pipeline.LifecycleRouter(func() *routing.Directory { return dir }), clock.Now)
 	return e
 }
 
@@ -196,27 +197,12 @@ func (e *lcEnv) count(sql string, args ...any) int {
 	return n
 }
 
-// testRouter runs routing again over dir, as intake's wiring does.
-func testRouter(dir func() *routing.Directory) lifecycle.Router {
-	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
-		obj := dir().Object(t.Client, t.Object)
-		if obj == nil || t.Category == nil {
-			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
-		}
-		return *testAssignment(new(dir().Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude})))
-	}
-}
-
-// testAssignment is routing's decision as the lifecycle takes it.
+// testAssignment is routing's decision as the lifecycle takes it (nil
+// stays nil).
 func testAssignment(a *routing.Assignment) *lifecycle.Assignment {
 	if a == nil {
 		return nil
 	}
-	out := &lifecycle.Assignment{Engineer: a.Engineer, Offer: a.Offer, Reason: a.Reason}
-	for _, c := range a.Considered {
-		if c.Eligible {
-			out.Ranked = append(out.Ranked, c.Code)
-		}
-	}
-	return out
+	la := pipeline.LifecycleAssignment(*a)
+	return &la
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 )
@@ -245,7 +246,7 @@ func TestTimersRestart(t *testing.T) {
 			return crash
 		}
 		return nil
-	}}, e.cfg, signer, testRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
+	}}, e.cfg, signer, pipeline.LifecycleRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
 	n, err := dying.FireDue(e.ctx)
 	require.ErrorIs(t, err, crash)
 	require.Equal(t, 3, n)
@@ -256,7 +257,7 @@ func TestTimersRestart(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	var replicas [2]*lifecycle.Service
 	for i := range replicas {
-		replicas[i] = lifecycle.NewService(e.st, e.cfg, signer, testRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
+		replicas[i] = lifecycle.NewService(e.st, e.cfg, signer, pipeline.LifecycleRouter(func() *routing.Directory { return e.dir }), e.clock.Now)
 	}
 	var wg sync.WaitGroup
 	counts := make([]int, 2)

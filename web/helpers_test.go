@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/reference"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
@@ -71,7 +72,7 @@ func newLCFixture(t *testing.T, tune func(*lifecycle.Config), log *slog.Logger) 
 		tune(&cfg)
 	}
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	lc := lifecycle.NewService(st, cfg, signer, router(dir), func() time.Time { return now })
+	lc := lifecycle.NewService(st, cfg, signer, pipeline.LifecycleRouter(func() *routing.Directory { return dir }), func() time.Time { return now })
 	mux := http.NewServeMux()
 	(&web.LifecycleAPI{Service: lc, Store: st, Log: log}).Register(mux)
 	srv := httptest.NewServer((&web.Server{Store: st, Log: log, Extra: mux, APITokens: []string{"dispatcher-token-long-enough-0123456789"}}).Handler())
@@ -108,31 +109,9 @@ func (f *lcFixture) ticket(mode string) int64 {
 		if err := store.AddEvent(f.ctx, tx, store.TicketEvent{TicketID: id, Actor: "intake", Kind: "created", ToState: nt.State, ItemID: &item}); err != nil {
 			return err
 		}
-		return f.lc.OnTicket(f.ctx, store.LifecycleTx(tx), id, true, "", assignment(a))
+		return f.lc.OnTicket(f.ctx, store.LifecycleTx(tx), id, true, "", new(pipeline.LifecycleAssignment(a)))
 	}))
 	return id
-}
-
-// router lets the lifecycle run routing again over dir.
-func router(dir *routing.Directory) lifecycle.Router {
-	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
-		obj := dir.Object(t.Client, t.Object)
-		if obj == nil || t.Category == nil {
-			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
-		}
-		return *assignment(dir.Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude}))
-	}
-}
-
-// assignment is routing's decision as the lifecycle takes it.
-func assignment(a routing.Assignment) *lifecycle.Assignment {
-	out := &lifecycle.Assignment{Engineer: a.Engineer, Offer: a.Offer, Reason: a.Reason}
-	for _, c := range a.Considered {
-		if c.Eligible {
-			out.Ranked = append(out.Ranked, c.Code)
-		}
-	}
-	return out
 }
 
 // do sends a request with a bearer token and returns the status and body.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/lifecycle"
+	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/web"
@@ -201,34 +202,7 @@ func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, no
 	}
 	sc := serviceConfig(lc, cfg.Intake.Location)
 	sc.ChannelsOff = outboxChannelsOff(&cfg)
-	return lifecycle.NewService(st, sc, signer, lifecycleRouter(dir), now), lc, nil
-}
-
-// lifecycleRouter lets the lifecycle run routing again over the directory
-// in force.
-func lifecycleRouter(dir func() *routing.Directory) lifecycle.Router {
-	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
-		d := dir()
-		if d == nil {
-			return lifecycle.Assignment{Reason: "no directory loaded"}
-		}
-		obj := d.Object(t.Client, t.Object)
-		if obj == nil || t.Category == nil {
-			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
-		}
-		return lifecycleAssignment(d.Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude}))
-	}
-}
-
-// lifecycleAssignment is routing's decision as the lifecycle takes it.
-func lifecycleAssignment(a routing.Assignment) lifecycle.Assignment {
-	out := lifecycle.Assignment{Engineer: a.Engineer, Offer: a.Offer, Reason: a.Reason}
-	for _, c := range a.Considered {
-		if c.Eligible {
-			out.Ranked = append(out.Ranked, c.Code)
-		}
-	}
-	return out
+	return lifecycle.NewService(st, sc, signer, pipeline.LifecycleRouter(dir), now), lc, nil
 }
 
 func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
@@ -266,7 +240,7 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
 		var a *lifecycle.Assignment
 		if dec.Assignment != nil {
-			la := lifecycleAssignment(*dec.Assignment)
+			la := pipeline.LifecycleAssignment(*dec.Assignment)
 			a = &la
 		}
 		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, a)
