@@ -1,0 +1,33 @@
+package web_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/intakehq/intake/auth"
+	"github.com/intakehq/intake/web/webtest"
+)
+
+// A browser signs in with its user's password and lands on the pages under
+// that name; a wrong password keeps it on the sign-in page.
+func TestChromeSignIn(t *testing.T) {
+	f := newAuthFixture(t)
+	f.addUser(t, "anna", auth.Dispatcher, "correct horse battery")
+	srv := httptest.NewServer(f.h)
+	t.Cleanup(srv.Close)
+
+	c := webtest.NewChrome(t, 1280, 900)
+	c.Open(srv.URL + "/ui/login")
+	c.Fill(`input[name="user"]`, "anna")
+	c.Fill(`input[name="password"]`, "wrong password here")
+	c.Submit(`input[name="password"]`)
+	c.WaitVisible(`input[name="password"]`)
+	assert.Contains(t, c.Location(), "/ui/login")
+
+	c.SignIn(srv.URL, "anna", "correct horse battery")
+	assert.NotContains(t, c.Location(), "/ui/login")
+	assert.Contains(t, c.Text("body"), "anna")
+	c.Screenshot("signed-in.png")
+}
