@@ -101,7 +101,7 @@ func (r Role) Allows(p Permission) bool {
 // engineers' and approvers' endpoints, signed links) need none: 0.
 func Required(method, path string) Permission {
 	switch {
-	case strings.HasPrefix(path, "/api/v1/engineer/"), strings.HasPrefix(path, "/api/v1/approvals/"):
+	case strings.HasPrefix(path, "/api/v1/engineer/"), strings.HasPrefix(path, "/api/v1/approvals/"), strings.HasPrefix(path, "/ui/static/"):
 		return 0
 	case strings.HasPrefix(path, "/api/v1/engineers/") && strings.HasSuffix(path, "/tokens"):
 		return Manage
@@ -113,6 +113,9 @@ func Required(method, path string) Permission {
 		return Configure
 	case path == "/api/v1/recurring" && method != "GET" && method != "HEAD":
 		return Configure
+	case path == "/ui/rules", strings.HasPrefix(path, "/ui/rules/"), path == "/ui/reprocess", strings.HasPrefix(path, "/ui/reprocess/"),
+		strings.HasPrefix(path, "/api/v1/reprocess"):
+		return Configure // the rule editor and reprocessing are operations' tools
 	case path == "/api/v1/try":
 		return Configure // a dry run of the stages: the tool of whoever writes rules and formats
 	case strings.HasPrefix(path, "/api/v1/"), strings.HasPrefix(path, "/ui/"):

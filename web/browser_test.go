@@ -31,3 +31,14 @@ func TestChromeSignIn(t *testing.T) {
 	assert.Contains(t, c.Text("body"), "anna")
 	c.Screenshot("signed-in.png")
 }
+
+// The pages' script is served to anyone from the binary, and the CSP lets
+// pages load it from there only.
+func TestStaticScript(t *testing.T) {
+	f := newAuthFixture(t)
+	rec := f.do(t, "GET", "/ui/static/intake.js", "", "", nil)
+	assert.Equal(t, 200, rec.Code)
+	assert.Contains(t, rec.Body.String(), "data-confirm")
+	assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "script-src 'self'")
+	assert.NotContains(t, rec.Header().Get("Content-Security-Policy"), "unsafe-inline'; script")
+}
