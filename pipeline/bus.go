@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
@@ -75,9 +76,15 @@ func sqlTxPublisher(tx pgx.Tx, logger watermill.LoggerAdapter) (message.Publishe
 
 // newSQLSubscriber reads PostgreSQL topics for the consumer group "intake":
 // with several replicas each event is handled by one of them.
+//
+// An event in hand is acknowledged within ackDeadline or handed to the next
+// consumer: long enough for a handler's budget plus one batch's parse and
+// commit, each bounded by cfg.Timeout.
 func newSQLSubscriber(pool *pgxpool.Pool, cfg Config, logger watermill.LoggerAdapter) (message.Subscriber, error) {
+	ackDeadline := max(30*time.Second, handleBudget+2*cfg.Timeout)
 	return wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup:    "intake",
+		AckDeadline:      &ackDeadline,
 		PollInterval:     cfg.PollInterval,
 		ResendInterval:   cfg.PollInterval,
 		RetryInterval:    cfg.PollInterval * 5,

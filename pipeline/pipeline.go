@@ -263,9 +263,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return err
 }
 
-// handle takes one event: it processes fresh items in batches until the
-// event's are covered, then those of the event's that were tried before, one
-// at a time.
+// handleBudget bounds the work one event starts: past it, the handler
+// hands what is left of its event on in a new event and returns. On the
+// PostgreSQL bus an event in hand holds the topic for every replica, so a
+// long handler would hold up all of them.
+const handleBudget = 10 * time.Second
+
+// handle takes one event. First the event's items that were tried before
+// (a replica that died held them, or their retry is due), one at a time:
+// later items may wait for them. Then fresh items in batches until the
+// event's are covered, and last whatever of the event's is left.
 func (p *Pipeline) handle(msg *message.Message) error {
 	ids, err := decodeEvent(msg)
 	if err != nil {
@@ -277,8 +284,19 @@ func (p *Pipeline) handle(msg *message.Message) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	start := time.Now()
+	for time.Since(start) < handleBudget {
+		it, err := p.store.ClaimTried(ctx, ids, p.cfg.Lease)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("claiming items: %w", err)
+		}
+		p.runClaimed(ctx, it)
+	}
 	last := slices.Max(ids)
-	for {
+	for time.Since(start) < handleBudget {
 		items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, batchBytes, p.cfg.Lease)
 		if err != nil {
 			return fmt.Errorf("claiming items: %w", err)
@@ -291,13 +309,29 @@ func (p *Pipeline) handle(msg *message.Message) error {
 			break
 		}
 	}
-	for _, id := range ids {
+	for i, id := range ids {
 		if p.finished.has(id) {
 			continue
+		}
+		if time.Since(start) >= handleBudget {
+			return p.handOn(ctx, ids[i:])
 		}
 		if err := p.runOne(ctx, id); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// handOn announces again those of ids that have no outcome yet, so that a
+// handler past its budget can let its event go.
+func (p *Pipeline) handOn(ctx context.Context, ids []int64) error {
+	ids = slices.DeleteFunc(slices.Clone(ids), p.finished.has)
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := p.store.InTx(ctx, func(tx pgx.Tx) error { return p.Publish(ctx, tx, ids) }); err != nil {
+		return fmt.Errorf("announcing %d items again: %w", len(ids), err)
 	}
 	return nil
 }
@@ -499,24 +533,31 @@ func (p *Pipeline) runOne(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("claiming item %d: %w", id, err)
 	}
+	p.runClaimed(ctx, it)
+	return nil
+}
+
+// runClaimed takes one claimed item to its outcome on its own, or ends it
+// as failed when its attempts are used up (each attempt is counted when it
+// is claimed, so an item that kills the process runs out too).
+func (p *Pipeline) runClaimed(ctx context.Context, it *store.Item) {
 	if max := p.cfg.Retries + 1; it.Attempts > max {
 		cause := it.Error
 		if cause == "" {
 			cause = "the process stopped while working on it"
 		}
-		p.fail(ctx, id, fmt.Sprintf("gave up after %d attempts: %s", it.Attempts-1, cause))
-		return nil
+		p.fail(ctx, it.ID, fmt.Sprintf("gave up after %d attempts: %s", it.Attempts-1, cause))
+		return
 	}
 	j := p.proc.parseWithin(it, p.proc.Runtime(), p.cfg.Timeout)
 	if j.err != nil {
 		p.settle(ctx, j, j.err)
-		return nil
+		return
 	}
 	if err := p.shareParsed(ctx, []*job{j}); err != nil {
-		p.log.Warn("sharing a parse result", "item", id, "error", err)
+		p.log.Warn("sharing a parse result", "item", it.ID, "error", err)
 	}
 	p.runJob(ctx, j)
-	return nil
 }
 
 // runJob completes one job in its own transaction and settles its failure.
@@ -618,7 +659,10 @@ func (p *Pipeline) deferJob(ctx context.Context, j *job) {
 	deferrals.WithLabelValues("route").Inc()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	wait := max(p.cfg.PollInterval*5, 200*time.Millisecond)
+	// Each deferral waits twice as long as the one before, up to two
+	// seconds: what the item waits for may take a while (a dead replica's
+	// lease to lapse), and every try parses it again.
+	wait := min(max(p.cfg.PollInterval*5, 200*time.Millisecond)<<min(j.it.Deferrals, 8), 2*time.Second)
 	if err := p.store.DeferItem(ctx, j.it.ID, "waiting for an earlier item it refers to", time.Now().Add(wait)); err != nil {
 		p.log.Error("deferring an item", "item", j.it.ID, "error", err)
 	}

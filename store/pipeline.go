@@ -69,6 +69,25 @@ func (s *Store) ClaimItem(ctx context.Context, id int64, lease time.Duration) (*
 		RETURNING `+itemColumns, id, lease.String())
 }
 
+// ClaimTried claims the oldest of ids that an earlier attempt touched and
+// that is free again: the replica working on it died (its lease lapsed) or
+// its next attempt is due. It counts the attempt and leases the item, like
+// ClaimItem; ErrNotFound when none is. One at a time, so that an item that
+// kills the process counts no attempt against the others.
+func (s *Store) ClaimTried(ctx context.Context, ids []int64, lease time.Duration) (*Item, error) {
+	return one[Item](ctx, s.Pool, "an item tried before", `
+		WITH pick AS (
+			SELECT id FROM inbound_items
+			WHERE id = ANY($1) AND stage <> 'done' AND attempts > 0
+			  AND (lease_until IS NULL OR lease_until < now())
+			  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+			ORDER BY id LIMIT 1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE inbound_items i SET attempts = i.attempts + 1, lease_until = now() + $2::interval, updated_at = now()
+		FROM pick WHERE i.id = pick.id
+		RETURNING `+qualified("i"), ids, lease.String())
+}
+
 // RetryItemAt records a failed attempt's error and frees the item for
 // another attempt at or after at. When the attempt got as far as a parse
 // result (parsed, with the client it names), that is kept and the item is
