@@ -75,9 +75,9 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 			})
 			return done, err
 		},
-		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
+		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
-			err := replay.Try(ctx, st, proc, msgs, asNew, func(t replay.Tried) error {
+			err := replay.Try(ctx, st, proc, msgs, dedup, func(t replay.Tried) error {
 				out = append(out, t.Result(time.UTC))
 				return nil
 			})
@@ -509,12 +509,14 @@ func TestHTTPTry(t *testing.T) {
 	form := webtest.NewMultipart(t, nil, map[string][]byte{"order.eml": mail})
 	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
 	require.Len(t, out.Results, 1)
-	assert.Equal(t, "duplicate", out.Results[0].Kind, "the same message is stored already")
+	r := out.Results[0]
+	require.NotNil(t, r.Stored, "the same message is stored already, and the result says so")
+	assert.Positive(t, r.Stored.Item)
 
-	form = webtest.NewMultipart(t, map[string]string{"as_new": "1"}, map[string][]byte{"order.eml": mail})
+	form = webtest.NewMultipart(t, map[string]string{"dedup": "1"}, map[string][]byte{"order.eml": mail})
 	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
 	require.Len(t, out.Results, 1)
-	r := out.Results[0]
+	assert.Equal(t, "duplicate", out.Results[0].Kind, "with dedup, the duplicate the pipeline would see")
 	assert.Equal(t, "order.eml", r.File)
 	assert.Contains(t, []string{"ticket", "follow_up"}, r.Kind)
 	require.NotNil(t, r.Client)

@@ -128,6 +128,9 @@ func TestTryJSONContract(t *testing.T) {
 	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM inbound_items), (SELECT count(*) FROM tickets)`).Scan(&items, &tickets))
 	assert.Zero(t, items)
 	assert.Zero(t, tickets)
+	var used bool
+	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT is_called FROM tickets_id_seq`).Scan(&used))
+	assert.False(t, used, "a dry run uses up no ticket number")
 
 	// The human-readable form shows the trace.
 	out, _, err = runCLI(t, url, "try", files[0])

@@ -137,9 +137,9 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
-		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
+		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
-			err := replay.Try(ctx, eng.st, eng.proc, msgs, asNew, func(t replay.Tried) error {
+			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {
 				out = append(out, t.Result(eng.cfg.Intake.Location))
 				return nil
 			})
