@@ -412,7 +412,21 @@ func TestBacktest(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.WriteText(&out)
-	assert.True(t, strings.HasPrefix(out.String(), fmt.Sprintf("backtest: %d items replayed\n  kind      %d would change\n", rep.Items, okOrders)), out.String())
+	assert.True(t, strings.HasPrefix(out.String(), fmt.Sprintf("backtest: %d items replayed, %d would change\n  kind        %d would change\n", rep.Items, okOrders, okOrders)), out.String())
+	for _, f := range replay.BacktestFields {
+		assert.Contains(t, out.String(), fmt.Sprintf("\n  %-11s %d would change\n", f, rep.Changed[f]), "every field is counted")
+	}
+
+	// Every changed item is a row with both outcomes and what differs.
+	require.Len(t, rep.Rows, okOrders)
+	assert.Equal(t, okOrders, rep.ChangedItems)
+	row := rep.Rows[0]
+	assert.Contains(t, []string{"ticket", "follow_up"}, row.Before.Kind)
+	assert.Equal(t, "unmatched", row.After.Kind)
+	assert.Contains(t, row.Changed, "kind")
+	assert.Contains(t, row.Changed, "object")
+	assert.NotContains(t, row.Changed, "client")
+	assert.Equal(t, "OK", replay.Value(row.After, "client"))
 	assert.Contains(t, out.String(), "kind changes (up to 20):\n  item ")
 
 	// The same rules change nothing; Limit takes the newest items.

@@ -30,8 +30,9 @@ type Mailboxes interface {
 type RulesService interface {
 	// Check validates files; the error lists every problem.
 	Check(ctx context.Context, files map[string][]byte) error
-	// Apply validates and stores files as a new version.
-	Apply(ctx context.Context, files map[string][]byte, by string) (version int64, err error)
+	// Apply validates and stores files as a new version, recording who
+	// applied it and why.
+	Apply(ctx context.Context, files map[string][]byte, by, comment string) (version int64, err error)
 }
 
 // Server holds the handlers' dependencies.

@@ -135,7 +135,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 		gatherer = g
 	}
 	return &web.Server{
-		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: pipeline.StoredRules{Store: eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
 		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
