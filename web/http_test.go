@@ -99,7 +99,6 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 	return &fixture{API: webtest.API{Srv: srv, Token: apiToken}, st: st, failed: failed}
 }
 
-
 type apiItem struct {
 	ID       int64           `json:"id"`
 	Outcome  *string         `json:"outcome"`

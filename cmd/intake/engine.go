@@ -173,4 +173,3 @@ func readRuleFiles(paths []string) ([]rules.File, error) {
 	}
 	return out, nil
 }
-
