@@ -54,9 +54,10 @@ func (t Tried) Result(loc *time.Location) Result {
 // ticket shows the number it would get); a follow-up still finds the ticket
 // an earlier message created.
 //
-// A message already stored (the same bytes or Message-ID) is run as if new,
-// so that the rules are tried on it, and Tried.Stored names the stored item
-// and what it became. With dedup, it is treated as the pipeline would treat
+// A message already stored (the same bytes or Message-ID) is run as it
+// first arrived, so that the rules are tried on it: the ticket it created is
+// set aside (store.SetAsideForDryRun) rather than followed, and
+// Tried.Stored names the stored item and what it became. With dedup, it is treated as the pipeline would treat
 // it arriving again: a duplicate of the stored item. A message given twice
 // in one run is a duplicate of the first either way.
 func Try(ctx context.Context, st *store.Store, proc *pipeline.Processor, msgs []Message, dedup bool, each func(Tried) error) error {
@@ -82,6 +83,13 @@ func Try(ctx context.Context, st *store.Store, proc *pipeline.Processor, msgs []
 				return err
 			}
 			stored = &Stored{Item: orig, Outcome: so.Kind, Ticket: so.Ticket}
+			if !dedup {
+				// Tried as it first arrived: not a follow-up of the
+				// ticket it made itself.
+				if err := store.SetAsideForDryRun(ctx, tx, orig); err != nil {
+					return err
+				}
+			}
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}

@@ -117,6 +117,27 @@ func BeginDryRun(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
+// SetAsideForDryRun hides, inside dry-run transaction tx, the ticket that
+// stored item created from a message arriving again: the ticket loses its
+// chain number and its thread, so that the same message is tried as it
+// first arrived rather than as a follow-up of the ticket it made itself.
+// tx is rolled back, so nothing changes; the ticket's row stays locked until
+// then.
+func SetAsideForDryRun(ctx context.Context, tx pgx.Tx, item int64) error {
+	var dry bool
+	if err := tx.QueryRow(ctx, `SELECT current_setting('intake.dry_run', true) IS NOT DISTINCT FROM 'on'`).Scan(&dry); err != nil {
+		return err
+	}
+	if !dry {
+		return errors.New("SetAsideForDryRun outside a dry run (BeginDryRun)")
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET external_id = NULL WHERE source_item = $1`, item); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM ticket_messages WHERE item_id = $1`, item)
+	return err
+}
+
 // CreateTicket inserts a ticket. When the chain's number is already known for
 // the client it returns that ticket with created=false: the unique key, not a
 // check in Go, decides.
