@@ -3,11 +3,14 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/prometheus/client_golang/prometheus"
@@ -281,4 +284,54 @@ func TestChromeRuleEditorForbidden(t *testing.T) {
 	olga.Open(f.url + "/ui/rules/edit?file=" + rulesFile)
 	assert.True(t, olga.Has("#rule-text"))
 	assert.Contains(t, olga.Text("header nav"), "Правила")
+}
+
+// Without script, the editor's buttons do it all: "Проверить" shows the
+// problems at their line and column beside the text (422), and a set that
+// names an unknown category cannot be applied.
+func TestRuleEditorWithoutScript(t *testing.T) {
+	f := newRulesFixture(t)
+	c := webtest.Browser(t)
+	_, doc := webtest.GetPage(t, c, f.url+"/ui/login")
+	resp, err := c.PostForm(f.url+"/ui/login", url.Values{"csrf": {webtest.CSRF(t, doc)}, "user": {"olga"}, "password": {"correct horse battery"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	_, doc = webtest.GetPage(t, c, f.url+"/ui/rules/edit?file="+url.QueryEscape(rulesFile))
+	text := doc.Find("#rule-text").Text()
+	require.Contains(t, text, "  - name: route-default\n")
+	csrf := webtest.CSRF(t, doc)
+	broken := strings.Replace(text, "  - name: route-default\n", "  - name: alarms\n    when: subject contains \"сигнализация\"\n    then:\n      category: securty\n\n  - name: route-default\n", 1)
+	line, col := lineOf(t, broken, "securty")
+
+	post := func(do string, extra url.Values) (*http.Response, *goquery.Document) {
+		t.Helper()
+		form := url.Values{"csrf": {csrf}, "file": {rulesFile}, "base": {"1"}, "text": {broken}, "do": {do}}
+		for k, v := range extra {
+			form[k] = v
+		}
+		resp, err := c.PostForm(f.url+"/ui/rules/edit", form)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		require.NoError(t, err)
+		return resp, doc
+	}
+	resp, doc = post("check", nil)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, doc.Find("#problems li").Text(), fmt.Sprintf("строка %d, столбец %d", line, col))
+	assert.Contains(t, doc.Find("#problems li").Text(), `unknown category "securty"`)
+	assert.Equal(t, fmt.Sprint(line), doc.Find("#gutter span.bad").Text())
+	assert.Equal(t, broken, doc.Find("#rule-text").Text(), "the text stays as typed")
+
+	resp, _ = post("apply", url.Values{"comment": {"охрана"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	v, err := f.st.RuleSetVersion(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), v, "nothing applied")
+
+	// Fixed, but without a comment: not applied either.
+	broken = strings.Replace(broken, "securty", "security", 1)
+	resp, doc = post("apply", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, doc.Find(".flash").Text(), "комментарий")
 }
