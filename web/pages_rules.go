@@ -418,11 +418,9 @@ func (s *Server) ruleEditPage(w http.ResponseWriter, r *http.Request, p page) {
 		v.Days = d
 	}
 	files := candidate(srcs, v.File, v.Text)
-	v.Changes = diffSources(srcs, []store.RuleSource{{Name: v.File, Data: v.Text}})
-	if !v.New {
-		// Only this file's changes: the others are as they are.
-		v.Changes = slices.DeleteFunc(v.Changes, func(d fileDiff) bool { return d.Name != v.File })
-	}
+	// Only this file's changes: the others are as they are.
+	v.Changes = slices.DeleteFunc(diffSources(srcs, []store.RuleSource{{Name: v.File, Data: v.Text}}),
+		func(d fileDiff) bool { return d.Name != v.File })
 	status := http.StatusOK
 	// Every action checks first: a set with problems is shown with them
 	// and goes no further.
