@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/clock/clocktest"
+	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/rules/defaults"
@@ -187,6 +190,22 @@ func TestChromeRuleEditor(t *testing.T) {
 	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&itemsAfter))
 	assert.Equal(t, itemsBefore, itemsAfter, "a try writes nothing")
 	c.Screenshot("rules-4-tried.png")
+
+	// Tried on an uploaded .eml: the same order as a file, recognised as
+	// the stored message and tried as it first arrived, as a new ticket
+	// with the number it would get.
+	eml := filepath.Join(t.TempDir(), "order.eml")
+	require.NoError(t, os.WriteFile(eml, demo.Mail()[0].Data, 0o644))
+	c.Fill("#item", "")
+	c.Upload("#eml", eml)
+	c.Click(`button[value="try"]`)
+	c.WaitVisible("#tried")
+	tried = c.Text(".tried")
+	assert.Contains(t, tried, "order.eml")
+	assert.Contains(t, tried, "critical")
+	assert.Contains(t, tried, "уже сохранено: сообщение 1")
+	assert.Contains(t, tried, "номер, который она получит")
+	c.Screenshot("rules-4b-tried-upload.png")
 
 	// A week of mail, every field compared.
 	c.SetValue("#days", "7")
