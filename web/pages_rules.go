@@ -34,6 +34,11 @@ import (
 // maxRuleForm bounds a posted rule file and an uploaded message together.
 const maxRuleForm = 16 << 20
 
+// pageBacktestLimit bounds the items a backtest from the page replays (the
+// newest), so that the page answers within a few minutes; the CLI has no
+// such bound.
+const pageBacktestLimit = 3000
+
 // ruleFileName is what a rule file may be called: a relative path of
 // letters, digits, dots, dashes and slashes, ending in .yaml or .yml.
 var ruleFileName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,200}\.ya?ml$`)
@@ -242,6 +247,7 @@ type ruleEditView struct {
 	Comment string
 
 	Tried       []triedView
+	Limit       int // pageBacktestLimit
 	Backtest    *replay.BacktestReport
 	BacktestErr string
 	Lab         bool
@@ -365,7 +371,7 @@ func (s *Server) ruleEditForm(w http.ResponseWriter, r *http.Request, p page) {
 // srcs are its files. base is the version the form was opened at, "" when
 // it is opened now.
 func (s *Server) newRuleEdit(ctx context.Context, p page, file, base string) (ruleEditView, []store.RuleSource, error) {
-	v := ruleEditView{page: p, File: file, Days: 7, Lab: s.RuleLab != nil}
+	v := ruleEditView{page: p, File: file, Days: 7, Lab: s.RuleLab != nil, Limit: pageBacktestLimit}
 	v.Title, v.Nav = "Правка правил: "+file, "rules"
 	if !ruleFileName.MatchString(file) {
 		return v, nil, badRequest{fmt.Errorf("имя файла %q не подходит: латинские буквы, цифры, точки, дефисы и /, в конце .yaml", file)}
@@ -449,7 +455,7 @@ func (s *Server) ruleEditPage(w http.ResponseWriter, r *http.Request, p page) {
 			v.Flash, v.FlashBad = "Проверка на прошлой почте недоступна на этом сервере.", true
 			break
 		}
-		rep, err := s.RuleLab.Backtest(ctx, pipelineFiles(files), s.RuleLab.Since(time.Duration(v.Days)*24*time.Hour), 0)
+		rep, err := s.RuleLab.Backtest(ctx, pipelineFiles(files), s.RuleLab.Since(time.Duration(v.Days)*24*time.Hour), pageBacktestLimit)
 		if err != nil {
 			s.Log.Error("backtest", "error", err)
 			v.BacktestErr = "Не удалось проверить на прошлой почте: " + err.Error()
