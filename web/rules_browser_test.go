@@ -353,4 +353,25 @@ func TestRuleEditorWithoutScript(t *testing.T) {
 	resp, doc = post("apply", nil)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	assert.Contains(t, doc.Find(".flash").Text(), "комментарий")
+
+	// Someone applied version 2 meanwhile: an edit begun at version 1 is
+	// not applied over it.
+	_, _, err = pipeline.SaveRulesWithComment(context.Background(), f.st, defaults.Files()[:len(defaults.Files())-1], "ivan", "без одного формата")
+	require.NoError(t, err)
+	resp, doc = post("apply", url.Values{"comment": {"охрана"}})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Contains(t, doc.Find(".flash").Text(), "применена версия 2")
+	v, err = f.st.RuleSetVersion(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), v)
+
+	// Begun at version 2, it is applied as version 3 with its comment.
+	resp, _ = post("apply", url.Values{"comment": {"охрана"}, "base": {"2"}})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "/ui/rules", resp.Request.URL.Path)
+	rs, err := f.st.LatestRuleSet(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), rs.Version)
+	assert.Equal(t, "olga", rs.AppliedBy)
+	assert.Equal(t, "охрана", rs.Comment)
 }
