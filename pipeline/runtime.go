@@ -40,11 +40,16 @@ func RulesFromStore(ctx context.Context, st *store.Store, fallback []rules.File)
 }
 
 // SaveRules compiles files and stores them as a new version of the rule
-// set, the version in force from then on; a set with any error is refused
-// whole. created is false when the latest version holds the same rules
+// set, the version in force from then on; a set with any error (CheckRules:
+// one that does not compile or names an unknown code) is refused whole. created is false when the latest version holds the same rules
 // (it stays in force).
 func SaveRules(ctx context.Context, st *store.Store, files []rules.File, by string) (version int64, created bool, err error) {
-	set, err := rules.Load(files)
+	return SaveRulesWithComment(ctx, st, files, by, "")
+}
+
+// SaveRulesWithComment is SaveRules recording why the version is applied.
+func SaveRulesWithComment(ctx context.Context, st *store.Store, files []rules.File, by, comment string) (version int64, created bool, err error) {
+	set, _, err := CheckRules(ctx, st, files)
 	if err != nil {
 		return 0, false, err
 	}
@@ -52,7 +57,7 @@ func SaveRules(ctx context.Context, st *store.Store, files []rules.File, by stri
 	for i, f := range files {
 		src[i] = store.RuleSource{Name: f.Name, Data: string(f.Data)}
 	}
-	return st.SaveRuleSet(ctx, set.Hash(), src, by)
+	return st.SaveRuleSetWithComment(ctx, set.Hash(), src, by, comment)
 }
 
 // LoadRuntime reads the directory and the rule set in force.

@@ -44,21 +44,50 @@ type BacktestConfig struct {
 	Progress func(done, total int)
 }
 
-// BacktestFields are the fields a backtest compares, in report order.
-var BacktestFields = []string{"kind", "client", "object", "category", "engineer"}
+// BacktestFields are the fields a backtest compares, in report order: all
+// that a rule or format change can move, the chain's number, priority and
+// due among them.
+var BacktestFields = []string{"kind", "client", "external_id", "object", "category", "priority", "due", "engineer"}
+
+// maxBacktestRows bounds the items a report lists one by one.
+const maxBacktestRows = 500
 
 // BacktestReport counts what a candidate rule set would change.
 type BacktestReport struct {
 	Items    int
 	Changed  map[string]int      // by field of BacktestFields
 	Examples map[string][]string // up to 20 by field
+	// Rows are the items with any change, in the order they arrived (the
+	// first maxBacktestRows), each with both outcomes.
+	Rows []BacktestRow
+	// ChangedItems counts the items with any change (Rows may hold fewer).
+	ChangedItems int
+}
+
+// BacktestRow is one item whose outcome the candidate changes: what it
+// became with the rules in force (Before) and with the candidate (After),
+// and the fields that differ.
+type BacktestRow struct {
+	Item    int64
+	File    string
+	Before  Result
+	After   Result
+	Changed []string
+}
+
+// Value is field of r as shown in a report: the value, or "" when null.
+func Value(r Result, field string) string {
+	if p := resultValue(r, field); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // WriteText writes the counts, then the examples of each field.
 func (r BacktestReport) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "backtest: %d items replayed\n", r.Items)
+	fmt.Fprintf(w, "backtest: %d items replayed, %d would change\n", r.Items, r.ChangedItems)
 	for _, f := range BacktestFields {
-		fmt.Fprintf(w, "  %-9s %d would change\n", f, r.Changed[f])
+		fmt.Fprintf(w, "  %-11s %d would change\n", f, r.Changed[f])
 	}
 	for _, f := range BacktestFields {
 		if len(r.Examples[f]) == 0 {
@@ -118,13 +147,21 @@ func Backtest(ctx context.Context, cfg BacktestConfig) (BacktestReport, error) {
 	}
 	for _, id := range ids {
 		a, b := before[id], after[id]
+		var changed []string
 		for _, f := range BacktestFields {
 			x, y := resultValue(a, f), resultValue(b, f)
 			if !equalField(f, x, y) {
+				changed = append(changed, f)
 				rep.Changed[f]++
 				if len(rep.Examples[f]) < 20 {
 					rep.Examples[f] = append(rep.Examples[f], fmt.Sprintf("item %d (%s): %s -> %s", id, a.File, show(x), show(y)))
 				}
+			}
+		}
+		if len(changed) > 0 {
+			rep.ChangedItems++
+			if len(rep.Rows) < maxBacktestRows {
+				rep.Rows = append(rep.Rows, BacktestRow{Item: id, File: a.File, Before: a, After: b, Changed: changed})
 			}
 		}
 	}

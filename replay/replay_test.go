@@ -140,13 +140,14 @@ func TestTry(t *testing.T) {
 	assert.Zero(t, items, "try writes nothing")
 	assert.Zero(t, tickets)
 
-	// As new, the second 0001.eml is the same order again: a follow-up.
-	got = nil
-	require.NoError(t, replay.Try(ctx, st, proc, msgs, true, func(tr replay.Tried) error {
-		got = append(got, tr.Result(moscow))
+	// A dry run uses up no ticket number: a run again predicts the same.
+	var again []replay.Result
+	require.NoError(t, replay.Try(ctx, st, proc, msgs, false, func(tr replay.Tried) error {
+		again = append(again, tr.Result(moscow))
 		return nil
 	}))
-	assert.Equal(t, "follow_up", got[3].Kind)
+	require.NotNil(t, again[0].Ticket)
+	assert.Equal(t, *got[0].Ticket, *again[0].Ticket)
 
 	// An error of the caller stops the run.
 	stop := fmt.Errorf("enough")
@@ -154,6 +155,79 @@ func TestTry(t *testing.T) {
 	err = replay.Try(ctx, st, proc, msgs, false, func(replay.Tried) error { n++; return stop })
 	require.ErrorIs(t, err, stop)
 	assert.Equal(t, 1, n)
+}
+
+// TestTryStored: a message Intake already holds is tried as new by
+// default, and the result names the stored item and what it became, rather
+// than calling it a duplicate of itself. With dedup it is the duplicate the
+// pipeline would see, following the stored item. The numbers that dry runs
+// show are the ones real tickets then get: none is used up.
+func TestTryStored(t *testing.T) {
+	ctx := context.Background()
+	st := demoStore(t)
+	proc := processor(t, st)
+	order := demoMessages(t, "0001.eml")
+	other := demoMessages(t, "0009.eml")
+
+	try := func(msgs []replay.Message, dedup bool) replay.Result {
+		var got []replay.Result
+		require.NoError(t, replay.Try(ctx, st, proc, msgs, dedup, func(tr replay.Tried) error {
+			got = append(got, tr.Result(moscow))
+			return nil
+		}))
+		require.Len(t, got, 1)
+		return got[0]
+	}
+	store1 := func(m replay.Message) int64 {
+		var id int64
+		require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error {
+			key, mid := ingest.MailKeys(m.Raw)
+			res, err := ingest.PutTx(ctx, tx, ingest.Item{Source: flow.SourceMail, SourceRef: "test/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Raw}, now)
+			if err != nil {
+				return err
+			}
+			id = res.ID
+			return proc.RunInline(ctx, tx, id)
+		}))
+		return id
+	}
+
+	// Two dry runs predict the same number, and the real ticket gets it.
+	first, second := try(order, false), try(order, false)
+	require.NotNil(t, first.Ticket)
+	assert.Equal(t, "INT-1", *first.Ticket)
+	assert.Equal(t, *first.Ticket, *second.Ticket)
+	assert.Nil(t, first.Stored, "not stored yet")
+	id := store1(order[0])
+	var number string
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT number FROM tickets WHERE source_item = $1`, id).Scan(&number))
+	assert.Equal(t, "INT-1", number, "the dry runs used up no ticket number")
+
+	// Stored now: tried as new by default, and said to be stored.
+	r := try(order, false)
+	assert.NotEqual(t, "duplicate", r.Kind)
+	require.NotNil(t, r.Stored)
+	assert.Equal(t, id, r.Stored.Item)
+	assert.Equal(t, "ticket", r.Stored.Outcome)
+	require.NotNil(t, r.Stored.Ticket)
+	assert.Equal(t, "INT-1", *r.Stored.Ticket)
+	require.NotNil(t, r.Client)
+	if r.Follows != nil {
+		assert.NotContains(t, *r.Follows, "try/", "never follows itself")
+	}
+
+	// With dedup: the duplicate of the stored item, following it.
+	r = try(order, true)
+	assert.Equal(t, "duplicate", r.Kind)
+	require.NotNil(t, r.Follows)
+	assert.Equal(t, "test/mail/0001.eml", *r.Follows)
+
+	// The next new ticket's number is predicted right after a real one.
+	r = try(other, false)
+	if r.Kind == "ticket" {
+		require.NotNil(t, r.Ticket)
+		assert.Equal(t, "INT-2", *r.Ticket)
+	}
 }
 
 func TestWriteDocument(t *testing.T) {
@@ -338,7 +412,21 @@ func TestBacktest(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.WriteText(&out)
-	assert.True(t, strings.HasPrefix(out.String(), fmt.Sprintf("backtest: %d items replayed\n  kind      %d would change\n", rep.Items, okOrders)), out.String())
+	assert.True(t, strings.HasPrefix(out.String(), fmt.Sprintf("backtest: %d items replayed, %d would change\n  kind        %d would change\n", rep.Items, okOrders, okOrders)), out.String())
+	for _, f := range replay.BacktestFields {
+		assert.Contains(t, out.String(), fmt.Sprintf("\n  %-11s %d would change\n", f, rep.Changed[f]), "every field is counted")
+	}
+
+	// Every changed item is a row with both outcomes and what differs.
+	require.Len(t, rep.Rows, okOrders)
+	assert.Equal(t, okOrders, rep.ChangedItems)
+	row := rep.Rows[0]
+	assert.Contains(t, []string{"ticket", "follow_up"}, row.Before.Kind)
+	assert.Equal(t, "unmatched", row.After.Kind)
+	assert.Contains(t, row.Changed, "kind")
+	assert.Contains(t, row.Changed, "object")
+	assert.NotContains(t, row.Changed, "client")
+	assert.Equal(t, "OK", replay.Value(row.After, "client"))
 	assert.Contains(t, out.String(), "kind changes (up to 20):\n  item ")
 
 	// The same rules change nothing; Limit takes the newest items.

@@ -28,6 +28,8 @@ type Result struct {
 	Rules      []string `json:"rules"`
 	Reason     *string  `json:"reason"`
 	SLADue     *string  `json:"sla_due"`
+	// Stored is the item already holding a tried message (try only).
+	Stored *Stored `json:"stored,omitempty"`
 }
 
 // ResultOf makes the Result of file from its outcome. Times are given in

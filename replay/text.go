@@ -28,8 +28,23 @@ func WriteTrace(w io.Writer, t Tried, loc *time.Location) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "client:      %s\nexternal id: %s\nobject:      %s\ncategory:    %s\npriority:    %s\n",
 		s(o.Client), s(o.ExternalID), s(o.Object), s(o.Category), s(o.Priority))
+	ticket := s(o.Ticket)
+	if o.Ticket != nil && o.Kind == "ticket" {
+		ticket += " (the number it would get; nothing is written)"
+	}
 	fmt.Fprintf(w, "due:         %s\nsla due:     %s\nengineer:    %s\nticket:      %s\nfollows:     %s\n",
-		s(rfc3339(o.Due, loc)), s(rfc3339(o.SLADue, loc)), s(o.Engineer), s(o.Ticket), s(follows))
+		s(rfc3339(o.Due, loc)), s(rfc3339(o.SLADue, loc)), s(o.Engineer), ticket, s(follows))
+	if st := t.Stored; st != nil {
+		fmt.Fprintf(w, "stored:      already stored as item %d, outcome %s", st.Item, st.Outcome)
+		if st.Ticket != nil {
+			fmt.Fprintf(w, ", ticket %s", *st.Ticket)
+		}
+		if o.Kind == "duplicate" {
+			fmt.Fprintln(w, "; --dedup: tried as its duplicate")
+		} else {
+			fmt.Fprintln(w, "; tried as new here")
+		}
+	}
 	if pd := o.Parsed; pd != nil {
 		fmt.Fprintf(w, "from:        %s\nsubject:     %s\nformat:      %s\n", pd.From, pd.Subject, orDash(pd.Fields.Format))
 		if len(pd.Warnings) > 0 {

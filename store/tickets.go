@@ -98,6 +98,46 @@ type NewTicket struct {
 	State              string
 }
 
+// ticketID is the id of a new ticket: the sequence's next value, except in
+// a dry run (BeginDryRun), where it is the number the next ticket would get
+// (the sequence is read, not advanced, and so no number is used up by a
+// transaction that is rolled back). Sequences are not transactional: a
+// nextval in a dry run would make a gap in the ticket numbers.
+const ticketID = `CASE WHEN current_setting('intake.dry_run', true) = 'on'
+	THEN (SELECT greatest(CASE WHEN s.is_called THEN s.last_value + 1 ELSE s.last_value END,
+	                      (SELECT coalesce(max(id), 0) + 1 FROM tickets))
+	      FROM tickets_id_seq s)
+	ELSE nextval('tickets_id_seq') END`
+
+// BeginDryRun marks tx as a dry run, until it ends: tickets created in it
+// take the numbers they would get without using any up. The caller rolls tx
+// back.
+func BeginDryRun(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('intake.dry_run', 'on', true)`)
+	return err
+}
+
+// SetAsideForDryRun hides, inside dry-run transaction tx, the ticket that
+// stored item created from a message arriving again: the ticket loses its
+// chain number and its thread, so that the same message is tried as it
+// first arrived rather than as a follow-up of the ticket it made itself.
+// tx is rolled back, so nothing changes; the ticket's row stays locked until
+// then.
+func SetAsideForDryRun(ctx context.Context, tx pgx.Tx, item int64) error {
+	var dry bool
+	if err := tx.QueryRow(ctx, `SELECT current_setting('intake.dry_run', true) IS NOT DISTINCT FROM 'on'`).Scan(&dry); err != nil {
+		return err
+	}
+	if !dry {
+		return errors.New("SetAsideForDryRun outside a dry run (BeginDryRun)")
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET external_id = NULL WHERE source_item = $1`, item); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM ticket_messages WHERE item_id = $1`, item)
+	return err
+}
+
 // CreateTicket inserts a ticket. When the chain's number is already known for
 // the client it returns that ticket with created=false: the unique key, not a
 // check in Go, decides.
@@ -109,8 +149,8 @@ func CreateTicket(ctx context.Context, tx pgx.Tx, t NewTicket) (id int64, create
 		t.Tags = []string{}
 	}
 	err = tx.QueryRow(ctx, `
-		INSERT INTO tickets (client, object, external_id, category, priority, due, sla_due, team, tags, problem, engineer, assignment, source_item, state)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		INSERT INTO tickets (id, client, object, external_id, category, priority, due, sla_due, team, tags, problem, engineer, assignment, source_item, state)
+		VALUES (`+ticketID+`, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (client, external_id) WHERE external_id IS NOT NULL DO NOTHING
 		RETURNING id`,
 		t.Client, t.Object, t.ExternalID, t.Category, t.Priority, t.Due, t.SLADue, t.Team, t.Tags, t.Problem, t.Engineer, t.Assignment, t.SourceItem, t.State).Scan(&id)

@@ -29,7 +29,7 @@ import (
 type recordingRules struct{ by []string }
 
 func (r *recordingRules) Check(context.Context, map[string][]byte) error { return nil }
-func (r *recordingRules) Apply(_ context.Context, _ map[string][]byte, by string) (int64, error) {
+func (r *recordingRules) Apply(_ context.Context, _ map[string][]byte, by, _ string) (int64, error) {
 	r.by = append(r.by, by)
 	return int64(len(r.by)), nil
 }

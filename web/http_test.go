@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +27,6 @@ import (
 	"github.com/intakehq/intake/demo"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
-	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
@@ -65,7 +62,7 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 	failed := webtest.Seed(t, st, proc.RunInline)
 
 	s := &web.Server{
-		Store: st, Log: discard(), Gatherer: prometheus.NewRegistry(), Rules: storedRules{st}, Location: time.UTC,
+		Store: st, Log: discard(), Gatherer: prometheus.NewRegistry(), Rules: pipeline.StoredRules{Store: st}, Location: time.UTC,
 		// The stages run inline here, with no bus: a retried item is
 		// requeued and waits.
 		Retry: func(ctx context.Context, ids []int64) (done []int64, err error) {
@@ -75,9 +72,9 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 			})
 			return done, err
 		},
-		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
+		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
-			err := replay.Try(ctx, st, proc, msgs, asNew, func(t replay.Tried) error {
+			err := replay.Try(ctx, st, proc, msgs, dedup, func(t replay.Tried) error {
 				out = append(out, t.Result(time.UTC))
 				return nil
 			})
@@ -100,37 +97,6 @@ func newFixture(t *testing.T, apiToken string) *fixture {
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{API: webtest.API{Srv: srv, Token: apiToken}, st: st, failed: failed}
-}
-
-// storedRules checks rule files with rules.Load and applies them as a new
-// stored version, as `intake serve` does.
-type storedRules struct{ st *store.Store }
-
-func (r storedRules) Check(_ context.Context, files map[string][]byte) error {
-	_, err := rules.Load(ruleFiles(files))
-	return err
-}
-
-func (r storedRules) Apply(ctx context.Context, files map[string][]byte, by string) (int64, error) {
-	fs := ruleFiles(files)
-	set, err := rules.Load(fs)
-	if err != nil {
-		return 0, err
-	}
-	src := make([]store.RuleSource, len(fs))
-	for i, f := range fs {
-		src[i] = store.RuleSource{Name: f.Name, Data: string(f.Data)}
-	}
-	v, _, err := r.st.SaveRuleSet(ctx, set.Hash(), src, by)
-	return v, err
-}
-
-func ruleFiles(m map[string][]byte) []rules.File {
-	var out []rules.File
-	for _, name := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, rules.File{Name: name, Data: m[name]})
-	}
-	return out
 }
 
 type apiItem struct {
@@ -269,14 +235,30 @@ func TestHTTPRules(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, f.Call(t, "POST", "/api/v1/rules", bad, &res))
 	assert.Contains(t, res.Error, "broken.yaml")
 
+	// A category the reference data does not have compiles, but is refused
+	// at its line and column: every ticket would get no category.
+	typo := map[string]any{"files": map[string]string{"typo.yaml": "rules:\n  - name: alarms\n    stage: route\n    when: subject contains \"сигнализация\"\n    then:\n      category: securty\n"}}
+	res.Problems = nil
+	require.Equal(t, http.StatusUnprocessableEntity, f.Call(t, "POST", "/api/v1/rules/check", typo, &res))
+	require.Len(t, res.Problems, 1)
+	assert.Equal(t, "alarms", res.Problems[0].Rule)
+	assert.Equal(t, 6, res.Problems[0].Line)
+	assert.Equal(t, 17, res.Problems[0].Column)
+	assert.Contains(t, res.Problems[0].Message, `unknown category "securty"`)
+	require.Equal(t, http.StatusUnprocessableEntity, f.Call(t, "POST", "/api/v1/rules", typo, &res))
+
 	var applied struct {
 		OK      bool  `json:"ok"`
 		Version int64 `json:"version"`
 	}
 	var raw []byte
+	good["comment"] = "VIP в теме: высокий приоритет"
 	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/rules", good, &raw), "%s", raw)
 	require.NoError(t, json.Unmarshal(raw, &applied))
 	assert.Positive(t, applied.Version)
+	rs, err := f.st.LatestRuleSet(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "VIP в теме: высокий приоритет", rs.Comment, "the comment is stored with the version")
 	assert.Equal(t, http.StatusBadRequest, f.Call(t, "POST", "/api/v1/rules/check", map[string]any{}, nil))
 }
 
@@ -509,12 +491,14 @@ func TestHTTPTry(t *testing.T) {
 	form := webtest.NewMultipart(t, nil, map[string][]byte{"order.eml": mail})
 	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
 	require.Len(t, out.Results, 1)
-	assert.Equal(t, "duplicate", out.Results[0].Kind, "the same message is stored already")
+	r := out.Results[0]
+	require.NotNil(t, r.Stored, "the same message is stored already, and the result says so")
+	assert.Positive(t, r.Stored.Item)
 
-	form = webtest.NewMultipart(t, map[string]string{"as_new": "1"}, map[string][]byte{"order.eml": mail})
+	form = webtest.NewMultipart(t, map[string]string{"dedup": "1"}, map[string][]byte{"order.eml": mail})
 	require.Equal(t, http.StatusOK, f.Call(t, "POST", "/api/v1/try", form, &out))
 	require.Len(t, out.Results, 1)
-	r := out.Results[0]
+	assert.Equal(t, "duplicate", out.Results[0].Kind, "with dedup, the duplicate the pipeline would see")
 	assert.Equal(t, "order.eml", r.File)
 	assert.Contains(t, []string{"ticket", "follow_up"}, r.Kind)
 	require.NotNil(t, r.Client)

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/parsers"
 	"github.com/intakehq/intake/routing"
@@ -141,14 +142,15 @@ var sourceNames = map[string]string{flow.SourceMail: "почта", flow.SourceCa
 
 // page is what every page's template gets besides its own data.
 type page struct {
-	Title    string
-	Nav      string // the menu entry to highlight
-	CSRF     string
-	Name     string // who is signed in
-	Login    bool   // signed in with a session (a logout button makes sense)
-	Flash    string
-	FlashBad bool
-	loc      *time.Location
+	Title     string
+	Nav       string // the menu entry to highlight
+	CSRF      string
+	Name      string // who is signed in
+	Login     bool   // signed in with a session (a logout button makes sense)
+	Configure bool   // may change rules (operations, admin): the menu shows the rule editor
+	Flash     string
+	FlashBad  bool
+	loc       *time.Location
 }
 
 // Time formats t in the server's zone.
@@ -324,6 +326,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/outbox/{id}/retry", s.ui(s.resendPage))
 	mux.HandleFunc("GET /ui/tickets", s.ui(s.ticketsPage))
 	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
+	s.registerRulePages(mux)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /ui/login", s.loginForm)
@@ -368,6 +371,7 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
 	}
 	if who, ok := PrincipalFrom(r.Context()); ok {
 		p.Name, p.Login = who.Name, who.Name != localUser
+		p.Configure = who.Role.Allows(auth.Configure)
 	}
 	return p
 }

@@ -17,26 +17,27 @@ import (
 // rulesRequest carries rule and format files: {"files": {"name.yaml": "..."}}.
 // A "by" in the body is ignored: the set is recorded as the caller's.
 type rulesRequest struct {
-	Files map[string]string `json:"files"`
+	Files   map[string]string `json:"files"`
+	Comment string            `json:"comment"`
 }
 
-func readRules(r *http.Request) (map[string][]byte, string, error) {
+func readRules(r *http.Request) (map[string][]byte, rulesRequest, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {
-		return nil, "", badRequest{err}
+		return nil, rulesRequest{}, badRequest{err}
 	}
 	var req rulesRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, "", badRequest{errors.New(`body must be {"files": {"name.yaml": "<yaml>"}}: ` + err.Error())}
+		return nil, req, badRequest{errors.New(`body must be {"files": {"name.yaml": "<yaml>"}, "comment": "..."}: ` + err.Error())}
 	}
 	if len(req.Files) == 0 {
-		return nil, "", badRequest{errors.New("no files")}
+		return nil, req, badRequest{errors.New("no files")}
 	}
 	files := make(map[string][]byte, len(req.Files))
 	for k, v := range req.Files {
 		files[k] = []byte(v)
 	}
-	return files, actor(r), nil
+	return files, req, nil
 }
 
 func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
@@ -112,12 +113,12 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unprocessable{errString("rules are not configurable on this server")})
 		return
 	}
-	files, by, err := readRules(r)
+	files, req, err := readRules(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	v, err := s.Rules.Apply(r.Context(), files, by)
+	v, err := s.Rules.Apply(r.Context(), files, actor(r), req.Comment)
 	if err != nil {
 		s.writeRulesError(w, r, err)
 		return
@@ -127,7 +128,7 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	s.audit(r, "rules.apply", strconv.FormatInt(v, 10), map[string]any{"files": names})
+	s.audit(r, "rules.apply", strconv.FormatInt(v, 10), map[string]any{"files": names, "comment": req.Comment})
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "version": v})
 }
 

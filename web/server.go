@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/redact"
+	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/store"
 )
 
@@ -30,8 +31,9 @@ type Mailboxes interface {
 type RulesService interface {
 	// Check validates files; the error lists every problem.
 	Check(ctx context.Context, files map[string][]byte) error
-	// Apply validates and stores files as a new version.
-	Apply(ctx context.Context, files map[string][]byte, by string) (version int64, err error)
+	// Apply validates and stores files as a new version, recording who
+	// applied it and why.
+	Apply(ctx context.Context, files map[string][]byte, by, comment string) (version int64, err error)
 }
 
 // Server holds the handlers' dependencies.
@@ -49,6 +51,10 @@ type Server struct {
 	// Try runs uploaded messages through the stages without writing
 	// anything (POST /api/v1/try). Optional.
 	Try Trier
+	// RuleLab tries, and backtests, rule sets that are not applied yet: the
+	// rule editor's (/ui/rules). Optional: without it the editor checks
+	// and applies only.
+	RuleLab *replay.Lab
 	// APITokens are tokens from the configuration, accepted as an admin's
 	// "Authorization: Bearer <token>" on /api/v1/ besides users' tokens.
 	// The engineer and approval endpoints carry their own credentials.

@@ -14,14 +14,18 @@ import (
 
 // Trier runs messages through the stages in a transaction that is rolled
 // back, as `intake try` does, and returns what each would become.
-type Trier func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error)
+// A message already stored is tried as new (its Result names the stored
+// item) unless dedup, which makes it the duplicate the pipeline would see.
+type Trier func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error)
 
 // maxTryBytes bounds what one try request may upload, all files together.
 const maxTryBytes = 32 << 20
 
 // try answers POST /api/v1/try: a multipart form with one or more "file"
-// parts (.eml) and an optional field as_new=1 (process messages already
-// stored as if new). Nothing is written.
+// parts (.eml) and an optional field dedup=1 (a message already stored is a
+// duplicate of it, as in the pipeline; by default it is tried as new and
+// the result's "stored" names the stored item). Nothing is written and no
+// ticket number is used up.
 func (s *Server) try(w http.ResponseWriter, r *http.Request) {
 	if s.Try == nil {
 		s.writeError(w, r, unprocessable{errString("trying messages is not available on this server")})
@@ -61,8 +65,8 @@ func (s *Server) try(w http.ResponseWriter, r *http.Request) {
 	// Files run in the order of their names, as `intake try` runs a
 	// folder's: an order before its follow-up.
 	slices.SortStableFunc(msgs, func(a, b replay.Message) int { return strings.Compare(a.Name, b.Name) })
-	asNew := r.FormValue("as_new") == "1" || r.FormValue("as_new") == "true"
-	res, err := s.Try(r.Context(), msgs, asNew)
+	dedup := r.FormValue("dedup") == "1" || r.FormValue("dedup") == "true"
+	res, err := s.Try(r.Context(), msgs, dedup)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -128,6 +128,9 @@ func TestTryJSONContract(t *testing.T) {
 	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM inbound_items), (SELECT count(*) FROM tickets)`).Scan(&items, &tickets))
 	assert.Zero(t, items)
 	assert.Zero(t, tickets)
+	var used bool
+	require.NoError(t, st.Pool.QueryRow(context.Background(), `SELECT is_called FROM tickets_id_seq`).Scan(&used))
+	assert.False(t, used, "a dry run uses up no ticket number")
 
 	// The human-readable form shows the trace.
 	out, _, err = runCLI(t, url, "try", files[0])
@@ -246,4 +249,41 @@ func TestIngestTwice(t *testing.T) {
 	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE duplicate_of IS NULL) FROM inbound_items`).Scan(&items, &originals))
 	assert.Equal(t, 3, items)
 	assert.Equal(t, 1, originals)
+}
+
+// TestRulesCheckCodes: `rules check` reports a category the reference data
+// does not have at its file, line and column, and `rules apply` refuses it;
+// without a database it says that codes were not checked.
+func TestRulesCheckCodes(t *testing.T) {
+	url := pgtest.URL(t)
+	refDir, _ := writeDemo(t)
+	importAll(t, url, refDir)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "10-alarms.yaml")
+	rule := "rules:\n  - name: alarms\n    when: subject contains \"сигнализация\"\n    then:\n      category: securty\n"
+	require.NoError(t, os.WriteFile(path, []byte(rule), 0o644))
+
+	_, _, err := runCLI(t, url, "rules", "check", path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path+`: rule "alarms", line 5 col 17: unknown category "securty": not in the reference data (did you mean "security"?)`)
+	_, _, err = runCLI(t, url, "rules", "apply", "--comment", "охрана", path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown category "securty"`)
+
+	out, _, err := runCLI(t, "", "rules", "check", path)
+	require.NoError(t, err)
+	assert.Contains(t, out, "codes not checked: no database configured")
+
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(rule, "securty", "security", 1)), 0o644))
+	out, _, err = runCLI(t, url, "rules", "check", path)
+	require.NoError(t, err)
+	assert.Contains(t, out, ": ok (codes checked against the reference data)")
+	out, _, err = runCLI(t, url, "rules", "apply", "--comment", "охрана", path)
+	require.NoError(t, err, out)
+	st, err := store.Open(context.Background(), url)
+	require.NoError(t, err)
+	defer st.Close()
+	rs, err := st.LatestRuleSet(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "охрана", rs.Comment)
 }

@@ -173,29 +173,3 @@ func readRuleFiles(paths []string) ([]rules.File, error) {
 	}
 	return out, nil
 }
-
-// rulesService implements web.RulesService.
-type rulesService struct{ st *store.Store }
-
-func filesFromMap(m map[string][]byte) []rules.File {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := make([]rules.File, len(names))
-	for i, n := range names {
-		out[i] = rules.File{Name: n, Data: m[n]}
-	}
-	return out
-}
-
-func (r rulesService) Check(ctx context.Context, files map[string][]byte) error {
-	_, err := rules.Load(filesFromMap(files))
-	return err
-}
-
-func (r rulesService) Apply(ctx context.Context, files map[string][]byte, by string) (int64, error) {
-	v, _, err := pipeline.SaveRules(ctx, r.st, filesFromMap(files), by)
-	return v, err
-}

@@ -25,7 +25,8 @@ Usage:
   intake migrate [--config F]                 apply database migrations
   intake import  [--config F] KIND FILE.csv   import reference data
                  KIND: clients | engineers | objects | contacts | categories
-  intake try     [--config F] [--json|--doc] FILE...  dry-run messages, writing nothing
+  intake try     [--config F] [--json|--doc] [--dedup] FILE...  dry-run messages, writing nothing
+                                              (a stored message is tried as new; --dedup: as a re-delivery)
   intake ingest  [--config F] [--wait 30s] [--run NAME] FILE.eml...  feed saved mail to the running servers
   intake eval    [--config F] --labels L [--min 0.99] DIR
                                               check extraction against a labelled set
@@ -33,7 +34,7 @@ Usage:
   intake verify  [--config F]                 check every assignment against the rules of assignment
   intake act     [--config F] [--out act.html] TICKET-ID
                                               completion act of a ticket (printable HTML)
-  intake rules   check PATH... | apply PATH... | backtest [--since 7d] PATH...
+  intake rules   check PATH... | apply [--comment TEXT] PATH... | backtest [--since 7d] PATH...
   intake users   add NAME --role R | list | disable NAME | passwd NAME
                                               people who sign in: dispatcher, operations, admin
   intake tokens  create --user U | revoke --user U [--token ID] | list

@@ -58,7 +58,7 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: intake rules check PATH... | apply PATH... | backtest [--since 7d] PATH...")
+		return errors.New("usage: intake rules check PATH... | apply [--comment TEXT] PATH... | backtest [--since 7d] PATH...")
 	}
 	sub, rest := args[0], args[1:]
 	var cf commonFlags
@@ -66,6 +66,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	since := fs.String("since", "7d", "backtest: items received within this period (e.g. 12h, 7d)")
 	limit := fs.Int("limit", 0, "backtest: at most this many items (newest), 0 for all")
 	by := fs.String("by", "", "apply: who applies the set (recorded with the version)")
+	comment := fs.String("comment", "", "apply: why the set is applied (recorded with the version)")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -78,11 +79,34 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch sub {
 	case "check":
-		set, err := rules.Load(files)
+		// With a database, the codes the files name are checked against
+		// its reference data too; without one, only that they compile.
+		cfg, err := loadConfig(cf.config, getenv)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "rules check: %d files, %d formats, %d rules: ok\n", len(files), len(set.Formats()), len(set.Rules("")))
+		if cfg.Database.URL == "" {
+			set, err := rules.Load(files)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "rules check: %d files, %d formats, %d rules: ok (client, category and engineer codes not checked: no database configured)\n", len(files), len(set.Formats()), len(set.Rules("")))
+			return nil
+		}
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		set, unchecked, err := pipeline.CheckRules(ctx, st, files)
+		if err != nil {
+			return err
+		}
+		note := "codes checked against the reference data"
+		if len(unchecked) > 0 {
+			note += fmt.Sprintf("; none of kind %s there yet, not checked", strings.Join(unchecked, ", "))
+		}
+		fmt.Fprintf(stdout, "rules check: %d files, %d formats, %d rules: ok (%s)\n", len(files), len(set.Formats()), len(set.Rules("")), note)
 		return nil
 	case "apply":
 		_, st, err := cf.open(ctx)
@@ -93,7 +117,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *by == "" {
 			*by = getenv("USER")
 		}
-		v, created, err := pipeline.SaveRules(ctx, st, files, *by)
+		v, created, err := pipeline.SaveRulesWithComment(ctx, st, files, *by, *comment)
 		if err != nil {
 			return err
 		}

@@ -445,7 +445,10 @@ func TestRulesBacktest(t *testing.T) {
 	require.NoError(t, err, errOut)
 	t.Logf("backtest of %d items in %s", n, time.Since(start).Round(time.Millisecond))
 	t.Logf("backtest output:\n%s", out)
-	assert.Equal(t, want, out)
+	assert.True(t, strings.HasPrefix(out, want[0]), out)
+	for _, w := range want {
+		assert.Contains(t, out, w)
+	}
 	assert.Empty(t, errOut, "no progress bar when stderr is not a terminal")
 
 	// Nothing changed in the live database, and the scratch databases are
@@ -469,7 +472,7 @@ func TestRulesBacktest(t *testing.T) {
 	require.NoError(t, err)
 	out, _, err = runCLI(t, url, "rules", "backtest", "--since", "30d", dir)
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(out, "backtest: 0 items replayed\n"), out)
+	assert.True(t, strings.HasPrefix(out, "backtest: 0 items replayed, 0 would change\n"), out)
 }
 
 // expectedOKBacktest computes, from the stored outcomes alone, the report of
@@ -479,7 +482,7 @@ func TestRulesBacktest(t *testing.T) {
 // unmatched item shows). Nothing else may change: the engineers who took
 // OK orders have less load in the candidate's replay, but on the sample
 // data load only breaks ties that do not occur.
-func expectedOKBacktest(t *testing.T, st *store.Store) string {
+func expectedOKBacktest(t *testing.T, st *store.Store) []string {
 	t.Helper()
 	ctx := context.Background()
 	var total int
@@ -523,20 +526,29 @@ func expectedOKBacktest(t *testing.T, st *store.Store) string {
 	require.Positive(t, changed["kind"])
 	require.Positive(t, changed["engineer"])
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "backtest: %d items replayed\n", total)
-	for _, f := range replay.BacktestFields {
-		fmt.Fprintf(&b, "  %-9s %d would change\n", f, changed[f])
-	}
-	for _, f := range replay.BacktestFields {
+	// The chain's number, priority and due of an OK item change too (a
+	// ticket's are the order's as its follow-ups left them, an unmatched
+	// item's what extraction found in it): those are counted, and not
+	// predicted here.
+	want := []string{fmt.Sprintf("backtest: %d items replayed, %d would change\n", total, changed["kind"])}
+	for _, f := range []string{"kind", "object", "category", "engineer"} {
+		want = append(want, fmt.Sprintf("  %-11s %d would change\n", f, changed[f]))
+		var b strings.Builder
 		if len(examples[f]) > 0 {
 			fmt.Fprintf(&b, "%s changes (up to 20):\n", f)
 			for _, e := range examples[f] {
 				b.WriteString("  " + e + "\n")
 			}
+			want = append(want, b.String())
 		}
 	}
-	return b.String()
+	for _, f := range []string{"client"} {
+		want = append(want, fmt.Sprintf("  %-11s 0 would change\n", f))
+	}
+	for _, f := range []string{"external_id", "priority", "due"} {
+		want = append(want, fmt.Sprintf("  %-11s ", f))
+	}
+	return want
 }
 
 // liveFingerprint sums up everything a backtest must not touch.

@@ -135,11 +135,16 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 		gatherer = g
 	}
 	return &web.Server{
-		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
+		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: pipeline.StoredRules{Store: eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
-		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
+		RuleLab: &replay.Lab{
+			Store: eng.st, AdminURL: eng.cfg.Database.URL, Fallback: eng.ruleFiles,
+			OwnAddresses: eng.cfg.Intake.OwnAddresses, Location: eng.cfg.Intake.Location,
+			Setup: func(p *pipeline.Processor) { p.SetSLA(eng.cfg.SLA.businessHours, eng.cfg.SLA.overrides) },
+		},
+		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
-			err := replay.Try(ctx, eng.st, eng.proc, msgs, asNew, func(t replay.Tried) error {
+			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {
 				out = append(out, t.Result(eng.cfg.Intake.Location))
 				return nil
 			})

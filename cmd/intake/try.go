@@ -16,13 +16,14 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var cf commonFlags
 	fs := newFlagSet("try", stderr, &cf)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
-	asNew := fs.Bool("as-new", false, "process files even when the same message is already stored")
+	dedup := fs.Bool("dedup", false, "treat a message already stored as the pipeline would: a duplicate of the stored item (by default it is tried as new, and said to be stored)")
+	fs.Bool("as-new", true, "try messages already stored as new (the default; kept for scripts)")
 	asDoc := fs.Bool("doc", false, "print each message as extraction sees it (decoded headers, text, tables, attachments) and stop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: intake try [--json] FILE...")
+		return fmt.Errorf("usage: intake try [--json] [--dedup] [--doc] FILE...")
 	}
 	if *asDoc {
 		for _, path := range fs.Args() {
@@ -66,7 +67,7 @@ func cmdTry(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	return replay.Try(ctx, st, proc, msgs, *asNew, func(t replay.Tried) error {
+	return replay.Try(ctx, st, proc, msgs, *dedup, func(t replay.Tried) error {
 		if *asJSON {
 			return enc.Encode(t.Result(loc))
 		}
