@@ -265,7 +265,7 @@ var wallClockUses = map[string]struct {
 	why string
 }{
 	"clock/clock.go":                            {1, "the wall clock itself (clock.Wall)"},
-	"pipeline/pipeline.go":                      {4, "handler latency; retry and deferral times, which the claim compares with the database's now()"},
+	"pipeline/pipeline.go":                      {5, "handler latency and budget; retry and deferral times, which the claim compares with the database's now()"},
 	"pipeline/parsebench/run.go":                {1, "measures throughput"},
 	"rules/budget.go":                           {2, "a rule evaluation's time budget"},
 	"web/auth.go":                               {1, "a session's lifetime, which browsers count by the wall clock too"},
