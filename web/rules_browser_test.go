@@ -129,7 +129,7 @@ func TestChromeRuleEditor(t *testing.T) {
 	assert.Contains(t, c.Text("#version-1"), "Правила из поставки")
 	c.Screenshot("rules-1-list.png")
 
-	c.Click(`a[href$="%2frules.yaml"]`)
+	c.ClickNav(`a[href$="%2frules.yaml"]`)
 	c.WaitVisible("#rule-text")
 	original := c.Value("#rule-text")
 	require.Contains(t, original, "  - name: route-default\n")
@@ -178,7 +178,7 @@ func TestChromeRuleEditor(t *testing.T) {
 	var itemsBefore int
 	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&itemsBefore))
 	c.Fill("#item", fmt.Sprint(order))
-	c.Click(`button[value="try"]`)
+	c.ClickNav(`button[value="try"]`)
 	c.WaitVisible("#tried")
 	tried := c.Text(".tried")
 	assert.Contains(t, tried, "critical")
@@ -198,7 +198,7 @@ func TestChromeRuleEditor(t *testing.T) {
 	require.NoError(t, os.WriteFile(eml, demo.Mail()[0].Data, 0o644))
 	c.Fill("#item", "")
 	c.Upload("#eml", eml)
-	c.Click(`button[value="try"]`)
+	c.ClickNav(`button[value="try"]`)
 	c.WaitVisible("#tried")
 	tried = c.Text(".tried")
 	assert.Contains(t, tried, "order.eml")
@@ -209,7 +209,7 @@ func TestChromeRuleEditor(t *testing.T) {
 
 	// A week of mail, every field compared.
 	c.SetValue("#days", "7")
-	c.Click(`button[value="backtest"]`)
+	c.ClickNav(`button[value="backtest"]`)
 	c.WaitVisible("#backtest")
 	summary := c.Text("#backtest + .card")
 	for _, name := range []string{"Итог", "Клиент", "Номер клиента", "Магазин", "Категория", "Приоритет", "Срок", "Инженер"} {
@@ -226,7 +226,7 @@ func TestChromeRuleEditor(t *testing.T) {
 	// Applied with a comment, by the signed-in user.
 	c.Eval(`window.confirm = function () { return true; }; true`)
 	c.Fill("#comment", "Пятый угол: всё критично, категория охраны")
-	c.Click(`button[value="apply"]`)
+	c.ClickNav(`button[value="apply"]`)
 	waitText(t, c, ".flash", "Применена версия 2")
 	assert.Contains(t, c.Text("#version-2"), "olga")
 	assert.Contains(t, c.Text("#version-2"), "Пятый угол: всё критично")
@@ -249,7 +249,7 @@ func TestChromeRuleEditor(t *testing.T) {
 	c.Open(f.url + "/ui/rules")
 	c.Eval(`window.confirm = function () { return true; }; true`)
 	c.Fill(`#version-1 input[name="comment"]`, "все заявки критичны — слишком много")
-	c.Click(`#version-1 button`)
+	c.ClickNav(`#version-1 button`)
 	waitText(t, c, ".flash", "Применена версия 3")
 	assert.Contains(t, c.Text("#version-3"), "Возврат к версии 1: все заявки критичны")
 	v1, err := f.st.RuleSetAt(ctx, 1)

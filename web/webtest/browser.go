@@ -91,6 +91,18 @@ func (c *Chrome) Click(sel string) {
 	c.Do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
 
+// ClickNav clicks sel (a link, a form's button) and waits until the page
+// it leads to has loaded. After a plain Click the old page may still be
+// shown, and a wait for an element both pages have would return at once.
+func (c *Chrome) ClickNav(sel string) {
+	c.t.Helper()
+	c.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
+	defer cancel()
+	_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	require.NoError(c.t, err, "clicking %s", sel)
+}
+
 // Fill types text into the field sel after clearing it.
 func (c *Chrome) Fill(sel, text string) {
 	c.t.Helper()
