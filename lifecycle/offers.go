@@ -20,6 +20,9 @@ type Assignment struct {
 	Offer    []string // offer mode: the first round, best first
 	Ranked   []string // every eligible engineer, best first: later rounds come from here
 	Reason   string
+	// Considered explains the ranking to a dispatcher: every engineer
+	// looked at, eligible ones first.
+	Considered []Candidate
 }
 
 // Reroute is how routing is asked again for a ticket: in Mode, with OfferN

@@ -540,7 +540,7 @@ func (s *Service) Dispatch(ctx context.Context, ticketID int64, actor, engineer 
 		}
 		var a *Assignment
 		if engineer != "" {
-			a = &Assignment{Engineer: engineer, Reason: "chosen by " + actor}
+			a = &Assignment{Engineer: engineer, Reason: fmt.Sprintf(ReasonChosenBy, actor)}
 		}
 		return s.dispatch(ctx, tx, t, a, actor, "")
 	})

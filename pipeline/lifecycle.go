@@ -28,6 +28,8 @@ func LifecycleAssignment(a routing.Assignment) lifecycle.Assignment {
 		if c.Eligible {
 			out.Ranked = append(out.Ranked, c.Code)
 		}
+		out.Considered = append(out.Considered, lifecycle.Candidate{Code: c.Code, Fixed: c.Fixed, DistanceKm: c.DistanceKm, Load: c.Load,
+			Rating: c.Rating, Eligible: c.Eligible, Rejected: c.Rejected, Rank: c.Rank})
 	}
 	return out
 }
