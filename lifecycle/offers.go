@@ -83,7 +83,7 @@ func CheckAccept(k *Task, engineer, offer string) error {
 }
 
 // NobodyAccepted is the reason of a task whose offer ran out.
-func NobodyAccepted(why string) string { return "nobody accepted the offer (" + why + ")" }
+func NobodyAccepted(why string) string { return fmt.Sprintf(ReasonNobodyAccepted, why) }
 
 // RedispatchMode is the mode to dispatch a ticket again in: that of its
 // last task (lastMode, "" when it has none), else offer when routing's
