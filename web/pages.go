@@ -46,7 +46,7 @@ var staticFS embed.FS
 var pageTemplates = parsePages()
 
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	base := template.Must(template.New("layout.html").Funcs(pageFuncs).Funcs(catalogueFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
