@@ -90,9 +90,9 @@ var labels = map[string]map[string]string{
 	LabelEvent:  eventNames,
 	LabelAction: actionNames,
 	LabelReject: {
-		routing.RejectInactive: "не работает", routing.RejectBlacklisted: "нежелателен для магазина",
+		routing.RejectInactive: "не активен", routing.RejectBlacklisted: "нежелателен для магазина",
 		routing.RejectCompetence: "нет компетенции", routing.RejectArea: "вне зоны обслуживания",
-		routing.RejectCapacity: "перегружен", routing.RejectExcluded: "уже отказался",
+		routing.RejectCapacity: "перегрузка", routing.RejectExcluded: "отказ ранее",
 	},
 	LabelMethod: {
 		routing.MethodCode: "по коду магазина", routing.MethodContact: "по отправителю", routing.MethodPhone: "по телефону",

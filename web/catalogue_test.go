@@ -92,7 +92,7 @@ func TestReasonRU(t *testing.T) {
 			"нет подходящего инженера: рассмотрено 30 — 10 инж. без компетенции «Холодильное оборудование», 20 инж. вне зоны обслуживания"},
 		{routing.ReasonNothing, "нет кода магазина, известного отправителя, телефона или адреса"},
 		{fmt.Sprintf(routing.ReasonNearest, 3.25, 1, 4.9, 4) + fmt.Sprintf(routing.ReasonFixedNot, "ENG-9", routing.RejectCapacity),
-			"ближайший из подходящих (3.2 км, загрузка 1, рейтинг 4.90), всего подходящих 4; закреплённый инженер ENG-9: перегружен"},
+			"ближайший из подходящих (3.2 км, загрузка 1, рейтинг 4.90), всего подходящих 4; закреплённый инженер ENG-9: перегрузка"},
 		{fmt.Sprintf(routing.ReasonAddress, routing.ReasonAddrText, "street+house+city"), "адрес (текст письма): улица+дом+город"},
 		{lifecycle.NobodyAccepted(lifecycle.ReasonOfferTimedOut), "никто не принял предложение (время на ответ истекло)"},
 		{fmt.Sprintf(lifecycle.ReasonChosenBy, "dispatcher:anna"), "выбран: anna (диспетчер)"},

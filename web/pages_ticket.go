@@ -265,7 +265,18 @@ func (v ticketView) event(e store.TicketEvent) eventView {
 	if e.Kind == lifecycle.KindState && e.Reason == "" {
 		ev.What = "состояние заявки"
 	}
-	ev.DataText = v.eventData(e.Data)
+	var data map[string]any
+	if json.Unmarshal(e.Data, &data) == nil {
+		// A dispatcher's note on an action is its reason, in his words.
+		if note, ok := data["note"].(string); ok && note != "" && e.Reason == "" {
+			ev.ReasonRU = note
+			delete(data, "note")
+		}
+		if r, ok := data["reason"].(string); ok && strings.HasPrefix(e.Actor, "dispatcher:") && r == fmt.Sprintf(lifecycle.ReasonChosenBy, e.Actor) {
+			delete(data, "reason") // "chosen by" the one the row names already
+		}
+	}
+	ev.DataText = v.eventData(data)
 	return ev
 }
 
@@ -280,11 +291,7 @@ func (v ticketView) actor(a string) string {
 
 // eventData shows an event's data as Russian "key: value" pairs, engineers
 // by name, leaving out the empty ones and what the row shows already.
-func (v ticketView) eventData(b []byte) string {
-	var m map[string]any
-	if len(b) == 0 || json.Unmarshal(b, &m) != nil {
-		return ""
-	}
+func (v ticketView) eventData(m map[string]any) string {
 	keys := make([]string, 0, len(m))
 	for k, val := range m {
 		if val == nil || val == "" || val == false {
@@ -326,6 +333,10 @@ func (v ticketView) eventData(b []byte) string {
 			}
 			parts = append(parts, name+": "+strings.Join(names, ", "))
 		case float64:
+			if k == "task" || k == "item" || k == "approval" {
+				parts = append(parts, name+" №"+fmt.Sprint(val))
+				continue
+			}
 			parts = append(parts, name+": "+fmt.Sprint(val))
 		default:
 			out, _ := json.Marshal(val) // decoded from JSON just above, so it encodes again
