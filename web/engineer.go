@@ -146,8 +146,32 @@ func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string
 		h.fail(w, r, err)
 		return
 	}
+	t, err := store.TicketByID(r.Context(), h.Store.Pool, v.TicketID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The store's tickets of the last 12 months: what was done there before.
+	hist, err := h.Store.StoreHistory(r.Context(), t.Client, t.Object, h.Service.Now().AddDate(0, -storeHistoryMonths, 0), t.ID, 20)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type past struct {
+		Number    string    `json:"number"`
+		CreatedAt time.Time `json:"created_at"`
+		State     string    `json:"state"`
+		StateRU   string    `json:"state_ru"`
+		Category  *string   `json:"category"`
+		Problem   string    `json:"problem"`
+	}
+	history := []past{}
+	for _, o := range hist {
+		history = append(history, past{Number: o.Number, CreatedAt: o.CreatedAt, State: o.State, StateRU: Label(LabelState, o.State),
+			Category: o.Category, Problem: clipText(o.Problem, 500)})
+	}
 	withActions(v)
-	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
+	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files, "store_history": history})
 }
 
 // respondTask answers an action with the task as it now is.

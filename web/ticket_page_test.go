@@ -30,13 +30,14 @@ import (
 // engineers who can fix refrigeration near store 0127 and six who cannot,
 // the lifecycle, a dispatcher who can sign in, and a clock the test moves.
 type pageFixture struct {
-	t   *testing.T
-	ctx context.Context
-	st  *store.Store
-	dir *routing.Directory
-	lc  *lifecycle.Service
-	url string
-	ns  atomic.Int64
+	t      *testing.T
+	ctx    context.Context
+	st     *store.Store
+	dir    *routing.Directory
+	lc     *lifecycle.Service
+	signer *lifecycle.Signer
+	url    string
+	ns     atomic.Int64
 }
 
 var pageReference = map[string]string{
@@ -60,7 +61,7 @@ var pageReference = map[string]string{
 	reference.KindCategories: "code,name,competence,sla_hours,keywords\nrefrigeration,Холодильное оборудование,refrigeration,4,холодил\n",
 }
 
-func newPageFixture(t *testing.T) *pageFixture {
+func newPageFixture(t *testing.T, tune ...func(*lifecycle.Config)) *pageFixture {
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
@@ -78,6 +79,10 @@ func newPageFixture(t *testing.T) *pageFixture {
 	require.NoError(t, err)
 	cfg := lifecycle.Config{OfferN: 2, OfferTimeout: 10 * time.Minute, AtRisk: 0.8, Contractor: "ООО «Техсервис»",
 		BaseURL: "https://intake.test", Location: time.UTC}
+	for _, fn := range tune {
+		fn(&cfg)
+	}
+	f.signer = signer
 	f.lc = lifecycle.NewService(st, cfg, signer, pipeline.LifecycleRouter(func() *routing.Directory { return dir }), f.now)
 	mux := http.NewServeMux()
 	(&web.LifecycleAPI{Service: f.lc, Store: st, Log: discard()}).Register(mux)
