@@ -341,3 +341,33 @@ func TestTicketAPIJSON(t *testing.T) {
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// The same actions on the API, recorded under the token's user.
+func TestTicketActionsAPI(t *testing.T) {
+	f := newPageFixture(t)
+	tok := "dispatcher-token-long-enough-0123456789"
+	mux := http.NewServeMux()
+	(&web.LifecycleAPI{Service: f.lc, Store: f.st, Log: discard()}).Register(mux)
+	srv := httptest.NewServer((&web.Server{Store: f.st, Log: discard(), Extra: mux, APITokens: []string{tok}}).Handler())
+	t.Cleanup(srv.Close)
+	post := func(path, body string) int {
+		req, err := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	id := f.ticket("0127", true)
+	p := fmt.Sprintf("/api/v1/tickets/%d", id)
+	assert.Equal(t, http.StatusOK, post(p+"/assign", `{"engineer": "ENG-1"}`))
+	assert.Equal(t, http.StatusOK, post(p+"/tasks", `{"engineer": "ENG-2", "reason": "второй"}`))
+	assert.Equal(t, http.StatusConflict, post(p+"/tasks", `{"engineer": "ENG-2"}`))
+	assert.Equal(t, http.StatusUnprocessableEntity, post(p+"/assign", `{"engineer": "ENG-3"}`), "taking work back needs a reason")
+	assert.Equal(t, http.StatusOK, post(p+"/comment", `{"text": "звонили директору"}`))
+	assert.Equal(t, http.StatusOK, post(p+"/offer", `{"engineers": ["ENG-3", "ENG-4"], "reason": "срочно"}`))
+	assert.Equal(t, "offered", f.ticketRow(id).State)
+	assert.Equal(t, "звонили директору", f.lastEvent(id, "comment").Reason)
+	assert.Contains(t, f.lastEvent(id, "comment").Actor, "dispatcher:")
+}
