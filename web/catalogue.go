@@ -38,6 +38,7 @@ const (
 	LabelMode     = "mode"
 	LabelPart     = "part"
 	LabelDataKey  = "data"
+	LabelValue    = "value"
 )
 
 var actionNames = map[string]string{
@@ -119,6 +120,14 @@ var labels = map[string]map[string]string{
 		"additional": "дополнительная", "reassigned": "переназначение", "category": "категория", "priority": "приоритет",
 		"object": "магазин", "client": "клиент", "status": "статус", "direction": "направление", "phone": "телефон",
 		"contact": "контакт", "duration": "длительность", "by": "кто", "item": "сообщение",
+		"due": "срок сети", "event": "событие", "via": "найдено по", "text": "текст",
+	},
+	// The values of a follow-up's data: what the chain's message announced
+	// and how it was tied to the ticket.
+	LabelValue: {
+		"new": "новая", "update": "изменение", "closed": "закрыта", "cancelled": "отменена", "comment": "комментарий",
+		"external_id": "номеру сети", "our_number": "нашему номеру", "thread": "переписке", "pending_item": "ожидающему сообщению",
+		"in": "входящий", "out": "исходящий",
 	},
 }
 

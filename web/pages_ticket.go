@@ -156,7 +156,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	t := lc.Ticket
-	v := ticketView{T: t, Now: s.now(), engineers: map[string]string{}}
+	v := ticketView{page: p, T: t, Now: s.now(), engineers: map[string]string{}} // page first: the history formats times in its zone
 	v.SLA = string(SLAOf(t, v.Now))
 	if v.Names, err = s.Store.NamesOf(ctx, t.Client, t.Object, t.Category); err != nil {
 		s.pageError(w, r, p, err)
@@ -316,7 +316,9 @@ func (v ticketView) eventData(m map[string]any) string {
 				val = Label(LabelCategory, val)
 			case "priority":
 				val = Label(LabelPriority, val)
-			case "until", "sla_due":
+			case "event", "via", "direction":
+				val = Label(LabelValue, val)
+			case "until", "sla_due", "due":
 				if tm, err := time.Parse(time.RFC3339Nano, val); err == nil {
 					val = v.Time(tm)
 				}

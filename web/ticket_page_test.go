@@ -256,10 +256,14 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 
 	// Five hours on, the four-hour deadline has passed.
 	f.advance(5 * time.Hour)
+	_, err := f.lc.FireDue(f.ctx) // the SLA timers: escalations in the history
+	require.NoError(t, err)
 	c.Open(fmt.Sprintf("%s/ui/tickets/%d", f.url, id))
 	assert.True(t, c.Has(`#sla.overdue`))
 	assert.Contains(t, c.Text("#sla"), "просрочена")
 	assert.True(t, c.Has(`#ticket-card.overdue`))
+	assert.Contains(t, c.Text("#history"), "SLA нарушен")
+	assert.Contains(t, c.Text("#history"), "срок SLA: 02.11.2026 13:00")
 	c.Screenshot("ticket-overdue.png")
 }
 
