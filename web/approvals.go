@@ -118,11 +118,11 @@ button.neg{background:#b42318}
   {{with .History}}<p class="meta" style="margin:.8rem 0 0">Заявки этого магазина за 12 месяцев</p>
   <ul class="hist">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </section>{{end}}
-{{if .Form}}<form method="post" class="card">
+{{if .Form}}<div class="card"><form method="post">
 <p style="margin-top:0">{{.What}}</p>
 {{if .NeedReason}}<label for="reason">Причина</label><textarea id="reason" name="reason" required></textarea>{{end}}
 <button type="submit"{{if .NeedReason}} class="neg"{{end}}>{{.Button}}</button>
-</form>{{end}}
+</form></div>{{end}}
 </main>
 </body></html>`))
 
