@@ -375,3 +375,32 @@ func TestTicketActionsAPI(t *testing.T) {
 	assert.Equal(t, "звонили директору", f.lastEvent(id, "comment").Reason)
 	assert.Contains(t, f.lastEvent(id, "comment").Actor, "dispatcher:")
 }
+
+// The engineer's task, on his API, carries the store's tickets of the last
+// 12 months.
+func TestEngineerTaskStoreHistory(t *testing.T) {
+	f := newPageFixture(t)
+	earlier := f.ticket("0127", false)
+	f.ticket("0128", false) // another store: not in the history
+	id := f.ticket("0127", false)
+	k := f.tasks(id)[0]
+	tok, err := f.st.CreateEngineerToken(f.ctx, k.EngineerCode(), "test")
+	require.NoError(t, err)
+	req, err := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/engineer/tasks/%d", f.url, k.ID), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var got struct {
+		History []struct {
+			Number  string `json:"number"`
+			StateRU string `json:"state_ru"`
+		} `json:"store_history"`
+	}
+	require.NoError(t, jsonDecode(resp, &got))
+	require.Len(t, got.History, 1)
+	assert.Equal(t, f.ticketRow(earlier).Number, got.History[0].Number)
+	assert.Equal(t, "назначена", got.History[0].StateRU)
+}
