@@ -206,9 +206,9 @@ func (h *LifecycleAPI) linkTicket(r *http.Request, l lifecycle.Link) (*linkTicke
 	lt := &linkTicket{Number: t.Number, ExternalID: t.ExternalID, ClientName: names.Client, Object: t.Object, ObjectName: names.Object,
 		Address: names.Address, Problem: clipText(t.Problem, 4000), Step: step, SLA: string(SLAOf(t, now))}
 	if t.Category != nil {
-		lt.Category = cmpOr(names.Category, Label(LabelCategory, *t.Category))
+		lt.Category = nameOr(names.Category, Label(LabelCategory, *t.Category))
 	}
-	if due := cmpPtr(t.SLADue, t.Due); due != nil {
+	if due := firstDue(t.SLADue, t.Due); due != nil {
 		lt.Due = due.In(loc).Format("02.01.2006 15:04")
 	}
 	if l.Kind == "task" {
@@ -224,7 +224,7 @@ func (h *LifecycleAPI) linkTicket(r *http.Request, l lifecycle.Link) (*linkTicke
 	return lt, nil
 }
 
-func cmpPtr(a, b *time.Time) *time.Time {
+func firstDue(a, b *time.Time) *time.Time {
 	if a != nil {
 		return a
 	}

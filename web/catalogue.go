@@ -75,7 +75,7 @@ var eventNames = func() map[string]string {
 	return m
 }()
 
-var labels = map[string]map[string]string{
+var catalogueLabels = map[string]map[string]string{
 	LabelState: stateNames,
 	LabelPriority: {
 		"critical": "критический", "high": "высокий", "normal": "обычный", "low": "низкий",
@@ -134,7 +134,7 @@ var labels = map[string]map[string]string{
 // Label is the Russian for code of kind, or code itself when the
 // catalogue has none (a category of new reference data, say).
 func Label(kind, code string) string {
-	if ru, ok := labels[kind][code]; ok {
+	if ru, ok := catalogueLabels[kind][code]; ok {
 		return ru
 	}
 	return code
@@ -208,7 +208,7 @@ type reasonPattern struct {
 	ru string
 }
 
-var verbRE = regexp.MustCompile(`%(\.\d+)?[sdqfv]`)
+var reasonVerbRE = regexp.MustCompile(`%(\.\d+)?[sdqfv]`)
 
 // reasonPatterns are the formats with arguments, the longest literal text
 // first (the most specific wins).
@@ -220,8 +220,8 @@ var reasonPatterns = func() []reasonPattern {
 	}
 	var formats []lit
 	for f := range reasonNames {
-		if verbRE.MatchString(f) {
-			formats = append(formats, lit{f, len(verbRE.ReplaceAllString(f, ""))})
+		if reasonVerbRE.MatchString(f) {
+			formats = append(formats, lit{f, len(reasonVerbRE.ReplaceAllString(f, ""))})
 		}
 	}
 	slices.SortFunc(formats, func(a, b lit) int {
@@ -234,7 +234,7 @@ var reasonPatterns = func() []reasonPattern {
 		var re strings.Builder
 		re.WriteString("^")
 		last := 0
-		for _, loc := range verbRE.FindAllStringIndex(f.format, -1) {
+		for _, loc := range reasonVerbRE.FindAllStringIndex(f.format, -1) {
 			re.WriteString(regexp.QuoteMeta(f.format[last:loc[0]]))
 			switch f.format[loc[1]-1] {
 			case 'd':
@@ -249,7 +249,7 @@ var reasonPatterns = func() []reasonPattern {
 			last = loc[1]
 		}
 		re.WriteString(regexp.QuoteMeta(f.format[last:]) + "$")
-		out = append(out, reasonPattern{regexp.MustCompile(re.String()), verbRE.ReplaceAllString(reasonNames[f.format], "%s")})
+		out = append(out, reasonPattern{regexp.MustCompile(re.String()), reasonVerbRE.ReplaceAllString(reasonNames[f.format], "%s")})
 	}
 	return out
 }()
@@ -258,46 +258,46 @@ var reasonPatterns = func() []reasonPattern {
 // by argument; text a person wrote (in Russian) and what the catalogue
 // does not know stay as they are.
 func ReasonRU(s string) string {
-	if ru, ok := translate(s, 0); ok {
+	if ru, ok := translateReason(s, 0); ok {
 		return ru
 	}
 	return s
 }
 
-// translate reports whether s was fully understood: a known reason, a
+// translateReason reports whether s was fully understood: a known reason, a
 // known word, a format with understood (or opaque) arguments, or known
 // reasons joined by "; ", ", " or "+".
-func translate(s string, depth int) (string, bool) {
+func translateReason(s string, depth int) (string, bool) {
 	if s == "" {
 		return "", true
 	}
 	if depth > 6 {
 		return s, false
 	}
-	if ru, ok := reasonNames[s]; ok && !verbRE.MatchString(s) {
+	if ru, ok := reasonNames[s]; ok && !reasonVerbRE.MatchString(s) {
 		return ru, true
 	}
 	for _, kind := range []string{LabelReject, LabelState, LabelCategory, LabelPart, LabelMethod} {
-		if ru, ok := labels[kind][s]; ok {
+		if ru, ok := catalogueLabels[kind][s]; ok {
 			return ru, true
 		}
 	}
 	if ru, ok := actorRU(s); ok {
 		return ru, true
 	}
-	if isHuman(s) {
+	if isRussianText(s) {
 		return s, true
 	}
 	for _, sep := range []string{"; ", ", ", "+"} {
 		for i := strings.Index(s, sep); i > 0; {
 			head, tail := s[:i], s[i:]
-			h, okh := translate(head, depth+1)
+			h, okh := translateReason(head, depth+1)
 			if okh {
-				if t, okt := translate(tail, depth+1); okt {
+				if t, okt := translateReason(tail, depth+1); okt {
 					return h + t, true
 				}
 				if sep != "; " {
-					if t, okt := translate(tail[len(sep):], depth+1); okt {
+					if t, okt := translateReason(tail[len(sep):], depth+1); okt {
 						return h + sep + t, true
 					}
 				}
@@ -317,7 +317,7 @@ func translate(s string, depth int) (string, bool) {
 		args := make([]any, len(m)-1)
 		whole := true
 		for i, a := range m[1:] {
-			ru, ok := translate(a, depth+1)
+			ru, ok := translateReason(a, depth+1)
 			// An argument not understood is a code, a number, an address:
 			// shown as it is, unless it holds a list (then the match took
 			// too much, and the list is split below).
@@ -334,8 +334,8 @@ func translate(s string, depth int) (string, bool) {
 	return s, false
 }
 
-// isHuman reports whether s is text a person wrote: it has Cyrillic.
-func isHuman(s string) bool {
+// isRussianText reports whether s is text a person wrote: it has Cyrillic.
+func isRussianText(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Cyrillic, r) }) >= 0
 }
 

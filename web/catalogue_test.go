@@ -48,9 +48,9 @@ func TestCatalogueComplete(t *testing.T) {
 	for kind, codes := range need {
 		require.NotEmpty(t, codes, kind)
 		for _, c := range codes {
-			ru, ok := labels[kind][c]
+			ru, ok := catalogueLabels[kind][c]
 			if assert.True(t, ok, "%s %q has no Russian label in web/catalogue.go", kind, c) {
-				assert.True(t, isHuman(ru), "%s %q: %q is not Russian", kind, c, ru)
+				assert.True(t, isRussianText(ru), "%s %q: %q is not Russian", kind, c, ru)
 			}
 		}
 	}
@@ -64,7 +64,7 @@ func TestCatalogueComplete(t *testing.T) {
 		if !assert.True(t, ok, "reason %q has no Russian in web/catalogue.go", r) {
 			continue
 		}
-		assert.True(t, isHuman(ru), "reason %q: %q is not Russian", r, ru)
+		assert.True(t, isRussianText(ru), "reason %q: %q is not Russian", r, ru)
 		assert.Len(t, verbs.FindAllString(ru, -1), len(verbs.FindAllString(r, -1)), "reason %q: the Russian takes as many arguments", r)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/intakehq/intake/web/webtest"
 )
 
-func (f *pageFixture) link(act lifecycle.Action, kind string, subject int64, who string) string {
+func (f *tktFixture) link(act lifecycle.Action, kind string, subject int64, who string) string {
 	tok := f.signer.Sign(lifecycle.Link{Action: act, Kind: kind, Subject: subject, Who: who, Expires: f.now().Add(24 * time.Hour)})
 	return f.url + "/l/" + tok
 }
@@ -20,7 +20,7 @@ func (f *pageFixture) link(act lifecycle.Action, kind string, subject int64, who
 // An engineer opens his link on a phone: the page says which ticket, which
 // store and where, what is wrong and by when, before he accepts.
 func TestEngineerLinkOnPhone(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	f.ticket("0127", false) // the store's earlier ticket
 	id := f.ticket("0127", false)
 	k := f.tasks(id)[0]
@@ -47,7 +47,7 @@ func TestEngineerLinkOnPhone(t *testing.T) {
 // An approver's link names the ticket, the store and the problem, and
 // declining asks for a reason.
 func TestApprovalLinkOnPhone(t *testing.T) {
-	f := newPageFixture(t, func(c *lifecycle.Config) {
+	f := newTktFixture(t, func(c *lifecycle.Config) {
 		c.Approvals = map[string][]lifecycle.ApprovalStep{"PU": {{Role: "regional_director", ByRegion: true}}}
 	})
 	id := f.ticket("0127", false)

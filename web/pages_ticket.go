@@ -163,7 +163,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if t.Category != nil {
-		v.Category = cmpOr(v.Names.Category, Label(LabelCategory, *t.Category))
+		v.Category = nameOr(v.Names.Category, Label(LabelCategory, *t.Category))
 	}
 	refs, err := s.Store.EngineerRefs(ctx)
 	if err != nil {
@@ -251,7 +251,7 @@ func (s *Server) ticketCan(t *store.Ticket) ticketActions {
 	return c
 }
 
-func cmpOr(a, b string) string {
+func nameOr(a, b string) string {
 	if a != "" {
 		return a
 	}

@@ -73,10 +73,10 @@ func actionError(err error) error {
 	return err
 }
 
-func form(r *http.Request, key string) string { return strings.TrimSpace(r.PostForm.Get(key)) }
+func ticketField(r *http.Request, key string) string { return strings.TrimSpace(r.PostForm.Get(key)) }
 
 func (s *Server) assignFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	eng, reason := form(r, "engineer"), form(r, "reason")
+	eng, reason := ticketField(r, "engineer"), ticketField(r, "reason")
 	if eng == "" {
 		return nil, badRequest{errors.New("выберите инженера")}
 	}
@@ -84,7 +84,7 @@ func (s *Server) assignFromPage(r *http.Request, id int64, actor string) (map[st
 }
 
 func (s *Server) offerFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	n, err := strconv.Atoi(form(r, "n"))
+	n, err := strconv.Atoi(ticketField(r, "n"))
 	if err != nil || n <= 0 {
 		return nil, badRequest{errors.New("укажите, скольким инженерам предложить (число больше нуля)")}
 	}
@@ -96,12 +96,12 @@ func (s *Server) offerFromPage(r *http.Request, id int64, actor string) (map[str
 		return nil, unprocessable{errors.New("подходящих инженеров нет: назначьте инженера вручную")}
 	}
 	to := a.Ranked[:min(n, len(a.Ranked))]
-	reason := form(r, "reason")
+	reason := ticketField(r, "reason")
 	return map[string]any{"offer": to, "reason": reason}, s.Lifecycle.Offer(r.Context(), id, actor, to, reason)
 }
 
 func (s *Server) addTaskFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	eng, note := form(r, "engineer"), form(r, "note")
+	eng, note := ticketField(r, "engineer"), ticketField(r, "note")
 	if eng == "" {
 		return nil, badRequest{errors.New("выберите инженера")}
 	}
@@ -109,7 +109,7 @@ func (s *Server) addTaskFromPage(r *http.Request, id int64, actor string) (map[s
 }
 
 func (s *Server) commentFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	text := form(r, "text")
+	text := ticketField(r, "text")
 	if text == "" {
 		return nil, badRequest{errors.New("комментарий пуст")}
 	}
@@ -117,11 +117,11 @@ func (s *Server) commentFromPage(r *http.Request, id int64, actor string) (map[s
 }
 
 func (s *Server) cancelFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	reason := form(r, "reason")
+	reason := ticketField(r, "reason")
 	return map[string]any{"reason": reason}, s.Lifecycle.Cancel(r.Context(), id, actor, reason)
 }
 
 func (s *Server) closeFromPage(r *http.Request, id int64, actor string) (map[string]any, error) {
-	reason := form(r, "reason")
+	reason := ticketField(r, "reason")
 	return map[string]any{"reason": reason}, s.Lifecycle.Close(r.Context(), id, actor, reason)
 }

@@ -26,10 +26,10 @@ import (
 	"github.com/intakehq/intake/web/webtest"
 )
 
-// pageFixture is a migrated database with a chain, two stores, four
+// tktFixture is a migrated database with a chain, two stores, four
 // engineers who can fix refrigeration near store 0127 and six who cannot,
 // the lifecycle, a dispatcher who can sign in, and a clock the test moves.
-type pageFixture struct {
+type tktFixture struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *store.Store
@@ -40,7 +40,7 @@ type pageFixture struct {
 	ns     atomic.Int64
 }
 
-var pageReference = map[string]string{
+var tktReference = map[string]string{
 	reference.KindClients: "code,name,legal_entities,domains\nPU,Пятый угол,,pyatugol.ru\n",
 	reference.KindEngineers: "code,name,email,phone,competences,areas,lat,lon,radius_km,max_open,status,rating\n" +
 		"ENG-1,Алексеев Пётр,eng1@x.example,,refrigeration,45000000,55.70,37.6,80,10,active,4.9\n" +
@@ -61,19 +61,19 @@ var pageReference = map[string]string{
 	reference.KindCategories: "code,name,competence,sla_hours,keywords\nrefrigeration,Холодильное оборудование,refrigeration,4,холодил\n",
 }
 
-func newPageFixture(t *testing.T, tune ...func(*lifecycle.Config)) *pageFixture {
+func newTktFixture(t *testing.T, tune ...func(*lifecycle.Config)) *tktFixture {
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.Store(t)
 	for _, kind := range []string{reference.KindClients, reference.KindEngineers, reference.KindObjects, reference.KindContacts, reference.KindCategories} {
-		_, err := st.Import(ctx, kind, kind+".csv", strings.NewReader(pageReference[kind]), nil)
+		_, err := st.Import(ctx, kind, kind+".csv", strings.NewReader(tktReference[kind]), nil)
 		require.NoError(t, err, kind)
 	}
 	dd, err := st.LoadDirectory(ctx)
 	require.NoError(t, err)
 	dir, err := routing.NewDirectory(dd.Clients, dd.Objects, dd.Engineers, dd.Contacts, dd.Categories)
 	require.NoError(t, err)
-	f := &pageFixture{t: t, ctx: ctx, st: st, dir: dir}
+	f := &tktFixture{t: t, ctx: ctx, st: st, dir: dir}
 	f.ns.Store(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano())
 	signer, err := lifecycle.NewSigner([]byte(strings.Repeat("k", 32)))
 	require.NoError(t, err)
@@ -96,12 +96,12 @@ func newPageFixture(t *testing.T, tune ...func(*lifecycle.Config)) *pageFixture 
 	return f
 }
 
-func (f *pageFixture) now() time.Time          { return time.Unix(0, f.ns.Load()).UTC() }
-func (f *pageFixture) advance(d time.Duration) { f.ns.Add(int64(d)) }
+func (f *tktFixture) now() time.Time          { return time.Unix(0, f.ns.Load()).UTC() }
+func (f *tktFixture) advance(d time.Duration) { f.ns.Add(int64(d)) }
 
 // ticket creates a ticket at store object as the pipeline does; nobody
 // routing may choose (exclude everyone) leaves it new with no engineer.
-func (f *pageFixture) ticket(object string, nobody bool) int64 {
+func (f *tktFixture) ticket(object string, nobody bool) int64 {
 	f.t.Helper()
 	obj := f.dir.Object("PU", object)
 	require.NotNil(f.t, obj)
@@ -139,14 +139,14 @@ func (f *pageFixture) ticket(object string, nobody bool) int64 {
 	return id
 }
 
-func (f *pageFixture) ticketRow(id int64) *store.Ticket {
+func (f *tktFixture) ticketRow(id int64) *store.Ticket {
 	f.t.Helper()
 	tk, err := store.TicketByID(f.ctx, f.st.Pool, id)
 	require.NoError(f.t, err)
 	return tk
 }
 
-func (f *pageFixture) tasks(id int64) []lifecycle.Task {
+func (f *tktFixture) tasks(id int64) []lifecycle.Task {
 	f.t.Helper()
 	lc, err := f.st.LifecycleOf(f.ctx, id)
 	require.NoError(f.t, err)
@@ -154,7 +154,7 @@ func (f *pageFixture) tasks(id int64) []lifecycle.Task {
 }
 
 // lastEvent is the newest history row of a kind.
-func (f *pageFixture) lastEvent(id int64, kind string) store.TicketEvent {
+func (f *tktFixture) lastEvent(id int64, kind string) store.TicketEvent {
 	f.t.Helper()
 	evs, err := f.st.TicketEvents(f.ctx, id)
 	require.NoError(f.t, err)
@@ -167,9 +167,9 @@ func (f *pageFixture) lastEvent(id int64, kind string) store.TicketEvent {
 	return store.TicketEvent{}
 }
 
-// act opens the ticket page afresh, lets fill set the form up, submits
+// actOnTicket opens the ticket page afresh, lets fill set the form up, submits
 // the form sel and waits for the page that answers.
-func act(c *webtest.Chrome, f *pageFixture, id int64, sel string, fill func()) {
+func actOnTicket(c *webtest.Chrome, f *tktFixture, id int64, sel string, fill func()) {
 	c.Open(fmt.Sprintf("%s/ui/tickets/%d", f.url, id))
 	if fill != nil {
 		fill()
@@ -184,7 +184,7 @@ func act(c *webtest.Chrome, f *pageFixture, id int64, sel string, fill func()) {
 // deadline passed is marked overdue. Every step is the history's, under
 // the dispatcher's name.
 func TestTicketPageDispatcherWalk(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	id := f.ticket("0127", true)
 	require.Equal(t, "new", f.ticketRow(id).State)
 	older := f.ticket("0127", false) // the store's history
@@ -205,7 +205,7 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 	c.Screenshot("ticket-new-unassigned.png")
 
 	// Assign: choose the second candidate.
-	act(c, f, id, "#assign-form", func() { c.SetValue(`#assign-form select`, "ENG-2") })
+	actOnTicket(c, f, id, "#assign-form", func() { c.SetValue(`#assign-form select`, "ENG-2") })
 	assert.Contains(t, c.Text(".flash"), "Заявка назначена")
 	tk := f.ticketRow(id)
 	assert.Equal(t, "assigned", tk.State)
@@ -218,7 +218,7 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 	c.Screenshot("ticket-assigned.png")
 
 	// A second engineer's task.
-	act(c, f, id, "#task-form", func() {
+	actOnTicket(c, f, id, "#task-form", func() {
 		c.SetValue(`#task-form select`, "ENG-3")
 		c.Fill(`#task-form input[name=note]`, "нужен второй человек: тяжёлая витрина")
 	})
@@ -233,10 +233,10 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 	c.Screenshot("ticket-second-task.png")
 
 	// Taking the work back needs a reason: refused, nothing changes.
-	act(c, f, id, "#assign-form", func() { c.SetValue(`#assign-form select`, "ENG-4") })
+	actOnTicket(c, f, id, "#assign-form", func() { c.SetValue(`#assign-form select`, "ENG-4") })
 	assert.Contains(t, c.Text("p.error"), "укажите причину")
 	assert.Len(t, f.tasks(id), 2)
-	act(c, f, id, "#assign-form", func() {
+	actOnTicket(c, f, id, "#assign-form", func() {
 		c.SetValue(`#assign-form select`, "ENG-4")
 		c.Fill(`#assign-form input[name=reason]`, "Борисов на больничном")
 	})
@@ -248,7 +248,7 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 	assert.Equal(t, "Борисов на больничном", f.lastEvent(id, "task_cancel").Reason)
 
 	// A comment.
-	act(c, f, id, "#comment-form", func() { c.SetValue(`#comment-form textarea`, "Директор просит прийти до 12:00") })
+	actOnTicket(c, f, id, "#comment-form", func() { c.SetValue(`#comment-form textarea`, "Директор просит прийти до 12:00") })
 	ev = f.lastEvent(id, "comment")
 	assert.Equal(t, "dispatcher:anna", ev.Actor)
 	assert.Equal(t, "Директор просит прийти до 12:00", ev.Reason)
@@ -270,12 +270,12 @@ func TestTicketPageDispatcherWalk(t *testing.T) {
 // Offer, cancel and close, each pressed in the browser, each in the
 // history under the dispatcher's name.
 func TestTicketPageOfferCancelClose(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	c := webtest.NewChrome(t, 1280, 900)
 	c.SignIn(f.url, "anna", "correct horse battery")
 
 	id := f.ticket("0128", true)
-	act(c, f, id, "#offer-form", func() { c.Fill(`#offer-form input[name=n]`, "3") })
+	actOnTicket(c, f, id, "#offer-form", func() { c.Fill(`#offer-form input[name=n]`, "3") })
 	assert.Equal(t, "offered", f.ticketRow(id).State)
 	lc, err := f.st.LifecycleOf(f.ctx, id)
 	require.NoError(t, err)
@@ -283,7 +283,7 @@ func TestTicketPageOfferCancelClose(t *testing.T) {
 	assert.Equal(t, "dispatcher:anna", f.lastEvent(id, "task_offer").Actor)
 	assert.Contains(t, c.Text("#tasks"), "круг 1")
 
-	act(c, f, id, "#cancel-form", func() {
+	actOnTicket(c, f, id, "#cancel-form", func() {
 		c.Fill(`#cancel-form input[name=reason]`, "сеть отозвала заявку по телефону")
 	})
 	assert.Equal(t, "cancelled", f.ticketRow(id).State)
@@ -301,7 +301,7 @@ func TestTicketPageOfferCancelClose(t *testing.T) {
 	require.NoError(t, f.lc.Complete(f.ctx, k.ID, eng, "engineer:"+eng, lifecycle.Completion{WorkDone: "заменён вентилятор"}))
 	c.Open(fmt.Sprintf("%s/ui/tickets/%d", f.url, id2))
 	assert.False(t, c.Has("#sla"), "done work has no SLA mark")
-	act(c, f, id2, "#close-form", nil)
+	actOnTicket(c, f, id2, "#close-form", nil)
 	assert.Equal(t, "closed", f.ticketRow(id2).State)
 	assert.Equal(t, "dispatcher:anna", f.lastEvent(id2, "close").Actor)
 	c.Screenshot("ticket-closed.png")
@@ -310,7 +310,7 @@ func TestTicketPageOfferCancelClose(t *testing.T) {
 // The ticket API returns routing's decision and the events' data as JSON
 // objects, not base64.
 func TestTicketAPIJSON(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	id := f.ticket("0127", false)
 	tok := "dispatcher-token-long-enough-0123456789"
 	srv := httptest.NewServer((&web.Server{Store: f.st, Log: discard(), APITokens: []string{tok}}).Handler())
@@ -330,7 +330,7 @@ func TestTicketAPIJSON(t *testing.T) {
 			Data map[string]any `json:"data"`
 		} `json:"events"`
 	}
-	require.NoError(t, jsonDecode(resp, &got))
+	require.NoError(t, decodeTktJSON(resp, &got))
 	eng, _ := got.Ticket.Assignment["Engineer"].(string)
 	require.NotEmpty(t, eng)
 	assert.Equal(t, "assigned", f.ticketRow(id).State)
@@ -344,11 +344,11 @@ func TestTicketAPIJSON(t *testing.T) {
 	assert.True(t, sawData)
 }
 
-func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+func decodeTktJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
 
 // The same actions on the API, recorded under the token's user.
 func TestTicketActionsAPI(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	tok := "dispatcher-token-long-enough-0123456789"
 	mux := http.NewServeMux()
 	(&web.LifecycleAPI{Service: f.lc, Store: f.st, Log: discard()}).Register(mux)
@@ -379,7 +379,7 @@ func TestTicketActionsAPI(t *testing.T) {
 // The engineer's task, on his API, carries the store's tickets of the last
 // 12 months.
 func TestEngineerTaskStoreHistory(t *testing.T) {
-	f := newPageFixture(t)
+	f := newTktFixture(t)
 	earlier := f.ticket("0127", false)
 	f.ticket("0128", false) // another store: not in the history
 	id := f.ticket("0127", false)
@@ -399,7 +399,7 @@ func TestEngineerTaskStoreHistory(t *testing.T) {
 			StateRU string `json:"state_ru"`
 		} `json:"store_history"`
 	}
-	require.NoError(t, jsonDecode(resp, &got))
+	require.NoError(t, decodeTktJSON(resp, &got))
 	require.Len(t, got.History, 1)
 	assert.Equal(t, f.ticketRow(earlier).Number, got.History[0].Number)
 	assert.Equal(t, "назначена", got.History[0].StateRU)
