@@ -42,5 +42,5 @@ func Decide(a *Approval, approve bool, by, reason string, now time.Time) error {
 
 // SkipApproval marks a step that has nobody to ask as skipped.
 func SkipApproval(a *Approval, now time.Time) {
-	a.State, a.Reason, a.DecidedAt = ApprovalSkipped, fmt.Sprintf("no contact with role %q", a.Role), &now
+	a.State, a.Reason, a.DecidedAt = ApprovalSkipped, fmt.Sprintf(ReasonNoApprover, a.Role), &now
 }

@@ -148,33 +148,33 @@ type Escalation struct {
 
 // Escalations.
 func escalateRejected(t *Ticket, reason string) Escalation {
-	return Escalation{"rejected", fmt.Sprintf("Заявка %s: нет инженера, нужен диспетчер", t.Number),
+	return Escalation{EscalationRejected, fmt.Sprintf("Заявка %s: нет инженера, нужен диспетчер", t.Number),
 		fmt.Sprintf("Заявка %s (%s, объект %s) отклонена инженерами, других кандидатов нет.\nПричина: %s", t.Number, t.Client, t.Object, reason)}
 }
 
 func escalateNoEngineer(t *Ticket, reason string) Escalation {
-	return Escalation{"no_engineer", fmt.Sprintf("Заявка %s: нет подходящего инженера", t.Number),
+	return Escalation{EscalationNoEngineer, fmt.Sprintf("Заявка %s: нет подходящего инженера", t.Number),
 		fmt.Sprintf("Для заявки %s (%s, объект %s) маршрутизация не нашла инженера: %s", t.Number, t.Client, t.Object, reason)}
 }
 
 func escalateAtRisk(t *Ticket, atRisk float64) Escalation {
-	return Escalation{"at_risk", fmt.Sprintf("Заявка %s: под угрозой срыва SLA", t.Number),
+	return Escalation{EscalationAtRisk, fmt.Sprintf("Заявка %s: под угрозой срыва SLA", t.Number),
 		fmt.Sprintf("Заявка %s (%s, объект %s) под угрозой срыва срока: использовано %.0f%% времени SLA, никто не принял. Состояние: %s.",
 			t.Number, t.Client, t.Object, atRisk*100, t.State)}
 }
 
 func escalateBreached(t *Ticket) Escalation {
-	return Escalation{"breached", fmt.Sprintf("Заявка %s: SLA нарушен", t.Number),
+	return Escalation{EscalationBreached, fmt.Sprintf("Заявка %s: SLA нарушен", t.Number),
 		fmt.Sprintf("Заявка %s (%s, объект %s): срок SLA истёк, заявка не выполнена. Состояние: %s.", t.Number, t.Client, t.Object, t.State)}
 }
 
 func escalateApprovalSkipped(t *Ticket, a *Approval) Escalation {
-	return Escalation{"approval_skipped", fmt.Sprintf("Заявка %s: некому согласовать шаг %d", t.Number, a.Step),
+	return Escalation{EscalationApprovalSkipped, fmt.Sprintf("Заявка %s: некому согласовать шаг %d", t.Number, a.Step),
 		fmt.Sprintf("Для заявки %s нет контакта с ролью %q; шаг согласования %d пропущен.", t.Number, a.Role, a.Step)}
 }
 
 func escalateDeclined(t *Ticket, a *Approval, reason string) Escalation {
-	return Escalation{"declined", fmt.Sprintf("Заявка %s отклонена при согласовании", t.Number),
+	return Escalation{EscalationDeclined, fmt.Sprintf("Заявка %s отклонена при согласовании", t.Number),
 		fmt.Sprintf("%s (%s) отклонил заявку %s: %s", a.ContactName, a.Role, t.Number, reason)}
 }
 

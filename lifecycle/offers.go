@@ -20,6 +20,9 @@ type Assignment struct {
 	Offer    []string // offer mode: the first round, best first
 	Ranked   []string // every eligible engineer, best first: later rounds come from here
 	Reason   string
+	// Considered explains the ranking to a dispatcher: every engineer
+	// looked at, eligible ones first.
+	Considered []Candidate
 }
 
 // Reroute is how routing is asked again for a ticket: in Mode, with OfferN
@@ -80,7 +83,7 @@ func CheckAccept(k *Task, engineer, offer string) error {
 }
 
 // NobodyAccepted is the reason of a task whose offer ran out.
-func NobodyAccepted(why string) string { return "nobody accepted the offer (" + why + ")" }
+func NobodyAccepted(why string) string { return fmt.Sprintf(ReasonNobodyAccepted, why) }
 
 // RedispatchMode is the mode to dispatch a ticket again in: that of its
 // last task (lastMode, "" when it has none), else offer when routing's

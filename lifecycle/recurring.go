@@ -63,7 +63,7 @@ func RecurringTicket(c *Contract, now time.Time) (InternalTicket, time.Time, *As
 		Client: c.Client, Object: c.Object, Category: c.Category, Due: &due, SLADue: &due, Tags: []string{"recurring"}, Problem: why, State: New}
 	var a *Assignment
 	if c.Engineer != nil {
-		a = &Assignment{Engineer: *c.Engineer, Reason: "contract's engineer"}
+		a = &Assignment{Engineer: *c.Engineer, Reason: ReasonContract}
 	}
 	return it, start, a
 }

@@ -238,7 +238,7 @@ func (s *Service) syncTicket(ctx context.Context, tx Tx, t *Ticket, actor, reaso
 	if string(to) == t.State {
 		return nil
 	}
-	_, err = s.setTicketState(ctx, tx, t, to, "state", actor, reason, nil)
+	_, err = s.setTicketState(ctx, tx, t, to, KindState, actor, reason, nil)
 	return err
 }
 
@@ -293,7 +293,7 @@ func (s *Service) OnTicket(ctx context.Context, tx Tx, ticketID int64, created b
 	switch event {
 	case "cancelled", "closed":
 		// The pipeline has already set the ticket's state and recorded it.
-		return s.endOpenWork(ctx, tx, t, ActorIntake, "the chain "+event+" the ticket")
+		return s.endOpenWork(ctx, tx, t, ActorIntake, fmt.Sprintf(ReasonChainEnded, event))
 	}
 	return nil
 }
@@ -342,7 +342,7 @@ func (s *Service) dispatch(ctx context.Context, tx Tx, t *Ticket, a *Assignment,
 		}
 		return s.offerTo(ctx, tx, t, k, a.Offer, ev)
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "no_engineer", Reason: a.Reason})
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindNoEngineer, Reason: a.Reason})
 	if err != nil {
 		return err
 	}
@@ -424,7 +424,7 @@ func (s *Service) advanceOffer(ctx context.Context, tx Tx, t *Ticket, k *Task, a
 		if _, err := s.moveTaskOnly(ctx, tx, t, k, Move{Action: ActReject, Reason: NobodyAccepted(why)}, actor, nil); err != nil {
 			return "", err
 		}
-		if err := s.dispatch(ctx, tx, t, nil, actor, "nobody accepted the offer"); err != nil {
+		if err := s.dispatch(ctx, tx, t, nil, actor, ReasonNobodyTook); err != nil {
 			return "", err
 		}
 		return "no candidates left", nil
@@ -434,7 +434,7 @@ func (s *Service) advanceOffer(ctx context.Context, tx Tx, t *Ticket, k *Task, a
 	if err := tx.UpdateTask(ctx, k, now); err != nil {
 		return "", err
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "offer_moved", From: k.State, To: k.State, Reason: why,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindOfferMoved, From: k.State, To: k.State, Reason: why,
 		Data: map[string]any{"task": k.ID, "round": k.OfferRound, "offer": next}})
 	if err != nil {
 		return "", err
@@ -540,7 +540,7 @@ func (s *Service) Dispatch(ctx context.Context, ticketID int64, actor, engineer 
 		}
 		var a *Assignment
 		if engineer != "" {
-			a = &Assignment{Engineer: engineer, Reason: "chosen by " + actor}
+			a = &Assignment{Engineer: engineer, Reason: fmt.Sprintf(ReasonChosenBy, actor)}
 		}
 		return s.dispatch(ctx, tx, t, a, actor, "")
 	})

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -55,7 +56,7 @@ func (s *Service) nextApproval(ctx context.Context, tx Tx, t *Ticket, actor stri
 		if err := tx.UpdateApproval(ctx, a); err != nil {
 			return err
 		}
-		ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "approval_skipped", From: t.State, To: t.State, Reason: a.Reason,
+		ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindApprovalSkipped, From: t.State, To: t.State, Reason: a.Reason,
 			Data: map[string]any{"approval": a.ID, "step": a.Step}})
 		if err != nil {
 			return err
@@ -72,7 +73,7 @@ func (s *Service) askApprover(ctx context.Context, tx Tx, t *Ticket, a *Approval
 	if err := tx.UpdateApproval(ctx, a); err != nil {
 		return err
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "approval_requested", From: t.State, To: t.State,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindApprovalRequested, From: t.State, To: t.State,
 		Data: map[string]any{"approval": a.ID, "step": a.Step, "role": a.Role, "contact": a.ContactEmail}})
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, approve bool, by
 		if err != nil {
 			return err
 		}
-		if err := s.endOpenWork(ctx, tx, t, actor, "declined: "+reason); err != nil {
+		if err := s.endOpenWork(ctx, tx, t, actor, fmt.Sprintf(ReasonDeclinedBy, reason)); err != nil {
 			return err
 		}
 		if err := s.notifyChain(ctx, tx, t, ev, ChainStatus{Status: string(Cancelled), Reason: reason}); err != nil {

@@ -103,7 +103,7 @@ func (s *Service) decline(ctx context.Context, tx Tx, t *Ticket, k *Task, engine
 	if !ok {
 		return fmt.Errorf("task %d: no pending offer: %w", k.ID, ErrNotAssignee)
 	}
-	if _, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "offer_declined", From: k.State, To: k.State, Reason: reason,
+	if _, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindOfferDeclined, From: k.State, To: k.State, Reason: reason,
 		Data: map[string]any{"task": k.ID, "engineer": engineer}}); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (s *Service) decline(ctx context.Context, tx Tx, t *Ticket, k *Task, engine
 	if err != nil || pending > 0 {
 		return err
 	}
-	_, err = s.advanceOffer(ctx, tx, t, k, actor, "every engineer of the round declined")
+	_, err = s.advanceOffer(ctx, tx, t, k, actor, ReasonAllDeclined)
 	return err
 }
 
@@ -164,7 +164,7 @@ func (s *Service) AddAttachment(ctx context.Context, taskID int64, engineer, nam
 		if id, err = tx.AddAttachment(ctx, k.ID, name, contentType, data, engineer, s.now()); err != nil {
 			return err
 		}
-		_, err = s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: "engineer:" + engineer, Kind: "attachment", From: k.State, To: k.State,
+		_, err = s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: "engineer:" + engineer, Kind: KindAttachment, From: k.State, To: k.State,
 			Data: map[string]any{"task": k.ID, "attachment": id, "name": name, "size": len(data)}})
 		return err
 	})

@@ -66,7 +66,7 @@ func (s *Service) fire(ctx context.Context, tx Tx, tm *Timer) (string, error) {
 			return why, nil
 		}
 		if tm.Kind == TimerOffer {
-			return s.advanceOffer(ctx, tx, t, k, ActorScheduler, "offer timed out")
+			return s.advanceOffer(ctx, tx, t, k, ActorScheduler, ReasonOfferTimedOut)
 		}
 		return s.wake(ctx, tx, t, k)
 	case TimerRisk, TimerBreach:
@@ -122,7 +122,7 @@ func (s *Service) escalate(ctx context.Context, tx Tx, t *Ticket, tm *Timer) (st
 	if tm.Kind == TimerRisk {
 		e = escalateAtRisk(t, s.cfg.AtRisk)
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: ActorScheduler, Kind: "escalation", From: t.State, To: t.State, Reason: e.Kind,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: ActorScheduler, Kind: KindEscalation, From: t.State, To: t.State, Reason: e.Kind,
 		Data: map[string]any{"timer": tm.Key, "sla_due": t.SLADue}})
 	if err != nil {
 		return "", err
@@ -153,7 +153,7 @@ func (s *Service) createInternalTicket(ctx context.Context, tx Tx, it InternalTi
 	if err != nil || !created {
 		return id, created, err
 	}
-	if _, err := s.record(ctx, tx, TicketEvent{Ticket: id, Actor: ActorScheduler, Kind: "created", To: string(it.State), Reason: it.Why}); err != nil {
+	if _, err := s.record(ctx, tx, TicketEvent{Ticket: id, Actor: ActorScheduler, Kind: KindCreated, To: string(it.State), Reason: it.Why}); err != nil {
 		return 0, false, err
 	}
 	return id, true, nil
@@ -178,7 +178,7 @@ func (s *Service) createQC(ctx context.Context, tx Tx, src *Ticket) (int64, erro
 	if err := s.enterState(ctx, tx, qc, nil, State(qc.State)); err != nil {
 		return 0, err
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: src.ID, Actor: ActorScheduler, Kind: "qc_created", From: src.State, To: src.State,
+	ev, err := s.record(ctx, tx, TicketEvent{Ticket: src.ID, Actor: ActorScheduler, Kind: KindQCCreated, From: src.State, To: src.State,
 		Data: map[string]any{"qc_ticket": qc.Number}})
 	if err != nil {
 		return 0, err

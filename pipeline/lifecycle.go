@@ -11,11 +11,11 @@ func LifecycleRouter(dir func() *routing.Directory) lifecycle.Router {
 	return func(t *lifecycle.Ticket, r lifecycle.Reroute) lifecycle.Assignment {
 		d := dir()
 		if d == nil {
-			return lifecycle.Assignment{Reason: "no directory loaded"}
+			return lifecycle.Assignment{Reason: ReasonNoDirectory}
 		}
 		obj := d.Object(t.Client, t.Object)
 		if obj == nil || t.Category == nil {
-			return lifecycle.Assignment{Reason: "no store or category: a dispatcher decides"}
+			return lifecycle.Assignment{Reason: ReasonNoCategory}
 		}
 		return LifecycleAssignment(d.Assign(obj, *t.Category, r.Loads, routing.Policy{Mode: r.Mode, OfferN: r.OfferN, Exclude: r.Exclude}))
 	}
@@ -28,6 +28,8 @@ func LifecycleAssignment(a routing.Assignment) lifecycle.Assignment {
 		if c.Eligible {
 			out.Ranked = append(out.Ranked, c.Code)
 		}
+		out.Considered = append(out.Considered, lifecycle.Candidate{Code: c.Code, Fixed: c.Fixed, DistanceKm: c.DistanceKm, Load: c.Load,
+			Rating: c.Rating, Eligible: c.Eligible, Rejected: c.Rejected, Rank: c.Rank})
 	}
 	return out
 }

@@ -487,7 +487,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		if !created {
 			// The same order by another route (a forward, a second desk):
 			// one ticket, this is a follow-up on it.
-			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: "follow_up", Reason: "same order received again", ItemID: &itemID}); err != nil {
+			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: EventFollowUp, Reason: ReasonSameOrder, ItemID: &itemID}); err != nil {
 				return err
 			}
 			if err := p.runHooks(ctx, tx, tid, id, dec, false); err != nil {
@@ -500,7 +500,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			ld.open[dec.Engineer]++
 		}
 		data := mustJSON(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
-		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: "created", ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
+		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: EventCreated, ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
 			return err
 		}
 		if err := p.runHooks(ctx, tx, tid, id, dec, true); err != nil {
@@ -550,7 +550,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			return err
 		}
 		data := mustJSON(map[string]any{"event": dec.Event, "status": dec.Status, "via": dec.Via, "priority": dec.Priority, "due": dec.Due})
-		ev := store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: "follow_up", ItemID: &itemID, Data: data, Reason: store.SafeText(dec.Status)}
+		ev := store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: EventFollowUp, ItemID: &itemID, Data: data, Reason: store.SafeText(dec.Status)}
 		if state != "" && state != t.State {
 			ev.FromState, ev.ToState = t.State, state
 		}
@@ -703,7 +703,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 	}
 	data := mustJSON(map[string]string{"client": obj.Client, "object": obj.Code})
 	itemID := id
-	return *tid, store.AddEvent(ctx, tx, store.TicketEvent{TicketID: *tid, Actor: by, Kind: "resolved", Reason: "store chosen by a dispatcher", ItemID: &itemID, Data: data})
+	return *tid, store.AddEvent(ctx, tx, store.TicketEvent{TicketID: *tid, Actor: by, Kind: EventResolved, Reason: ReasonResolved, ItemID: &itemID, Data: data})
 }
 
 func clip(s string, n int) string {

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -183,7 +184,7 @@ func (d *Directory) matchAddress(client, s string) ([]scored, float64, string) {
 		}
 	}
 	if len(best) == 0 {
-		return nil, 0, "no store has this street and house"
+		return nil, 0, ReasonNoStreet
 	}
 	cands := make([]scored, 0, len(best))
 	for _, c := range best {
@@ -192,7 +193,7 @@ func (d *Directory) matchAddress(client, s string) ([]scored, float64, string) {
 		}
 	}
 	if len(cands) == 0 {
-		return nil, 0, "street and house found but the rest contradicts"
+		return nil, 0, ReasonContradicts
 	}
 	slices.SortFunc(cands, func(a, b scored) int {
 		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.obj, b.obj))
@@ -203,12 +204,12 @@ func (d *Directory) matchAddress(client, s string) ([]scored, float64, string) {
 	switch {
 	case len(cands) > 1 && cands[1].score > top.score-0.1:
 		conf = top.score * 0.7
-		why = "several stores fit about equally (" + why + ")"
+		why = fmt.Sprintf(ReasonSeveral, why)
 	case len(q.mentioned) == 0 && client != "":
 		// No city in the text, but only one store of the client has this
 		// street and house.
 		conf += 0.1
-		why += ", only store of the client with this street and house"
+		why += ReasonOnlyStore
 	}
 	return cands, min(conf, 1), why
 }
@@ -245,7 +246,7 @@ func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 		}
 	}
 	score := 0.4*frac - 0.05*float64(min(extra, 2))
-	parts = append(parts, "street")
+	parts = append(parts, PartStreet)
 
 	// Street type written next to the name.
 	qType := ""
@@ -259,7 +260,7 @@ func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 	}
 	if qType != "" && st.streetType != "" && qType != st.streetType {
 		score -= 0.15
-		parts = append(parts, "street type differs")
+		parts = append(parts, PartStreetType)
 	}
 
 	// House, корпус, строение.
@@ -291,11 +292,11 @@ func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 		score += 0.3
 	case leadingDigits(qHouse) == qHouse || leadingDigits(st.house) == st.house:
 		score += 0.15 // a letter on one side only: "12" vs "12а"
-		parts = append(parts, "house letter differs")
+		parts = append(parts, PartLetter)
 	default:
-		return -1, "house letter differs"
+		return -1, PartLetter
 	}
-	parts = append(parts, "house")
+	parts = append(parts, PartHouse)
 	if qFrac != "" && qK == "" && qS == "" {
 		switch qFrac {
 		case st.korpus:
@@ -318,21 +319,21 @@ func (ix *addrIndex) score(o int, q *query, i, j int) (float64, string) {
 		}
 	}
 	if qK != st.korpus || qS != st.stroenie {
-		parts = append(parts, "korpus/stroenie differ")
+		parts = append(parts, PartKorpus)
 	}
 
 	// City.
 	switch {
 	case q.mentioned[st.cityKey]:
 		score += 0.25
-		parts = append(parts, "city")
+		parts = append(parts, PartCity)
 	case len(q.mentioned) > 0:
 		score -= 0.25
-		parts = append(parts, "other city named")
+		parts = append(parts, PartOtherCity)
 	}
 	if st.postcode != "" && q.postcodes[st.postcode] {
 		score += 0.05
-		parts = append(parts, "postcode")
+		parts = append(parts, PartPostcode)
 	}
 	return min(score, 1), strings.Join(parts, "+")
 }

@@ -248,7 +248,7 @@ func (d *Directory) evaluate(i int, o *Object, competence string, load map[strin
 // garbage here is what drives the tail latency of the whole pipeline.
 func (d *Directory) Assign(obj *Object, category string, load map[string]int, p Policy) Assignment {
 	if obj == nil {
-		return Assignment{Reason: "no store: nobody to send"}
+		return Assignment{Reason: ReasonNoStore}
 	}
 	competence := d.competenceOf(category)
 	buf := idxPool.Get().(*[]int)
@@ -330,12 +330,12 @@ func (d *Directory) Assign(obj *Object, category string, load map[string]int, p 
 		if slices.ContainsFunc(eligible, func(c Considered) bool { return c.Code == p.Engineer }) {
 			if p.Mode != ModeOffer {
 				a.Engineer = p.Engineer
-				a.Reason = "forced by rule: " + p.Engineer
+				a.Reason = fmt.Sprintf(ReasonForced, p.Engineer)
 				return a
 			}
 			forced = true
 		} else {
-			note = fmt.Sprintf("; rule's engineer %s not eligible (%s)", p.Engineer, rejection(cons, p.Engineer))
+			note = fmt.Sprintf(ReasonRuleNotElig, p.Engineer, rejection(cons, p.Engineer))
 		}
 	}
 	if p.Mode == ModeOffer {
@@ -366,20 +366,20 @@ func (d *Directory) Assign(obj *Object, category string, load map[string]int, p 
 			}
 		}
 		a.Offer = offer
-		a.Reason = fmt.Sprintf("offered to %d of %d eligible", len(a.Offer), nRanked) + note
+		a.Reason = fmt.Sprintf(ReasonOffered, len(a.Offer), nRanked) + note
 		return a
 	}
 	best := cons[0]
 	a.Engineer = best.Code
 	switch {
 	case best.Fixed:
-		a.Reason = "store's fixed engineer" + note
+		a.Reason = ReasonFixed + note
 	case slices.Contains(p.Prefer, best.Code):
-		a.Reason = "preferred by rule" + note
+		a.Reason = ReasonPreferred + note
 	default:
-		a.Reason = fmt.Sprintf("nearest eligible (%.1f km, load %d, rating %.2f) of %d", best.DistanceKm, best.Load, best.Rating, ne) + note
+		a.Reason = fmt.Sprintf(ReasonNearest, best.DistanceKm, best.Load, best.Rating, ne) + note
 		if obj.Engineer != "" {
-			a.Reason += fmt.Sprintf("; fixed engineer %s %s", obj.Engineer, rejection(cons, obj.Engineer))
+			a.Reason += fmt.Sprintf(ReasonFixedNot, obj.Engineer, rejection(cons, obj.Engineer))
 		}
 	}
 	return a
@@ -401,17 +401,17 @@ func rejection(cons []Considered, code string) string {
 	for _, c := range cons {
 		if c.Code == code {
 			if c.Eligible {
-				return "eligible"
+				return ReasonEligible
 			}
 			return c.Rejected
 		}
 	}
-	return "unknown engineer"
+	return ReasonUnknownEng
 }
 
 func noneReason(cons []Considered, o *Object, competence string) string {
 	if len(cons) == 0 {
-		return fmt.Sprintf("no eligible engineer: nobody covers OKTMO %s or is based near %s/%s", o.OKTMO, o.Client, o.Code)
+		return fmt.Sprintf(ReasonNobodyCovers, o.OKTMO, o.Client, o.Code)
 	}
 	counts := map[string]int{}
 	for _, c := range cons {
@@ -422,12 +422,12 @@ func noneReason(cons []Considered, o *Object, competence string) string {
 		if n := counts[r]; n > 0 {
 			label := r
 			if r == RejectCompetence {
-				label = "without " + competence
+				label = fmt.Sprintf(ReasonWithout, competence)
 			}
-			parts = append(parts, fmt.Sprintf("%d %s", n, label))
+			parts = append(parts, fmt.Sprintf(ReasonRejectedCount, n, label))
 		}
 	}
-	return fmt.Sprintf("no eligible engineer: %d considered, %s", len(cons), strings.Join(parts, ", "))
+	return fmt.Sprintf(ReasonNoneEligible, len(cons), strings.Join(parts, ", "))
 }
 
 // CheckAssignment verifies an assignment already made against the rules:

@@ -74,20 +74,20 @@ func (d *Directory) MatchObject(h Hints) Match {
 
 	// 1. Codes given by the parser, then codes found in the text.
 	if o, how := d.matchCodes(m.Client, h.Codes, true); o != nil {
-		return d.found(m, o, MethodCode, 1, "store code "+how)
+		return d.found(m, o, MethodCode, 1, fmt.Sprintf(ReasonCode, how))
 	}
 	text := h.Text
 	if h.Signature != "" {
 		text += "\n" + h.Signature
 	}
 	if o, how := d.codeInText(m.Client, text); o != nil {
-		return d.found(m, o, MethodCode, 0.97, "store code in text "+how)
+		return d.found(m, o, MethodCode, 0.97, fmt.Sprintf(ReasonCodeInText, how))
 	}
 
 	// 2. The sender's own store.
 	if h.SenderEmail != "" {
 		if o := d.contactObject(m.Client, d.byEmail[normalizeEmail(h.SenderEmail)]); o != nil {
-			return d.found(m, o, MethodContact, 0.95, "sender "+normalizeEmail(h.SenderEmail)+" is the store's contact")
+			return d.found(m, o, MethodContact, 0.95, fmt.Sprintf(ReasonSender, normalizeEmail(h.SenderEmail)))
 		}
 	}
 
@@ -104,13 +104,13 @@ func (d *Directory) MatchObject(h Hints) Match {
 			continue
 		}
 		if o := d.contactObject(m.Client, d.byPhone[e]); o != nil {
-			return d.found(m, o, MethodPhone, 0.9, "phone "+e+" is the store's contact")
+			return d.found(m, o, MethodPhone, 0.9, fmt.Sprintf(ReasonPhone, e))
 		}
 	}
 
 	// 4. Address: the address field first, then the free text.
 	tried := false
-	for _, src := range []struct{ name, s string }{{"address field", h.Address}, {"text", text}} {
+	for _, src := range []struct{ name, s string }{{ReasonAddrField, h.Address}, {ReasonAddrText, text}} {
 		if strings.TrimSpace(src.s) == "" {
 			continue
 		}
@@ -121,11 +121,11 @@ func (d *Directory) MatchObject(h Hints) Match {
 		}
 		if conf >= MatchThreshold {
 			o := &d.objects[cands[0].obj]
-			return d.found(m, o, MethodAddress, conf, "address in "+src.name+": "+why)
+			return d.found(m, o, MethodAddress, conf, fmt.Sprintf(ReasonAddress, src.name, why))
 		}
 		if len(cands) > 0 {
 			m.Confidence = conf
-			m.Reason = "address in " + src.name + " not certain: " + why
+			m.Reason = fmt.Sprintf(ReasonAddressUnsure, src.name, why)
 			break
 		}
 	}
@@ -137,7 +137,7 @@ func (d *Directory) MatchObject(h Hints) Match {
 		}
 		if o, conf := d.matchName(m.Client, s); o != nil && conf >= MatchThreshold {
 			cands := m.Candidates
-			m = d.found(m, o, MethodName, conf, "store name mentioned")
+			m = d.found(m, o, MethodName, conf, ReasonName)
 			m.Candidates = cands
 			return m
 		}
@@ -145,9 +145,9 @@ func (d *Directory) MatchObject(h Hints) Match {
 	if m.Reason == "" {
 		switch {
 		case tried:
-			m.Reason = "no store code, known sender or phone; no address of a store found"
+			m.Reason = ReasonNoAddress
 		default:
-			m.Reason = "no store code, known sender, phone or address"
+			m.Reason = ReasonNothing
 		}
 	}
 	return m
@@ -182,7 +182,7 @@ func (d *Directory) matchCodes(client string, codes []string, bare bool) (*Objec
 			continue
 		}
 		if o := d.byStoreNumber(client, num); o != nil {
-			return o, fmt.Sprintf("%q as store number", c)
+			return o, fmt.Sprintf(ReasonAsStoreNumber, c)
 		}
 	}
 	return nil, ""

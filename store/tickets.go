@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -10,24 +11,24 @@ import (
 
 // Ticket is a work order.
 type Ticket struct {
-	ID         int64      `db:"id" json:"id"`
-	Number     string     `db:"number" json:"number"`
-	Client     string     `db:"client" json:"client"`
-	ExternalID *string    `db:"external_id" json:"external_id"`
-	Object     string     `db:"object" json:"object"`
-	Category   *string    `db:"category" json:"category"`
-	Priority   *string    `db:"priority" json:"priority"`
-	Due        *time.Time `db:"due" json:"due"`
-	SLADue     *time.Time `db:"sla_due" json:"sla_due"`
-	Team       string     `db:"team" json:"team"`
-	Tags       []string   `db:"tags" json:"tags"`
-	Problem    string     `db:"problem" json:"problem"`
-	State      string     `db:"state" json:"state"`
-	Engineer   *string    `db:"engineer" json:"engineer"`
-	Assignment []byte     `db:"assignment" json:"assignment"`
-	SourceItem int64      `db:"source_item" json:"source_item"`
-	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
-	UpdatedAt  time.Time  `db:"updated_at" json:"updated_at"`
+	ID         int64           `db:"id" json:"id"`
+	Number     string          `db:"number" json:"number"`
+	Client     string          `db:"client" json:"client"`
+	ExternalID *string         `db:"external_id" json:"external_id"`
+	Object     string          `db:"object" json:"object"`
+	Category   *string         `db:"category" json:"category"`
+	Priority   *string         `db:"priority" json:"priority"`
+	Due        *time.Time      `db:"due" json:"due"`
+	SLADue     *time.Time      `db:"sla_due" json:"sla_due"`
+	Team       string          `db:"team" json:"team"`
+	Tags       []string        `db:"tags" json:"tags"`
+	Problem    string          `db:"problem" json:"problem"`
+	State      string          `db:"state" json:"state"`
+	Engineer   *string         `db:"engineer" json:"engineer"`
+	Assignment json.RawMessage `db:"assignment" json:"assignment"`
+	SourceItem int64           `db:"source_item" json:"source_item"`
+	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
 }
 
 const ticketColumns = `id, number, client, external_id, object, category, priority, due, sla_due, team, tags, problem,
@@ -178,16 +179,16 @@ func AddTicketMessage(ctx context.Context, tx pgx.Tx, ticketID int64, messageID 
 
 // TicketEvent is one row of a ticket's history.
 type TicketEvent struct {
-	ID        int64     `db:"id" json:"id"`
-	TicketID  int64     `db:"ticket_id" json:"ticket_id"`
-	At        time.Time `db:"at" json:"at"`
-	Actor     string    `db:"actor" json:"actor"`
-	Kind      string    `db:"kind" json:"kind"`
-	FromState string    `db:"from_state" json:"from_state"`
-	ToState   string    `db:"to_state" json:"to_state"`
-	Reason    string    `db:"reason" json:"reason"`
-	ItemID    *int64    `db:"item_id" json:"item_id"`
-	Data      []byte    `db:"data" json:"data"`
+	ID        int64           `db:"id" json:"id"`
+	TicketID  int64           `db:"ticket_id" json:"ticket_id"`
+	At        time.Time       `db:"at" json:"at"`
+	Actor     string          `db:"actor" json:"actor"`
+	Kind      string          `db:"kind" json:"kind"`
+	FromState string          `db:"from_state" json:"from_state"`
+	ToState   string          `db:"to_state" json:"to_state"`
+	Reason    string          `db:"reason" json:"reason"`
+	ItemID    *int64          `db:"item_id" json:"item_id"`
+	Data      json.RawMessage `db:"data" json:"data"`
 }
 
 // AddEvent appends to a ticket's history. An item is applied to a ticket once

@@ -51,6 +51,10 @@ func (h *LifecycleAPI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/tickets/{id}/dispatch", h.dispatch)
 	mux.HandleFunc("POST /api/v1/tickets/{id}/cancel", h.cancel)
 	mux.HandleFunc("POST /api/v1/tickets/{id}/close", h.close)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/assign", h.assign)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/offer", h.offer)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/tasks", h.addTask)
+	mux.HandleFunc("POST /api/v1/tickets/{id}/comment", h.comment)
 	mux.HandleFunc("GET /api/v1/lifecycle/durations", h.durations)
 	mux.HandleFunc("GET /api/v1/recurring", h.contracts)
 	mux.HandleFunc("POST /api/v1/recurring", h.addContract)
@@ -78,7 +82,7 @@ func (h *LifecycleAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, lifecycle.ErrLinkExpired):
 		status = http.StatusGone
 	case errors.Is(err, lifecycle.ErrTaken), errors.Is(err, lifecycle.ErrInvalidTransition), errors.Is(err, lifecycle.ErrFinal),
-		errors.Is(err, lifecycle.ErrApprovalClosed), errors.As(err, new(conflict)):
+		errors.Is(err, lifecycle.ErrApprovalClosed), errors.Is(err, lifecycle.ErrEngineerBusy), errors.As(err, new(conflict)):
 		status = http.StatusConflict
 	case errors.Is(err, lifecycle.ErrReasonRequired), errors.Is(err, lifecycle.ErrUntilRequired), errors.Is(err, lifecycle.ErrWorkDoneRequired),
 		errors.As(err, new(unprocessable)):
@@ -146,8 +150,32 @@ func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string
 		h.fail(w, r, err)
 		return
 	}
+	t, err := store.TicketByID(r.Context(), h.Store.Pool, v.TicketID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The store's tickets of the last 12 months: what was done there before.
+	hist, err := h.Store.StoreHistory(r.Context(), t.Client, t.Object, h.Service.Now().AddDate(0, -storeHistoryMonths, 0), t.ID, 20)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type past struct {
+		Number    string    `json:"number"`
+		CreatedAt time.Time `json:"created_at"`
+		State     string    `json:"state"`
+		StateRU   string    `json:"state_ru"`
+		Category  *string   `json:"category"`
+		Problem   string    `json:"problem"`
+	}
+	history := []past{}
+	for _, o := range hist {
+		history = append(history, past{Number: o.Number, CreatedAt: o.CreatedAt, State: o.State, StateRU: Label(LabelState, o.State),
+			Category: o.Category, Problem: clipText(o.Problem, 500)})
+	}
 	withActions(v)
-	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
+	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files, "store_history": history})
 }
 
 // respondTask answers an action with the task as it now is.
@@ -423,9 +451,11 @@ func (h *LifecycleAPI) act(w http.ResponseWriter, r *http.Request) {
 // dispatcherBody is a dispatcher's action on a ticket. Who does it is the
 // authenticated caller (By, filled in here); a "by" in the body is ignored.
 type dispatcherBody struct {
-	By       string `json:"-"`
-	Reason   string `json:"reason"`
-	Engineer string `json:"engineer"`
+	By        string   `json:"-"`
+	Reason    string   `json:"reason"`
+	Engineer  string   `json:"engineer"`
+	Engineers []string `json:"engineers"` // offer
+	Text      string   `json:"text"`      // comment
 }
 
 func (h *LifecycleAPI) dispatcherAction(w http.ResponseWriter, r *http.Request, action string, do func(id int64, b dispatcherBody) error) {
@@ -466,6 +496,30 @@ func (h *LifecycleAPI) cancel(w http.ResponseWriter, r *http.Request) {
 func (h *LifecycleAPI) close(w http.ResponseWriter, r *http.Request) {
 	h.dispatcherAction(w, r, "ticket.close", func(id int64, b dispatcherBody) error {
 		return h.Service.Close(r.Context(), id, "dispatcher:"+b.By, b.Reason)
+	})
+}
+
+func (h *LifecycleAPI) assign(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, "ticket.assign", func(id int64, b dispatcherBody) error {
+		return h.Service.Assign(r.Context(), id, "dispatcher:"+b.By, b.Engineer, b.Reason)
+	})
+}
+
+func (h *LifecycleAPI) offer(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, "ticket.offer", func(id int64, b dispatcherBody) error {
+		return h.Service.Offer(r.Context(), id, "dispatcher:"+b.By, b.Engineers, b.Reason)
+	})
+}
+
+func (h *LifecycleAPI) addTask(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, "ticket.task", func(id int64, b dispatcherBody) error {
+		return h.Service.AddTask(r.Context(), id, "dispatcher:"+b.By, b.Engineer, b.Reason)
+	})
+}
+
+func (h *LifecycleAPI) comment(w http.ResponseWriter, r *http.Request) {
+	h.dispatcherAction(w, r, "ticket.comment", func(id int64, b dispatcherBody) error {
+		return h.Service.Comment(r.Context(), id, "dispatcher:"+b.By, b.Text)
 	})
 }
 

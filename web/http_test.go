@@ -438,7 +438,7 @@ func TestUIQueueResolveInChromium(t *testing.T) {
 	assert.Contains(t, doc.Find(".sub").Text(), cand.Code)
 	resolved := doc.Find("tr.event-resolved")
 	require.Equal(t, 1, resolved.Length(), "the history shows the dispatcher's decision")
-	assert.Contains(t, resolved.Text(), "dispatcher")
+	assert.Contains(t, resolved.Text(), "магазин выбран диспетчером")
 	assert.Equal(t, 1, doc.Find(`a[href$="/act"]`).Length())
 	screenshot(t, ticketURL, "ticket.png")
 

@@ -47,7 +47,7 @@ var staticFS embed.FS
 var pageTemplates = parsePages()
 
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	base := template.Must(template.New("layout.html").Funcs(pageFuncs).Funcs(catalogueFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -327,6 +327,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/tickets", s.ui(s.ticketsPage))
 	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
 	s.registerRulePages(mux)
+	s.ticketActionRoutes(mux)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /ui/login", s.loginForm)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/intakehq/intake/auth"
+	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/replay"
 	"github.com/intakehq/intake/store"
@@ -68,6 +69,12 @@ type Server struct {
 	// Location is the zone the dispatcher pages show times in (UTC when
 	// nil).
 	Location *time.Location
+	// Lifecycle carries out the dispatchers' actions on the ticket page
+	// (assign, offer, add a task, comment, cancel, close). Optional: without
+	// it the page shows no actions.
+	Lifecycle *lifecycle.Service
+	// Now is the clock of the pages' SLA marks (clock.Wall when nil).
+	Now func() time.Time
 }
 
 // Handler returns the routes.

@@ -49,6 +49,9 @@ func cmdAct(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
+	if msg := contractorNotice(cf.config, cfg.Lifecycle.Contractor); msg != "" {
+		fmt.Fprintln(stderr, msg)
+	}
 	var t *store.Ticket
 	if n, err := strconv.ParseInt(pos[0], 10, 64); err == nil {
 		t, err = store.TicketByID(ctx, st.Pool, n)
@@ -88,4 +91,19 @@ func cmdAct(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "act of %s written to %s\n", t.Number, *out)
 	}
 	return nil
+}
+
+// contractorNotice says, when the configuration names no contractor, that
+// the act's «Исполнитель» is left blank and where to set it; "" when it
+// names one.
+func contractorNotice(path, contractor string) string {
+	switch {
+	case strings.TrimSpace(contractor) != "":
+		return ""
+	case path == "":
+		return "intake act: no configuration file (--config, $INTAKE_CONFIG or ./intake.yaml), so no contractor: " +
+			"the act's «Исполнитель» is left blank to fill in by hand; set lifecycle.contractor to your company's name and details"
+	}
+	return fmt.Sprintf("intake act: %s has no lifecycle.contractor: the act's «Исполнитель» is left blank to fill in by hand; "+
+		"set it to your company's name and details (e.g. contractor: \"ООО «Техсервис», ИНН 7701234567\")", path)
 }

@@ -246,6 +246,7 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, a)
 	})
 	(&web.LifecycleAPI{Service: l, Store: env.eng.st, Log: env.log}).Register(env.mux)
+	env.eng.lifecycle = l
 	interval := lc.SchedulerInterval.D()
 	return func(ctx context.Context) error {
 		err := l.RunScheduler(ctx, interval, func(err error) { env.log.Error("lifecycle scheduler", "error", err) })

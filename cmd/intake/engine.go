@@ -16,6 +16,7 @@ import (
 
 	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
 	"github.com/intakehq/intake/rules/defaults"
@@ -55,6 +56,9 @@ type engine struct {
 	// now is the clock of the processor, the inbox and the components:
 	// clock.Wall outside tests (setClock).
 	now func() time.Time
+	// lifecycle is the ticket lifecycle once its component is set up (nil
+	// when it is disabled): the ticket page's actions.
+	lifecycle *lifecycle.Service
 }
 
 // setClock makes now the clock of the rules, of the inbox and of the

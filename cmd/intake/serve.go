@@ -142,6 +142,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 			OwnAddresses: eng.cfg.Intake.OwnAddresses, Location: eng.cfg.Intake.Location,
 			Setup: func(p *pipeline.Processor) { p.SetSLA(eng.cfg.SLA.businessHours, eng.cfg.SLA.overrides) },
 		},
+		Lifecycle: eng.lifecycle, Now: func() time.Time { return eng.now() },
 		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {

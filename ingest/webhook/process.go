@@ -197,8 +197,8 @@ func (rc *Receiver) conclude(ctx context.Context, tx pgx.Tx, it *store.Item, c *
 				return nil, fmt.Errorf("call %d: encoding the event data: %w", c.ID, err)
 			}
 			itemID := it.ID
-			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: "call", ItemID: &itemID, Data: data,
-				Reason: fmt.Sprintf("%s call with %s (%s)", directionWord(c.Direction), c.Contact, c.Phone)}); err != nil {
+			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: EventCall, ItemID: &itemID, Data: data,
+				Reason: fmt.Sprintf(ReasonCall, directionWord(c.Direction), c.Contact, c.Phone)}); err != nil {
 				return nil, err
 			}
 			return nil, store.Finish(ctx, tx, it.ID, store.OutcomeFollowUp, fmt.Sprintf("call %d attached to the store's open ticket", c.ID), &t.ID)
@@ -223,9 +223,9 @@ func (rc *Receiver) signsCall(provider string) bool {
 
 func directionWord(d string) string {
 	if d == "out" {
-		return "outgoing"
+		return ReasonOutgoing
 	}
-	return "incoming"
+	return ReasonIncoming
 }
 
 // callbackParsed is the call-back ticket of a missed call, as the route

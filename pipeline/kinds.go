@@ -1,0 +1,21 @@
+package pipeline
+
+// The words the pipeline writes into a ticket's history: event kinds and
+// reasons. The code uses these constants only, so that the dispatchers'
+// pages can translate every one (web's message catalogue checks it).
+const (
+	EventCreated  = "created"
+	EventFollowUp = "follow_up"
+	EventResolved = "resolved"
+
+	ReasonNoDirectory = "no directory loaded"
+	ReasonNoCategory  = "no store or category: a dispatcher decides"
+	ReasonSameOrder   = "same order received again"
+	ReasonResolved    = "store chosen by a dispatcher"
+)
+
+// EventKinds lists the kinds of history row the pipeline writes.
+var EventKinds = []string{EventCreated, EventFollowUp, EventResolved}
+
+// Reasons lists the reasons the pipeline writes into a ticket's history.
+var Reasons = []string{ReasonNoDirectory, ReasonNoCategory, ReasonSameOrder, ReasonResolved}
