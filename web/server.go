@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/redact"
+	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 )
 
@@ -62,6 +63,11 @@ type Server struct {
 	// Location is the zone the dispatcher pages show times in (UTC when
 	// nil).
 	Location *time.Location
+	// Now is the clock the pages judge deadlines by (clock.Wall when nil).
+	Now func() time.Time
+	// Directory is the reference data the pipeline routes by, for the
+	// store search (loaded from the store on each search when nil).
+	Directory func() *routing.Directory
 }
 
 // Handler returns the routes.
@@ -85,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/tickets", s.listTickets)
 	mux.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
 	mux.HandleFunc("GET /api/v1/mailboxes", s.mailboxes)
+	mux.HandleFunc("GET /api/v1/objects/search", s.searchObjects)
 	mux.HandleFunc("GET /api/v1/rules", s.getRules)
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
+	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/web"
 )
 
@@ -137,6 +138,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
+		Now: eng.now, Directory: func() *routing.Directory { return eng.proc.Runtime().Directory },
 		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, asNew, func(t replay.Tried) error {
