@@ -268,6 +268,7 @@ func TestDispatcherTicketList(t *testing.T) {
 	c := f.chrome(t)
 	c.Open(f.srv.URL + "/ui/tickets")
 	assert.Equal(t, want(func(store.TicketRow) bool { return true }), listIDs(t, c))
+	c.Screenshot("tickets-list.png")
 	assert.Contains(t, c.Text("#ticket-"+strconv.FormatInt(first.ID, 10)), first.ClientName, "the client's name beside its code")
 
 	c.SetValue("#state", first.State)
@@ -377,17 +378,18 @@ func TestDispatcherResolvesBySearchingAddress(t *testing.T) {
 	assert.NotEqual(t, "0", strings.Trim(c.Eval(`document.querySelector("#store-q").dataset.suggested`), `"`))
 	assert.Contains(t, c.Eval(`Array.from(document.querySelectorAll("#store-suggest option")).map(o => o.value).join(",")`), "DM/0035")
 
-	// The search without script: street and house.
-	c.Eval(`document.querySelector("#store-q").value = "", true`)
-	c.Fill("#store-q", "Ленина 12")
-	submit(t, c, "#search button[type=submit]")
+	// The search without script, from the mail's card: street and house.
+	mailID := strconv.FormatInt(mail, 10)
+	c.Fill("#q-"+mailID, "Ленина 12")
+	submit(t, c, "#q-"+mailID+" ~ button")
 	require.True(t, c.Has(`input[name="store"][value="DM/DM/0035"]`), "the store on Ленина 12 is found")
+	assert.True(t, c.Has("#pick-"+mailID+":checked"), "the card's item is selected for the bulk actions")
 	c.Screenshot("queue-search.png")
 
-	c.Click(`input[name="store"][value="DM/DM/0035"]`)
-	c.Click("#pick-" + strconv.FormatInt(mail, 10))
-	submit(t, c, `#bulk button[value="store"]`)
-	assert.Contains(t, c.Text(".flash"), "Созданы заявки: INT-")
+	submit(t, c, `#search form[action="/ui/items/`+mailID+`/resolve"]:has(input[value="DM/0035"]) button`)
+	assert.Contains(t, c.Location(), "/ui/tickets/")
+	assert.False(t, strings.Contains(c.Text("main"), "Не найдено"))
+	c.Open(f.srv.URL + "/ui/")
 	assert.False(t, c.Has(itemSel(mail)), "the mail left the queue")
 
 	it := f.item(t, mail)
@@ -409,7 +411,35 @@ func TestDispatcherResolvesBySearchingAddress(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, audit, 1)
 	assert.Equal(t, dispatcher, audit[0].Actor)
-	assert.Equal(t, strconv.FormatInt(mail, 10), audit[0].Target)
+	assert.Equal(t, mailID, audit[0].Target)
+
+	// Several items at once to one store found by the search at the top:
+	// the call and the other mail without candidates.
+	c.Open(f.srv.URL + "/ui/")
+	c.Fill("#store-q", "Пятый угол Ярославль")
+	submit(t, c, "#search button[type=submit]")
+	require.True(t, c.Has(`input[name="store"][value="PU/0414"]`))
+	c.Click(`input[name="store"][value="PU/0414"]`)
+	var rest []int64
+	for _, it := range f.unmatched(t) {
+		rest = append(rest, it.ID)
+		c.Click("#pick-" + strconv.FormatInt(it.ID, 10))
+	}
+	require.Len(t, rest, 2)
+	submit(t, c, `#bulk button[value="store"]`)
+	assert.Contains(t, c.Text(".flash"), "Созданы заявки: INT-")
+	assert.Empty(t, f.unmatched(t))
+	for _, id := range rest {
+		it := f.item(t, id)
+		require.NotNil(t, it.TicketID, "item %d", id)
+		tk, err := store.TicketByID(context.Background(), f.st.Pool, *it.TicketID)
+		require.NoError(t, err)
+		assert.Equal(t, "PU", tk.Client)
+		assert.Equal(t, "0414", tk.Object)
+	}
+	audit, err = f.st.AuditLog(context.Background(), store.AuditFilter{Action: "item.resolve", Actor: dispatcher})
+	require.NoError(t, err)
+	assert.Len(t, audit, 3)
 
 	// The same search as JSON, for the suggestions.
 	c.Open(f.srv.URL + "/api/v1/objects/search?q=" + url.QueryEscape("Ленина 12"))

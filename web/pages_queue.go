@@ -83,6 +83,8 @@ type queueItem struct {
 	Stores  []routing.Found
 	Checked bool
 	Search  string // what "find a store" starts from: the address found
+	// Category is the category found, by its name.
+	Category string
 }
 
 // Title is the card's heading.
@@ -98,6 +100,11 @@ func (q queueItem) Title() string {
 		return "Звонок"
 	}
 	return "(без темы)"
+}
+
+// PriorityRU is the priority found, in words.
+func (q queueItem) PriorityRU() string {
+	return cmpOr(priorityNames[q.P.Fields.Priority], q.P.Fields.Priority)
 }
 
 // From is who sent it: the caller's phone for calls.
@@ -117,6 +124,9 @@ type queueView struct {
 	Searched bool
 	Found    []routing.Found
 	Clients  []option
+	// From is the item whose card started the search (0 when none): each
+	// result then offers to make its ticket at once.
+	From int64
 }
 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
@@ -143,6 +153,9 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
 	for _, id := range q["item"] {
 		checked[id] = true
 	}
+	if len(q["item"]) == 1 {
+		v.From, _ = strconv.ParseInt(q.Get("item"), 10, 64)
+	}
 	var ids []int64
 	for _, it := range items {
 		ids = append(ids, it.ID)
@@ -164,6 +177,13 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
 	for _, it := range items {
 		qi := queueItem{itemView: newItemView(it), Checked: checked[strconv.FormatInt(it.ID, 10)]}
 		qi.Search = qi.P.Fields.Address
+		if v.From == it.ID {
+			qi.Search = v.Q
+		}
+		qi.Category = cmp.Or(qi.P.Fields.Category, qi.P.Fields.CategoryRaw)
+		if c := dir.Category(qi.P.Fields.Category); c != nil {
+			qi.Category = c.Name
+		}
 		for _, c := range qi.Candidates() {
 			f := routing.Found{Client: c.Client, Code: c.Code, Address: c.Address, Score: c.Score, By: "address"}
 			if o := dir.Object(c.Client, c.Code); o != nil {
