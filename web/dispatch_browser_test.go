@@ -413,6 +413,17 @@ func TestDispatcherResolvesBySearchingAddress(t *testing.T) {
 	assert.Equal(t, dispatcher, audit[0].Actor)
 	assert.Equal(t, mailID, audit[0].Target)
 
+	// A store that does not exist is refused before anything is made.
+	c.Open(f.srv.URL + "/ui/")
+	for _, it := range f.unmatched(t) {
+		c.Click("#pick-" + strconv.FormatInt(it.ID, 10))
+	}
+	c.Fill("#bulk-client", "PU")
+	c.Fill("#bulk-object", "9999")
+	submit(t, c, `#bulk button[value="store"]`)
+	assert.Contains(t, c.Text("main"), "магазина PU/9999 нет в справочнике")
+	assert.Len(t, f.unmatched(t), 2)
+
 	// Several items at once to one store found by the search at the top:
 	// the call and the other mail without candidates.
 	c.Open(f.srv.URL + "/ui/")
@@ -428,6 +439,7 @@ func TestDispatcherResolvesBySearchingAddress(t *testing.T) {
 	require.Len(t, rest, 2)
 	submit(t, c, `#bulk button[value="store"]`)
 	assert.Contains(t, c.Text(".flash"), "Созданы заявки: INT-")
+	c.Screenshot("queue-bulk-done.png")
 	assert.Empty(t, f.unmatched(t))
 	for _, id := range rest {
 		it := f.item(t, id)
@@ -444,6 +456,8 @@ func TestDispatcherResolvesBySearchingAddress(t *testing.T) {
 	// The same search as JSON, for the suggestions.
 	c.Open(f.srv.URL + "/api/v1/objects/search?q=" + url.QueryEscape("Ленина 12"))
 	assert.Contains(t, c.Text("body"), `"code": "DM/0035"`)
+	c.Open(f.srv.URL + "/api/v1/objects/search?q=" + strings.Repeat("я", 201))
+	assert.Contains(t, c.Text("body"), "longer than 200 characters")
 }
 
 // Several items are ignored at once with a reason, under the dispatcher's

@@ -295,6 +295,17 @@ func (s *Server) resolveItemsPage(w http.ResponseWriter, r *http.Request, p page
 			s.pageError(w, r, p, badRequest{errString("выберите магазин в результатах поиска или укажите клиента и код магазина")})
 			return
 		}
+		dir, err := s.directory(ctx)
+		if err != nil {
+			s.pageError(w, r, p, err)
+			return
+		}
+		o := dir.Object(client, object)
+		if o == nil {
+			s.pageError(w, r, p, badRequest{fmt.Errorf("магазина %s/%s нет в справочнике: найдите его поиском", client, object)})
+			return
+		}
+		client, object = o.Client, o.Code
 	case "top":
 	default:
 		s.pageError(w, r, p, badRequest{fmt.Errorf("неизвестное действие %q", mode)})
