@@ -45,13 +45,15 @@ func (d *Directory) SearchObjects(client, q string, limit int) []Found {
 		best[i] = Found{Client: o.Client, Code: o.Code, Name: o.Name, Address: o.Address, Score: round2(score), By: by}
 	}
 
+	ix := d.searchIndex()
+
 	// A code, with or without its client.
 	if key := CodeKey(q); key != "" {
 		for _, i := range d.objByCode[key] {
 			add(i, searchExactCode, "code")
 		}
-		for i := range d.objects {
-			if k := CodeKey(d.objects[i].Code); len(key) < len(k) && strings.HasPrefix(k, key) {
+		for i, k := range ix.codeKeys {
+			if len(key) < len(k) && strings.HasPrefix(k, key) {
 				add(i, searchCodePrefix, "code")
 			}
 		}
@@ -72,12 +74,11 @@ func (d *Directory) SearchObjects(client, q string, limit int) []Found {
 		}
 	}
 	if len(words) > 0 {
-		for i := range d.objects {
-			o := &d.objects[i]
-			if client != "" && o.Client != client {
+		for i, ws := range ix.words {
+			if client != "" && d.objects[i].Client != client {
 				continue
 			}
-			if hasAllPrefixes(tokenize(o.Name+" "+o.Address+" "+o.City+" "+o.Code), words) {
+			if hasAllPrefixes(ws, words) {
 				add(i, searchWords, "words")
 			}
 		}
@@ -96,13 +97,41 @@ func (d *Directory) SearchObjects(client, q string, limit int) []Found {
 	return out
 }
 
-// hasAllPrefixes reports whether every word begins one of toks' words or
-// numbers.
-func hasAllPrefixes(toks []token, words []string) bool {
+// searchIndex is what SearchObjects compares a query with, per store: its
+// code key and the words and numbers of its name, address, city and code.
+type searchIndex struct {
+	codeKeys []string
+	words    [][]string
+}
+
+// searchIndex builds the index on first use: the pipeline's directories,
+// reloaded with the reference data, never pay for it.
+func (d *Directory) searchIndex() *searchIndex {
+	if ix := d.search.Load(); ix != nil {
+		return ix
+	}
+	ix := &searchIndex{codeKeys: make([]string, len(d.objects)), words: make([][]string, len(d.objects))}
+	for i := range d.objects {
+		o := &d.objects[i]
+		ix.codeKeys[i] = CodeKey(o.Code)
+		seen := map[string]bool{}
+		for _, t := range tokenize(o.Name + " " + o.Address + " " + o.City + " " + o.Code) {
+			if (t.kind == tokWord || t.kind == tokNum) && !seen[t.text] {
+				seen[t.text] = true
+				ix.words[i] = append(ix.words[i], t.text)
+			}
+		}
+	}
+	d.search.CompareAndSwap(nil, ix)
+	return d.search.Load()
+}
+
+// hasAllPrefixes reports whether every word begins one of have.
+func hasAllPrefixes(have, words []string) bool {
 	for _, w := range words {
 		found := false
-		for _, t := range toks {
-			if (t.kind == tokWord || t.kind == tokNum) && strings.HasPrefix(t.text, w) {
+		for _, h := range have {
+			if strings.HasPrefix(h, w) {
 				found = true
 				break
 			}

@@ -62,3 +62,24 @@ func nilIfEmpty(s []string) []string {
 	}
 	return s
 }
+
+// Whatever a dispatcher types, the search answers without failing, within
+// its limit, best first.
+func FuzzSearchObjects(f *testing.F) {
+	d := fixtureDirectory(f)
+	for _, s := range []string{"Ленина 12", "гм 106", "MG-", "пятый угол", "№ 57", "д. 12/1к2", "\x00\xff", "  "} {
+		f.Add("", s)
+		f.Add("PU", s)
+	}
+	f.Fuzz(func(t *testing.T, client, q string) {
+		got := d.SearchObjects(client, q, 5)
+		if len(got) > 5 {
+			t.Fatalf("%d results over the limit", len(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i-1].Score < got[i].Score {
+				t.Fatalf("not best first: %v", got)
+			}
+		}
+	})
+}
