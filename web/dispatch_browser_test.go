@@ -468,7 +468,13 @@ func TestDispatcherBulkIgnore(t *testing.T) {
 	mail, call := f.ambiguousItem(t), f.callItem(t)
 	before := len(f.unmatched(t))
 
+	// Two a page: the next page holds the rest.
 	c := f.chrome(t)
+	c.Open(f.srv.URL + "/ui/?limit=2")
+	require.Equal(t, 2, count2(c))
+	submit(t, c, `a[rel="next"]`)
+	assert.Equal(t, before-2, count2(c))
+
 	c.Open(f.srv.URL + "/ui/")
 	c.Click("#pick-" + strconv.FormatInt(mail, 10))
 	c.Click("#pick-" + strconv.FormatInt(call, 10))

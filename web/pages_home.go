@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/intakehq/intake/clock"
@@ -92,7 +91,5 @@ func (s *Server) homePage(w http.ResponseWriter, r *http.Request, p page) {
 	s.render(w, r, http.StatusOK, "home", v)
 }
 
-// hoursRU writes a whole number of hours in Russian ("2 ч").
-func hoursRU(d time.Duration) string {
-	return strings.TrimSuffix(fmt.Sprintf("%.0f ч", d.Hours()), ".0")
-}
+// hoursRU writes a span in whole hours, in Russian ("2 ч").
+func hoursRU(d time.Duration) string { return fmt.Sprintf("%.0f ч", d.Hours()) }

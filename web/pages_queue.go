@@ -127,11 +127,14 @@ type queueView struct {
 	// From is the item whose card started the search (0 when none): each
 	// result then offers to make its ticket at once.
 	From int64
+	// Next links to older items when the page is full.
+	Next string
 }
 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	items, err := s.Store.ListItems(ctx, store.ItemFilter{Outcome: store.OutcomeUnmatched, Limit: queryInt(r, "limit", 100), AfterID: int64(queryInt(r, "before", 0))})
+	limit := min(max(queryInt(r, "limit", 100), 1), 1000)
+	items, err := s.Store.ListItems(ctx, store.ItemFilter{Outcome: store.OutcomeUnmatched, Limit: limit, AfterID: int64(queryInt(r, "before", 0))})
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -202,6 +205,13 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
 			}
 		}
 		v.Items = append(v.Items, qi)
+	}
+	if len(items) == limit {
+		next := url.Values{"before": {strconv.FormatInt(items[len(items)-1].ID, 10)}}
+		if limit != 100 {
+			next.Set("limit", strconv.Itoa(limit))
+		}
+		v.Next = "/ui/?" + next.Encode()
 	}
 	p.Title, p.Nav = "Несопоставленные", "queue"
 	p.Flash, p.FlashBad = queueFlash(q)
