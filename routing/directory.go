@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/intakehq/intake/parsers"
 )
@@ -46,6 +47,7 @@ type Directory struct {
 	addr    addrIndex
 	engGeo  engineerIndex
 	clNames []clientName
+	search  atomic.Pointer[searchIndex] // built on the first SearchObjects
 }
 
 type clientName struct {

@@ -105,7 +105,7 @@ var catalogueLabels = map[string]map[string]string{
 	},
 	LabelApproval: approvalNames,
 	LabelSLA: {
-		string(lifecycle.SLAOnTime): "в срок", string(lifecycle.SLAAtRisk): "срок на исходе", string(lifecycle.SLAOverdue): "просрочена",
+		string(lifecycle.SLAOnTime): "в срок", string(lifecycle.SLAAtRisk): "под угрозой", string(lifecycle.SLAOverdue): "просрочена",
 	},
 	LabelMode: {lifecycle.ModeDirect: "назначение", lifecycle.ModeOffer: "предложение"},
 	LabelPart: {

@@ -15,26 +15,6 @@ import (
 // The dispatchers' queues: unmatched items to resolve, failed items to
 // retry, and one item with everything the pipeline found.
 
-type queueView struct {
-	page
-	Items []itemView
-	Count int
-}
-
-func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p page) {
-	items, err := s.Store.ListItems(r.Context(), store.ItemFilter{Outcome: store.OutcomeUnmatched, Limit: queryInt(r, "limit", 100), AfterID: int64(queryInt(r, "before", 0))})
-	if err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	p.Title, p.Nav = "Несопоставленные", "queue"
-	v := queueView{page: p, Count: len(items)}
-	for _, it := range items {
-		v.Items = append(v.Items, newItemView(it))
-	}
-	s.render(w, r, http.StatusOK, "queue", v)
-}
-
 type failedView struct {
 	page
 	Items []itemView

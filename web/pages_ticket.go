@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/intakehq/intake/clock"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
@@ -134,13 +133,6 @@ func (v ticketView) RankedAtCreation() []routing.Considered {
 		}
 	}
 	return out
-}
-
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return clock.Wall()
 }
 
 func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {

@@ -19,6 +19,7 @@ import (
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/redact"
 	"github.com/intakehq/intake/replay"
+	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/store"
 )
 
@@ -73,8 +74,12 @@ type Server struct {
 	// (assign, offer, add a task, comment, cancel, close). Optional: without
 	// it the page shows no actions.
 	Lifecycle *lifecycle.Service
-	// Now is the clock of the pages' SLA marks (clock.Wall when nil).
+	// Now is the clock the pages judge deadlines by, the SLA marks and the
+	// home page's counts (clock.Wall when nil).
 	Now func() time.Time
+	// Directory is the reference data the pipeline routes by, for the
+	// store search (loaded from the store on each search when nil).
+	Directory func() *routing.Directory
 }
 
 // Handler returns the routes.
@@ -98,6 +103,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/tickets", s.listTickets)
 	mux.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
 	mux.HandleFunc("GET /api/v1/mailboxes", s.mailboxes)
+	mux.HandleFunc("GET /api/v1/objects/search", s.searchObjects)
 	mux.HandleFunc("GET /api/v1/rules", s.getRules)
 	mux.HandleFunc("POST /api/v1/rules/check", s.checkRules)
 	mux.HandleFunc("POST /api/v1/rules", s.applyRules)

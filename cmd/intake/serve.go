@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/replay"
+	"github.com/intakehq/intake/routing"
 	"github.com/intakehq/intake/web"
 )
 
@@ -143,6 +144,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 			Setup: func(p *pipeline.Processor) { p.SetSLA(eng.cfg.SLA.businessHours, eng.cfg.SLA.overrides) },
 		},
 		Lifecycle: eng.lifecycle, Now: func() time.Time { return eng.now() },
+		Directory: func() *routing.Directory { return eng.proc.Runtime().Directory },
 		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {
