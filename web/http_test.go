@@ -408,7 +408,7 @@ func TestUIQueueResolveInChromium(t *testing.T) {
 	doc := dumpDOM(t, f.Srv.URL+"/ui/")
 	card := doc.Find(fmt.Sprintf("#item-%d", it.ID))
 	require.Equal(t, 1, card.Length(), "the queue shows item %d", it.ID)
-	assert.Contains(t, card.Find(".reason").Text(), it.Reason)
+	assert.Contains(t, card.Find(".reason").Text(), web.ReasonRU(it.Reason), "the reason, in Russian")
 	forms := card.Find(fmt.Sprintf(`form[action="/ui/items/%d/resolve"]`, it.ID))
 	assert.Equal(t, len(it.Decision.Match.Candidates)+1, forms.Length(), "one form per candidate and the manual one")
 	first := forms.First()

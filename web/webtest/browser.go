@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,40 +137,63 @@ func (c *Chrome) WaitVisible(sel string) {
 // Has reports whether sel matches an element now.
 func (c *Chrome) Has(sel string) bool {
 	c.t.Helper()
-	return c.Eval(`document.querySelector(`+jsString(sel)+`) !== null`) == "true"
+	return read(c, chromedp.Evaluate[bool](`document.querySelector(`+jsString(sel)+`) !== null`))
 }
 
 // Count is the number of elements matching sel now.
 func (c *Chrome) Count(sel string) int {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
-	defer cancel()
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
+	return read(c, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
+}
+
+// read runs a read-only action, again when the page was replaced under it
+// (a navigation that was still finishing): the protocol then answers that
+// the node or the context it asked about is gone.
+func read[T any](c *Chrome, a chromedp.Action[T]) T {
+	c.t.Helper()
+	var err error
+	for range 20 {
+		ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
+		var v T
+		v, err = chromedp.Run(ctx, a)
+		cancel()
+		if err == nil {
+			return v
+		}
+		if !replaced(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	require.NoError(c.t, err)
-	return n
+	var zero T
+	return zero
+}
+
+func replaced(err error) bool {
+	for _, s := range []string{"No node with given id", "Cannot find context with specified id", "Inspected target navigated or closed", "Node with given id does not belong to the document"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Text returns the visible text of the first element matching sel.
 func (c *Chrome) Text(sel string) string {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	require.NoError(c.t, err)
-	return s
+	return read(c, chromedp.Text(chromedp.CSS(sel)))
 }
 
 // Value returns the value of the field sel.
 func (c *Chrome) Value(sel string) string {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
-	require.NoError(c.t, err)
-	return s
+	return read(c, chromedp.Value(chromedp.CSS(sel)))
 }
 
-// Eval runs a JavaScript expression and returns its result as JSON text.
+// Eval runs a JavaScript expression once and returns its result as JSON
+// text. An expression that submits a form may return before the next page
+// loads: wait for something on it.
 func (c *Chrome) Eval(expr string) string {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
@@ -182,11 +206,7 @@ func (c *Chrome) Eval(expr string) string {
 // Location returns the address the browser shows.
 func (c *Chrome) Location() string {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Location())
-	require.NoError(c.t, err)
-	return s
+	return read(c, chromedp.Location())
 }
 
 // SignIn signs in on base's login page as user and waits to leave it.
@@ -195,7 +215,11 @@ func (c *Chrome) SignIn(base, user, password string) {
 	c.Open(base + "/ui/login")
 	c.Fill(`input[name="user"]`, user)
 	c.Fill(`input[name="password"]`, password)
-	c.Do(chromedp.Submit(chromedp.CSS(`input[name="password"]`)), chromedp.WaitNotPresent(chromedp.CSS(`input[name="password"]`)))
+	ctx, cancel := context.WithTimeout(c.Ctx, time.Minute)
+	defer cancel()
+	_, err := chromedp.RunResponse(ctx, chromedp.Submit(chromedp.CSS(`input[name="password"]`)))
+	require.NoError(c.t, err, "signing in as %s", user)
+	c.Do(chromedp.WaitReady(chromedp.CSS("body")), chromedp.WaitNotPresent(chromedp.CSS(`input[name="password"]`)))
 }
 
 // Screenshot saves the whole page as name (a .png) in the folder
