@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/clock/clocktest"
+	"github.com/intakehq/intake/drift"
 	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
@@ -162,7 +163,9 @@ func TestReprocessAfterOnboarding(t *testing.T) {
 	assert.Contains(t, kinds, "reprocessed/ops")
 	assert.Contains(t, kinds, "merged/ops")
 	assert.Contains(t, kinds, "follow_up/intake")
-	i := slices.IndexFunc(evs, func(e store.TicketEvent) bool { return e.Kind == "reprocessed" && e.Reason == "поля заявки исправлены повторной обработкой" })
+	i := slices.IndexFunc(evs, func(e store.TicketEvent) bool {
+		return e.Kind == "reprocessed" && e.Reason == "поля заявки исправлены повторной обработкой"
+	})
 	require.GreaterOrEqual(t, i, 0)
 	assert.Contains(t, string(evs[i].Data), `"to": "SD-5001"`)
 	for _, n := range []string{"renamed-5003", "renamed-5004"} {
@@ -238,4 +241,35 @@ func TestReprocessConcurrentRuns(t *testing.T) {
 	assert.Equal(t, 1, total["merged"])
 	assert.Equal(t, 2, total["created"])
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM ticket_events WHERE kind = 'merged' AND to_state = 'cancelled'`))
+}
+
+// TestDriftAlarmClearsAfterReprocessing: the chain's renamed template leaves
+// two of its format's three messages without the order's number and the
+// store: the alarm is raised; after the format is fixed and the mail
+// reprocessed, it clears.
+func TestDriftAlarmClearsAfterReprocessing(t *testing.T) {
+	ctx := context.Background()
+	f := onboarding(t)
+	mon := pipeline.NewDriftMonitor(f.st, f.proc, drift.Config{MinMessages: 3, Threshold: 0.5}, clocktest.Clock(t))
+	rep, err := mon.Refresh(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Alarms())
+	a := rep.Alarms()[0]
+	assert.Equal(t, drift.KindFormat, a.Kind)
+	assert.Equal(t, reprocesstest.FormatName, a.Key)
+	assert.Equal(t, 3, a.Messages)
+	assert.Equal(t, 2, a.Missing)
+	assert.Equal(t, []int64{f.ids["renamed-5004"], f.ids["renamed-5003"]}, a.Examples)
+	assert.Same(t, rep, mon.Report())
+
+	_, err = f.proc.Reprocess(ctx, f.st, store.ReprocessFilter{Unmatched: true}, "ops", false)
+	require.NoError(t, err)
+	rep, err = mon.Refresh(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Alarms())
+	for _, s := range rep.Shares {
+		if s.Key == reprocesstest.FormatName {
+			assert.Zero(t, s.Missing)
+		}
+	}
 }
