@@ -6,18 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/drift"
-	"github.com/intakehq/intake/flow"
-	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/pipeline/reprocesstest"
-	"github.com/intakehq/intake/rules"
-	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
 )
@@ -35,34 +30,9 @@ type onboardingFixture struct {
 
 func onboarding(t *testing.T) onboardingFixture {
 	t.Helper()
-	ctx := context.Background()
 	st := pgtest.Store(t)
 	pgtest.ImportDemo(t, st)
-	runtime := func(extra ...rules.File) *pipeline.Runtime {
-		rt, err := pipeline.LoadRuntime(ctx, st, append(defaults.Files(), extra...))
-		require.NoError(t, err)
-		return rt
-	}
-	proc := pipeline.NewProcessor(runtime(), nil, time.UTC, clocktest.Clock(t))
-	in := ingest.NewInbox(st, nil, clocktest.Clock(t))
-	ids := map[string]int64{}
-	run := func(msgs ...reprocesstest.Message) {
-		for _, m := range msgs {
-			key, mid := ingest.MailKeys(m.Raw)
-			res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Raw}}, nil)
-			require.NoError(t, err)
-			ids[m.Name] = res[0].ID
-			require.NoError(t, st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }))
-		}
-	}
-	at := clocktest.Now(t).Add(-48 * time.Hour)
-	run(reprocesstest.Order(5001, "APT-0008", "Не работает кассовый аппарат", at),
-		reprocesstest.Update(5001, "APT-0008", "Инженер выехал", at.Add(time.Hour)))
-	proc.Swap(runtime(reprocesstest.Format(false)))
-	run(reprocesstest.Order(5005, "APT-0054", "Не горит вывеска", at.Add(2*time.Hour)),
-		reprocesstest.Renamed(5003, "51", "Течёт кран в подсобке", at.Add(3*time.Hour)),
-		reprocesstest.Renamed(5004, "54", "Сломан холодильник", at.Add(4*time.Hour)))
-	proc.Swap(runtime(reprocesstest.Format(true)))
+	proc, ids := reprocesstest.Onboard(t, st, clocktest.Clock(t))
 	return onboardingFixture{st, proc, ids}
 }
 

@@ -148,7 +148,10 @@ type page struct {
 	Login    bool   // signed in with a session (a logout button makes sense)
 	Flash    string
 	FlashBad bool
-	loc      *time.Location
+	// DriftAlarms are the formats whose chain seems to have changed its
+	// template: a banner on every page.
+	DriftAlarms []string
+	loc         *time.Location
 }
 
 // Time formats t in the server's zone.
@@ -368,6 +371,7 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
 	}
 	if who, ok := PrincipalFrom(r.Context()); ok {
 		p.Name, p.Login = who.Name, who.Name != localUser
+		p.DriftAlarms = s.driftAlarms()
 	}
 	return p
 }

@@ -62,6 +62,10 @@ type Server struct {
 	// Location is the zone the dispatcher pages show times in (UTC when
 	// nil).
 	Location *time.Location
+	// Reprocess runs stored mail again (/ui/reprocess). Optional.
+	Reprocess Reprocessor
+	// Drift keeps the format drift report (banner, /ui/drift). Optional.
+	Drift DriftReporter
 }
 
 // Handler returns the routes.
@@ -93,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users", s.listUsers)
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
+	s.registerReprocess(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}

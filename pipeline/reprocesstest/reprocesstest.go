@@ -6,11 +6,20 @@
 package reprocesstest
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/intakehq/intake/flow"
+	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
+	"github.com/intakehq/intake/rules/defaults"
+	"github.com/intakehq/intake/store"
 )
 
 // Domain is the chain's service desk's mail domain.
@@ -109,4 +118,52 @@ func Update(n int, code, status string, at time.Time) Message {
 func Renamed(n int, number, problem string, at time.Time) Message {
 	return Mail(fmt.Sprintf("renamed-%d", n), fmt.Sprintf("Новая заявка SD-%d", n),
 		fmt.Sprintf("Обращение №: SD-%d\nТочка обслуживания: %s\nСуть проблемы: %s\n", n, number, problem), at)
+}
+
+// Onboard stores and processes on st (which holds the demo reference data)
+// the chain's mail through its onboarding, and returns the processor, with
+// the fixed format in force, and the items by name:
+//
+//   - before any format (the shipped rules): order-5001 and its update
+//     update-5001, which became two tickets without the chain's number;
+//   - with the first format: order-5005, read well, and renamed-5003 and
+//     renamed-5004 in the template the chain changed to, which fell to the
+//     dispatchers (unmatched).
+//
+// now is the clock of the processor and the inbox.
+func Onboard(t testing.TB, st *store.Store, now func() time.Time) (*pipeline.Processor, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	runtime := func(extra ...rules.File) *pipeline.Runtime {
+		rt, err := pipeline.LoadRuntime(ctx, st, append(defaults.Files(), extra...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	proc := pipeline.NewProcessor(runtime(), nil, time.UTC, now)
+	in := ingest.NewInbox(st, nil, now)
+	ids := map[string]int64{}
+	run := func(msgs ...Message) {
+		for _, m := range msgs {
+			key, mid := ingest.MailKeys(m.Raw)
+			res, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/" + m.Name, DedupKey: key, MessageID: mid, Raw: m.Raw}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[m.Name] = res[0].ID
+			if err := st.InTx(ctx, func(tx pgx.Tx) error { return proc.RunInline(ctx, tx, res[0].ID) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	at := now().Add(-48 * time.Hour)
+	run(Order(5001, "APT-0008", "Не работает кассовый аппарат", at),
+		Update(5001, "APT-0008", "Инженер выехал", at.Add(time.Hour)))
+	proc.Swap(runtime(Format(false)))
+	run(Order(5005, "APT-0054", "Не горит вывеска", at.Add(2*time.Hour)),
+		Renamed(5003, "51", "Течёт кран в подсобке", at.Add(3*time.Hour)),
+		Renamed(5004, "54", "Сломан холодильник", at.Add(4*time.Hour)))
+	proc.Swap(runtime(Format(true)))
+	return proc, ids
 }
