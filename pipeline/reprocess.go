@@ -69,6 +69,9 @@ type Snapshot struct {
 	// would create (it has no number yet).
 	Ticket    string `json:"ticket,omitempty"`
 	NewTicket bool   `json:"new_ticket,omitempty"`
+	// CategoryName is the category's name in the reference data, for
+	// display; not compared.
+	CategoryName string `json:"category_name,omitempty"`
 }
 
 // SnapshotFields are the fields of a Snapshot compared, in report order.
@@ -418,6 +421,11 @@ func (p *Processor) reprocessOne(ctx context.Context, tx pgx.Tx, id int64, rs *r
 		return ri, err
 	}
 	ri.Now = snapshotOf(after)
+	for _, sn := range []*Snapshot{&ri.Was, &ri.Now} {
+		if c := rs.rt.Directory.Category(sn.Category); sn.Category != "" && c != nil {
+			sn.CategoryName = c.Name
+		}
+	}
 	if rs.dry && strings.HasPrefix(ri.Now.Ticket, "INT--") {
 		ri.Now.Ticket, ri.Now.NewTicket = "", true // a preview's ticket: no number taken
 	}

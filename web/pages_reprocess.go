@@ -140,9 +140,22 @@ type reprocessRow struct {
 }
 
 type snapshotCell struct {
-	Name     string
-	Was, Now string
-	Changed  bool
+	Name             string
+	Was, Now         string
+	WasLink, NowLink string // a ticket's page
+	Changed          bool
+}
+
+// ticketLink is the page of a ticket by its number (INT-<id>).
+func ticketLink(s pipeline.Snapshot) string {
+	id, ok := strings.CutPrefix(s.Ticket, "INT-")
+	if !ok || s.NewTicket {
+		return ""
+	}
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return ""
+	}
+	return "/ui/tickets/" + id
 }
 
 func (s *Server) newReprocessView(p page, f reprocessForm, rep *pipeline.ReprocessReport) reprocessView {
@@ -164,6 +177,9 @@ func (s *Server) newReprocessView(p page, f reprocessForm, rep *pipeline.Reproce
 			c := snapshotCell{Name: snapshotFieldNames[name], Was: p.snapshotValue(it.Was, name), Now: p.snapshotValue(it.Now, name)}
 			for _, ch := range it.Changed {
 				c.Changed = c.Changed || ch == name
+			}
+			if name == "ticket" {
+				c.WasLink, c.NowLink = ticketLink(it.Was), ticketLink(it.Now)
 			}
 			if c.Was == "" && c.Now == "" {
 				continue
@@ -202,6 +218,9 @@ func (p page) snapshotValue(s pipeline.Snapshot, field string) string {
 	case "external_id":
 		return s.ExternalID
 	case "category":
+		if s.CategoryName != "" {
+			return s.CategoryName
+		}
 		return s.Category
 	}
 	return ""
@@ -341,11 +360,22 @@ type driftView struct {
 	Rows   []driftRow
 }
 
+// Period is the window's time bound in hours.
+func (v driftView) Period() string {
+	if v.Report == nil {
+		return ""
+	}
+	return strconv.FormatFloat(v.Report.Config.Period.Hours(), 'f', -1, 64) + " ч"
+}
+
 type driftRow struct {
 	drift.Share
 	Name          string
 	RequiredNames []string
 	MissingFields []string
+	// Few: the share is at the threshold but the window holds too few
+	// messages to raise the alarm.
+	Few bool
 }
 
 func (s *Server) driftPage(w http.ResponseWriter, r *http.Request, p page) {
@@ -357,6 +387,7 @@ func (s *Server) driftPage(w http.ResponseWriter, r *http.Request, p page) {
 	if v.Report != nil {
 		for _, sh := range v.Report.Shares {
 			row := driftRow{Share: sh, Name: driftName(sh)}
+			row.Few = !sh.Alarm && len(sh.Required) > 0 && sh.Messages < v.Report.Config.MinMessages && sh.Share >= v.Report.Config.Threshold
 			for _, f := range sh.Required {
 				row.RequiredNames = append(row.RequiredNames, requiredNames[f])
 				if n := sh.MissingBy[f]; n > 0 {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -123,6 +124,11 @@ func TestReprocessWalkThrough(t *testing.T) {
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM tickets WHERE state = 'cancelled'`))
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM ticket_events WHERE kind = 'merged' AND actor = 'olga' AND to_state = 'cancelled'`))
 	c.Screenshot("reprocess-7-client-applied.png")
+	var wrong int64
+	require.NoError(t, f.st.Pool.QueryRow(ctx, `SELECT id FROM tickets WHERE state = 'cancelled'`).Scan(&wrong))
+	c.Open(fmt.Sprintf("%s/ui/tickets/%d", srv.URL, wrong))
+	assert.Contains(t, c.Text("main"), "объединена с заявкой INT-1")
+	c.Screenshot("reprocess-8-merged-ticket.png")
 
 	// Twice changes nothing.
 	events := f.count(t, `SELECT count(*) FROM ticket_events`)
