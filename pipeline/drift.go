@@ -87,6 +87,9 @@ func (m *DriftMonitor) Refresh(ctx context.Context) (*drift.Report, error) {
 // Run refreshes every interval until ctx ends; an error is logged and the
 // last report kept.
 func (m *DriftMonitor) Run(ctx context.Context, interval time.Duration, log *slog.Logger) error {
+	if interval <= 0 {
+		interval = time.Minute
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -55,6 +55,8 @@ type engine struct {
 	// now is the clock of the processor, the inbox and the components:
 	// clock.Wall outside tests (setClock).
 	now func() time.Time
+	// drift keeps the format drift report.
+	drift *pipeline.DriftMonitor
 }
 
 // setClock makes now the clock of the rules, of the inbox and of the
@@ -89,6 +91,7 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	e := &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, log: log, ruleFiles: ruleFiles, now: clock.Wall}
 	// The inbox stamps received_at by the engine's clock, whichever is set.
 	e.inbox = ingest.NewInbox(st, pipe.Publish, func() time.Time { return e.now() })
+	e.drift = pipeline.NewDriftMonitor(st, proc, cfg.Drift.config(), func() time.Time { return e.now() })
 	return e, nil
 }
 

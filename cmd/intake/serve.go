@@ -106,6 +106,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 		return pipeline.Watch(gctx, eng.st, eng.proc, eng.ruleFiles, eng.cfg.Rules.ReloadInterval.D(), log)
 	})
 	g.Go(func() error { return src.run(gctx) })
+	g.Go(func() error { return eng.drift.Run(gctx, eng.cfg.Drift.Refresh.D(), log) })
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
@@ -137,6 +138,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
+		Reprocess: eng.reprocess, Drift: eng.drift,
 		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, asNew, func(t replay.Tried) error {
