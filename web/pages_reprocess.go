@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/drift"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/store"
@@ -358,6 +359,8 @@ type driftView struct {
 	page
 	Report *drift.Report
 	Rows   []driftRow
+	// CanReprocess: the user may open /ui/reprocess.
+	CanReprocess bool
 }
 
 // Period is the window's time bound in hours.
@@ -381,6 +384,9 @@ type driftRow struct {
 func (s *Server) driftPage(w http.ResponseWriter, r *http.Request, p page) {
 	p.Title, p.Nav = "Изменения шаблонов", "drift"
 	v := driftView{page: p}
+	if who, ok := PrincipalFrom(r.Context()); ok {
+		v.CanReprocess = who.Role.Allows(auth.Required(http.MethodGet, "/ui/reprocess"))
+	}
 	if s.Drift != nil {
 		v.Report = s.Drift.Report()
 	}

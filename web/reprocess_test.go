@@ -75,6 +75,7 @@ func TestReprocessWalkThrough(t *testing.T) {
 
 	c.Click(".drift-banner a")
 	c.WaitVisible("table.drift")
+	assert.True(t, c.Has(`a[href^="/ui/reprocess"]`))
 	row := "#drift-format-" + reprocesstest.FormatName
 	require.True(t, c.Has(row+".alarm"))
 	assert.Contains(t, c.Text(row), "тревога")
@@ -143,6 +144,8 @@ func TestReprocessWalkThrough(t *testing.T) {
 	d.SignIn(srv.URL, "anna", "correct horse battery")
 	d.Open(srv.URL + "/ui/drift")
 	assert.True(t, d.Has("table.drift"))
+	assert.False(t, d.Has(`a[href^="/ui/reprocess"]`), "no link to a page they may not open")
+	d.Screenshot("reprocess-9-drift-phone.png")
 	d.Open(srv.URL + "/ui/reprocess")
 	assert.True(t, strings.Contains(d.Text("main"), "Доступ запрещён") || strings.Contains(d.Text("body"), "запрещ"), d.Text("body"))
 }
