@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -231,15 +232,44 @@ func TestDriftAlarmClearsAfterReprocessing(t *testing.T) {
 	assert.Equal(t, 2, a.Missing)
 	assert.Equal(t, []int64{f.ids["renamed-5004"], f.ids["renamed-5003"]}, a.Examples)
 	assert.Same(t, rep, mon.Report())
+	assert.Equal(t, 1.0, gauge(t, "intake_format_drift_alarm", reprocesstest.FormatName))
+	assert.InDelta(t, 2.0/3, gauge(t, "intake_format_missing_share", reprocesstest.FormatName), 1e-9)
 
 	_, err = f.proc.Reprocess(ctx, f.st, store.ReprocessFilter{Unmatched: true}, "ops", false)
 	require.NoError(t, err)
 	rep, err = mon.Refresh(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Alarms())
+	assert.Equal(t, 0.0, gauge(t, "intake_format_drift_alarm", reprocesstest.FormatName))
+	assert.Equal(t, 0.0, gauge(t, "intake_format_drift_alarms", ""))
 	for _, s := range rep.Shares {
 		if s.Key == reprocesstest.FormatName {
 			assert.Zero(t, s.Missing)
 		}
 	}
+}
+
+// gauge reads a gauge of the default registry, by its format label ("" for
+// one without labels).
+func gauge(t *testing.T, name, format string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "format" && l.GetValue() == format {
+					return m.GetGauge().GetValue()
+				}
+			}
+			if format == "" && len(m.GetLabel()) == 0 {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no gauge %s{format=%q}", name, format)
+	return 0
 }
