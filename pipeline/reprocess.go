@@ -166,6 +166,12 @@ func (r *ReprocessReport) Changed() int {
 	return n
 }
 
+// Truncated reports whether the run took as many items as its limit
+// allowed: there may be more.
+func (r *ReprocessReport) Truncated() bool {
+	return r.Filter.Limit > 0 && len(r.Items) >= r.Filter.Limit
+}
+
 // DecideReprocess decides what reprocessing does with an item. wasTicket is
 // the ticket the item is on (0: none) and own whether the item created it;
 // nowKind is what the stages decide now (ticket, follow_up, or an outcome
@@ -374,7 +380,9 @@ func (p *Processor) reprocessOne(ctx context.Context, tx pgx.Tx, id int64, rs *r
 			}
 		}
 	case ReprocessUpdated:
-		changes := ticketCorrections(own, r.dec)
+		// A store a dispatcher chose stays chosen.
+		byDispatcher := before.Decision != nil && strings.HasPrefix(before.Decision.Via, "dispatcher ")
+		changes := ticketCorrections(own, r.dec, byDispatcher)
 		if len(changes) == 0 {
 			action = ReprocessUnchanged
 			if reparsed {
@@ -473,8 +481,9 @@ type ticketChange struct {
 // ticketCorrections are the order fields of t that dec, what the stages
 // decide now for t's source item, corrects. A field dec leaves empty keeps
 // the ticket's value; priority and due are only filled in, since the
-// chain's later updates set them.
-func ticketCorrections(t *store.Ticket, dec Decision) []ticketChange {
+// chain's later updates set them; with keepStore (a dispatcher chose the
+// store) client and store are kept.
+func ticketCorrections(t *store.Ticket, dec Decision, keepStore bool) []ticketChange {
 	var out []ticketChange
 	deref := func(p *string) string {
 		if p == nil {
@@ -488,7 +497,7 @@ func ticketCorrections(t *store.Ticket, dec Decision) []ticketChange {
 		}
 		out = append(out, ticketChange{field, was, now})
 	}
-	if dec.Object != "" && (dec.Client != t.Client || dec.Object != t.Object) {
+	if !keepStore && dec.Object != "" && (dec.Client != t.Client || dec.Object != t.Object) {
 		set("client", t.Client, dec.Client, false)
 		set("object", t.Object, dec.Object, false)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -272,4 +273,23 @@ func gauge(t *testing.T, name, format string) float64 {
 	}
 	t.Fatalf("no gauge %s{format=%q}", name, format)
 	return 0
+}
+
+// TestReprocessKeepsADispatchersStore: a store a dispatcher chose for an
+// unmatched item stays; reprocessing only adds what the format now reads.
+func TestReprocessKeepsADispatchersStore(t *testing.T) {
+	ctx := context.Background()
+	f := onboarding(t)
+	id := f.ids["renamed-5003"]
+	require.NoError(t, f.st.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := f.proc.Resolve(ctx, tx, id, "SB", "APT-0008", "anna")
+		return err
+	}))
+	rep, err := f.proc.Reprocess(ctx, f.st, store.ReprocessFilter{Client: "SB"}, "ops", false)
+	require.NoError(t, err)
+	it := byItem(rep, id)
+	assert.Equal(t, pipeline.ReprocessUpdated, it.Action)
+	assert.Equal(t, "APT-0008", it.Now.Object, "the dispatcher's store is kept")
+	assert.Equal(t, "SD-5003", it.Now.ExternalID)
+	assert.NotContains(t, it.Changed, "object")
 }

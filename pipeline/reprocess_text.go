@@ -17,6 +17,9 @@ func (r *ReprocessReport) WriteText(w io.Writer, loc *time.Location, all bool) {
 		mode, verb = "preview, nothing written", "would change"
 	}
 	fmt.Fprintf(w, "reprocess (%s): %d items, %d %s\n", mode, len(r.Items), r.Changed(), verb)
+	if r.Truncated() {
+		fmt.Fprintf(w, "  only the oldest %d items were taken (--limit): run again for the rest\n", len(r.Items))
+	}
 	var counts []string
 	for _, a := range SortReprocessActions(r.Counts) {
 		counts = append(counts, fmt.Sprintf("%s %d", a, r.Counts[a]))
