@@ -18,7 +18,7 @@ func (r *ReprocessReport) WriteText(w io.Writer, loc *time.Location, all bool) {
 	}
 	fmt.Fprintf(w, "reprocess (%s): %d items, %d %s\n", mode, len(r.Items), r.Changed(), verb)
 	if r.Truncated() {
-		fmt.Fprintf(w, "  only the oldest %d items were taken (--limit): run again for the rest\n", len(r.Items))
+		fmt.Fprintf(w, "  only the oldest %d items were taken: narrow --from/--to or raise --limit for the rest\n", len(r.Items))
 	}
 	var counts []string
 	for _, a := range SortReprocessActions(r.Counts) {
