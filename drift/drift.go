@@ -19,16 +19,16 @@ import (
 // Config is the sliding window and the alarm's threshold.
 type Config struct {
 	// Window is how many of a format's latest messages count.
-	Window int
+	Window int `json:"window"`
 	// Period bounds the window in time: messages received longer ago do
 	// not count.
-	Period time.Duration
+	Period time.Duration `json:"period_ns"`
 	// Threshold is the share of messages missing a required field at and
 	// above which the alarm is raised (0..1).
-	Threshold float64
+	Threshold float64 `json:"threshold"`
 	// MinMessages is how many messages the window must hold before it can
 	// raise the alarm: one bad message out of two says little.
-	MinMessages int
+	MinMessages int `json:"min_messages"`
 }
 
 // Defaults are the configuration's defaults.
@@ -88,23 +88,24 @@ type Group struct {
 
 // Share is one format's or domain's state.
 type Share struct {
-	Kind, Key string
-	Required  []string
-	Messages  int
-	Missing   int
+	Kind     string   `json:"kind"`
+	Key      string   `json:"format"` // the format's name, or the domain
+	Required []string `json:"required"`
+	Messages int      `json:"messages"`
+	Missing  int      `json:"missing"`
 	// MissingBy counts the messages missing each required field.
-	MissingBy map[string]int
-	Share     float64
-	Alarm     bool
+	MissingBy map[string]int `json:"missing_by"`
+	Share     float64        `json:"share"`
+	Alarm     bool           `json:"alarm"`
 	// Examples are items missing a required field, newest first.
-	Examples []int64
+	Examples []int64 `json:"examples"`
 }
 
 // Report is every share, alarms first, then by share.
 type Report struct {
-	At     time.Time
-	Config Config
-	Shares []Share
+	At     time.Time `json:"at"`
+	Config Config    `json:"config"`
+	Shares []Share   `json:"shares"`
 }
 
 // Alarms are the shares with the alarm raised.

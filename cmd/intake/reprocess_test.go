@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,4 +66,28 @@ func TestReprocessCommand(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "5 items, 0 changed")
 	assert.Equal(t, tickets+2, count(`SELECT count(*) FROM tickets`))
+}
+
+// The running server serves reprocessing and keeps the drift report.
+func TestServeReprocessAndDrift(t *testing.T) {
+	s := startTestServer(t)
+	code, body := s.call(t, "POST", "/api/v1/reprocess", map[string]any{"unmatched": true, "dry_run": true})
+	require.Equal(t, 200, code, body)
+	assert.Equal(t, true, body["dry_run"])
+	code, body = s.call(t, "POST", "/api/v1/reprocess", map[string]any{"dry_run": true})
+	assert.Equal(t, 400, code, body)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		req, err := http.NewRequest("GET", s.base+"/api/v1/drift", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var rep map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if err == nil && rep != nil {
+			assert.Contains(t, rep, "shares")
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no drift report")
+	}
 }
