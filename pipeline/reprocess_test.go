@@ -13,8 +13,11 @@ import (
 
 	"github.com/intakehq/intake/clock/clocktest"
 	"github.com/intakehq/intake/drift"
+	"github.com/intakehq/intake/flow"
+	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/pipeline/reprocesstest"
+	"github.com/intakehq/intake/rules/defaults"
 	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
 )
@@ -292,4 +295,36 @@ func TestReprocessKeepsADispatchersStore(t *testing.T) {
 	assert.Equal(t, "APT-0008", it.Now.Object, "the dispatcher's store is kept")
 	assert.Equal(t, "SD-5003", it.Now.ExternalID)
 	assert.NotContains(t, it.Changed, "object")
+}
+
+// TestReprocessLinksToTheOrdersTicket: an unmatched update whose chain
+// number is an existing ticket's becomes a follow-up of it, not a ticket.
+func TestReprocessLinksToTheOrdersTicket(t *testing.T) {
+	ctx := context.Background()
+	f := onboarding(t)
+	fixed := f.proc.Runtime()
+	old, err := pipeline.LoadRuntime(ctx, f.st, append(defaults.Files(), reprocesstest.Format(false)))
+	require.NoError(t, err)
+	f.proc.Swap(old)
+	m := reprocesstest.Renamed(5005, "54", "Вывеска снова не горит", clocktest.Now(t))
+	key, mid := ingest.MailKeys(m.Raw)
+	res, err := ingest.NewInbox(f.st, nil, clocktest.Clock(t)).Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "t/again", DedupKey: key, MessageID: mid, Raw: m.Raw}}, nil)
+	require.NoError(t, err)
+	id := res[0].ID
+	require.NoError(t, f.st.InTx(ctx, func(tx pgx.Tx) error { return f.proc.RunInline(ctx, tx, id) }))
+	require.Equal(t, "unmatched", f.outcome(t, "renamed-5003").Kind)
+	o, err := pipeline.ReadOutcome(ctx, f.st.Pool, id)
+	require.NoError(t, err)
+	require.Equal(t, "unmatched", o.Kind)
+	f.proc.Swap(fixed)
+
+	tickets := f.count(t, `SELECT count(*) FROM tickets`)
+	rep, err := f.proc.Reprocess(ctx, f.st, store.ReprocessFilter{Unmatched: true}, "ops", false)
+	require.NoError(t, err)
+	it := byItem(rep, id)
+	assert.Equal(t, pipeline.ReprocessLinked, it.Action)
+	assert.Equal(t, "follow_up", it.Now.Outcome)
+	order := f.outcome(t, "order-5005")
+	assert.Equal(t, *order.Ticket, it.Now.Ticket)
+	assert.Equal(t, tickets+2, f.count(t, `SELECT count(*) FROM tickets`), "only the two orders became tickets")
 }

@@ -124,6 +124,7 @@ type reprocessView struct {
 	Error   string
 	Report  *pipeline.ReprocessReport
 	Counts  []actionCount
+	Fields  []actionCount // items changed, by field
 	Rows    []reprocessRow
 	Hidden  int // unchanged items not listed
 	Applied bool
@@ -166,6 +167,11 @@ func (s *Server) newReprocessView(p page, f reprocessForm, rep *pipeline.Reproce
 	}
 	for _, a := range pipeline.SortReprocessActions(rep.Counts) {
 		v.Counts = append(v.Counts, actionCount{a, actionNames[a], rep.Counts[a]})
+	}
+	for _, f := range pipeline.SnapshotFields {
+		if n := rep.Fields[f]; n > 0 {
+			v.Fields = append(v.Fields, actionCount{f, snapshotFieldNames[f], n})
+		}
 	}
 	for _, it := range rep.Items {
 		if len(it.Changed) == 0 && it.Action != pipeline.ReprocessKept && it.Action != pipeline.ReprocessError {

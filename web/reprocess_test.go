@@ -91,6 +91,7 @@ func TestReprocessWalkThrough(t *testing.T) {
 	body := c.Text("main")
 	assert.Contains(t, body, "Предпросмотр: писем 2, изменится 2")
 	assert.Contains(t, body, "новая заявка: 2")
+	assert.Contains(t, c.Text(".rp-fields"), "Магазин — 2, Номер клиента — 2")
 	assert.Contains(t, body, "APT-0051")
 	assert.Contains(t, body, "SD-5003")
 	assert.Contains(t, body, "новая (номер при применении)")
