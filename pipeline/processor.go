@@ -285,44 +285,70 @@ var ourNumber = regexp.MustCompile(`\bINT-(\d{1,12})\b`)
 // route recognizes follow-ups, matches the store, applies the route and
 // assign rules, assigns an engineer and goes on to the ticket step.
 func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld *loads, mayDefer bool, blockedBy int64) error {
-	f := pd.Fields
-	rv := rt.RulesVersion
-	dec := Decision{Client: f.Client, ExternalID: f.ExternalID, Event: f.Event, Status: f.Status, Trace: slices.Clone(pd.Trace)}
 	pdJSON := mustJSON(pd)
-	finish := func(outcome, reason string) error {
+	r, err := p.decideRoute(ctx, tx, it, rt, pd, env, ld, mayDefer, blockedBy, 0)
+	if err != nil {
+		return err
+	}
+	if r.outcome != "" {
+		dec, rv := r.dec, rt.RulesVersion
 		dec.Rules = firedRules(dec.Trace)
-		return store.Complete(ctx, tx, it.ID, store.ItemResult{Outcome: outcome, Reason: reason, Parsed: pdJSON,
+		return store.Complete(ctx, tx, it.ID, store.ItemResult{Outcome: r.outcome, Reason: r.reason, Parsed: pdJSON,
 			Decision: mustJSON(dec), Client: dec.Client, MessageID: pd.MessageID, RulesVersion: &rv})
+	}
+	return p.ticket(ctx, tx, it, pd, r.dec, pdJSON, ld, r.known)
+}
+
+// routed is what routing decided for an item, before anything is written:
+// an outcome without a ticket (outcome set), or a ticket or follow-up
+// decision (dec.Kind) for the ticket step; known is the ticket a follow-up
+// was found on, when it was read.
+type routed struct {
+	dec             Decision
+	outcome, reason string
+	known           *store.Ticket
+}
+
+// decideRoute recognizes follow-ups, matches the store, applies the route
+// and assign rules and assigns an engineer. It writes nothing. self, when
+// not 0, is an item routed again (reprocessing): the ticket it created
+// itself is not taken for an earlier ticket it follows up.
+func (p *Processor) decideRoute(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Runtime, pd *Parsed, env *rules.Env, ld *loads, mayDefer bool, blockedBy, self int64) (routed, error) {
+	f := pd.Fields
+	dec := Decision{Client: f.Client, ExternalID: f.ExternalID, Event: f.Event, Status: f.Status, Trace: slices.Clone(pd.Trace)}
+	finish := func(outcome, reason string) (routed, error) {
+		return routed{dec: dec, outcome: outcome, reason: reason}, nil
 	}
 	ref := store.OrderRef{MessageIDs: append(slices.Clone(pd.InReplyTo), pd.References...), ExternalID: f.ExternalID, Client: f.Client, Quoted: f.Refs}
 
 	// A message that refers to a ticket we have is a follow-up on it.
-	if t, via, err := findTicket(ctx, tx, pd); err != nil {
-		return err
+	if t, via, err := findTicket(ctx, tx, pd, self); err != nil {
+		return routed{}, err
 	} else if t != nil {
 		dec.Kind, dec.Ticket, dec.Via = flow.OutcomeFollowUp, t.ID, via
 		dec.Client, dec.Object = t.Client, t.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
-		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld, t)
+		return routed{dec: dec, known: t}, nil
 	}
+
 	// An earlier item it refers to that has no outcome yet: one being
 	// retried, or that another replica has, is waited for (the item comes
 	// back in a moment); one routed to become a ticket (a dispatcher's
 	// decision about to be applied) is joined.
 	earlier, err := store.EarlierPending(ctx, tx, it.ID, ref)
 	if err != nil {
-		return err
+		return routed{}, err
 	}
 	canDefer := mayDefer && it.Deferrals < maxDeferrals
 	for _, e := range earlier {
 		if e.Stage != flow.StageRouted && canDefer {
-			return fmt.Errorf("item %d waits for item %d: %w", it.ID, e.ID, ErrDeferred)
+			return routed{}, fmt.Errorf("item %d waits for item %d: %w", it.ID, e.ID, ErrDeferred)
 		}
 	}
 	if blocker := blockedBy; canDefer && blocker != 0 && blocker < it.ID && (len(ref.MessageIDs) > 0 || f.ExternalID != "" || len(f.Refs) > 0) {
 		// What that item refers to is not known yet: it may be the order
 		// this one follows up.
-		return fmt.Errorf("item %d waits for item %d, which another replica holds: %w", it.ID, blocker, ErrDeferred)
+		return routed{}, fmt.Errorf("item %d waits for item %d, which another replica holds: %w", it.ID, blocker, ErrDeferred)
 	}
 	for _, e := range earlier {
 		var odec Decision
@@ -332,7 +358,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 		dec.Kind, dec.AwaitItem, dec.Via = flow.OutcomeFollowUp, e.ID, "pending_item"
 		dec.Client, dec.Object = odec.Client, odec.Object
 		dec.Priority, dec.Due = f.Priority, f.Due
-		return p.ticket(ctx, tx, it, pd, dec, pdJSON, ld, nil)
+		return routed{dec: dec}, nil
 	}
 
 	dir := rt.Directory
@@ -367,11 +393,11 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 	env.Fields.Priority = firstText(res.Priority, f.Priority)
 	ares := evaluate(rt, rules.StageAssign, env)
 	if err := p.ensureLoads(ctx, tx, ld); err != nil {
-		return err
+		return routed{}, err
 	}
 	nd := p.decideTicket(dir, obj, f, res, ares, ld, it.ReceivedAt)
 	nd.Match, nd.Trace = dec.Match, append(dec.Trace, ares.Trace...)
-	return p.ticket(ctx, tx, it, pd, nd, pdJSON, ld, nil)
+	return routed{dec: nd}, nil
 }
 
 // decideTicket decides a new ticket for the store obj: its category,
@@ -585,12 +611,13 @@ func (p *Processor) runHooks(ctx context.Context, tx pgx.Tx, ticketID, itemID in
 
 // findTicket looks for the ticket a message refers to: the chain's number
 // known for the client, a Message-ID it replies to, our number in the
-// subject, or a ticket number quoted in the text.
-func findTicket(ctx context.Context, tx pgx.Tx, pd *Parsed) (*store.Ticket, string, error) {
+// subject, or a ticket number quoted in the text. A ticket whose source is
+// the item self (not 0) does not count.
+func findTicket(ctx context.Context, tx pgx.Tx, pd *Parsed, self int64) (*store.Ticket, string, error) {
 	f := pd.Fields
 	try := func(t *store.Ticket, err error) (*store.Ticket, error) {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
+		if errors.Is(err, store.ErrNotFound) || (err == nil && self != 0 && t.SourceItem == self) {
+			return nil, nil // none, or the item's own ticket (reprocessing)
 		}
 		return t, err
 	}

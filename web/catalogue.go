@@ -63,6 +63,7 @@ var eventNames = func() map[string]string {
 		lifecycle.KindAttachment: "файл", lifecycle.KindEscalation: "эскалация", lifecycle.KindQCCreated: "создан контроль качества",
 		lifecycle.KindApprovalRequested: "запрошено согласование", lifecycle.KindApprovalSkipped: "согласование пропущено",
 		lifecycle.KindComment: "комментарий", pipeline.EventFollowUp: "дополнение", pipeline.EventResolved: "магазин выбран вручную",
+		pipeline.EventReprocessed: "повторная обработка", pipeline.EventMerged: "заявки объединены",
 		webhook.EventCall: "звонок",
 	}
 	for a, ru := range actionNames {

@@ -150,7 +150,10 @@ type page struct {
 	Configure bool   // may change rules (operations, admin): the menu shows the rule editor
 	Flash     string
 	FlashBad  bool
-	loc       *time.Location
+	// DriftAlarms are the formats whose chain seems to have changed its
+	// template: a banner on every page.
+	DriftAlarms []string
+	loc         *time.Location
 }
 
 // Time formats t in the server's zone.
@@ -376,6 +379,7 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
 	if who, ok := PrincipalFrom(r.Context()); ok {
 		p.Name, p.Login = who.Name, who.Name != localUser
 		p.Configure = who.Role.Allows(auth.Configure)
+		p.DriftAlarms = s.driftAlarms()
 	}
 	return p
 }

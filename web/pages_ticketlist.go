@@ -27,7 +27,8 @@ const stateOpen = "open"
 // ticketPageSize is the list's default page size.
 const ticketPageSize = 50
 
-var priorityNames = map[string]string{"critical": "критический", "high": "высокий", "normal": "обычный", "low": "низкий"}
+// priorityNames are the catalogue's names of the priorities.
+var priorityNames = catalogueLabels[LabelPriority]
 
 var slaNames = map[string]string{store.SLAOverdue: Label("sla", store.SLAOverdue), store.SLAAtRisk: Label("sla", store.SLAAtRisk)}
 

@@ -80,6 +80,10 @@ type Server struct {
 	// Directory is the reference data the pipeline routes by, for the
 	// store search (loaded from the store on each search when nil).
 	Directory func() *routing.Directory
+	// Reprocess runs stored mail again (/ui/reprocess). Optional.
+	Reprocess Reprocessor
+	// Drift keeps the format drift report (banner, /ui/drift). Optional.
+	Drift DriftReporter
 }
 
 // Handler returns the routes.
@@ -112,6 +116,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users", s.listUsers)
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
+	s.registerReprocess(mux)
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	// are off).
 	SMTP      *SMTPConfig     `yaml:"smtp"`
 	Lifecycle LifecycleConfig `yaml:"lifecycle"`
+	Drift     DriftConfig     `yaml:"drift"`
 }
 
 // DatabaseConfig: the PostgreSQL database. DATABASE_URL overrides url.
@@ -154,6 +155,7 @@ func defaultConfig() Config {
 		Intake:    IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Lifecycle: defaultLifecycleConfig(),
+		Drift:     defaultDriftConfig(),
 	}
 }
 
@@ -303,6 +305,7 @@ func (c *Config) validate() []string {
 	default:
 		p = append(p, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
 	}
+	p = append(p, c.Drift.validate()...)
 	for i, a := range c.Intake.OwnAddresses {
 		if !strings.Contains(a, "@") {
 			p = append(p, fmt.Sprintf("intake.own_addresses[%d]: %q is not an email address", i, a))

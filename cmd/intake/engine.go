@@ -59,6 +59,8 @@ type engine struct {
 	// lifecycle is the ticket lifecycle once its component is set up (nil
 	// when it is disabled): the ticket page's actions.
 	lifecycle *lifecycle.Service
+	// drift keeps the format drift report.
+	drift *pipeline.DriftMonitor
 }
 
 // setClock makes now the clock of the rules, of the inbox and of the
@@ -93,6 +95,7 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	e := &engine{cfg: cfg, st: st, proc: proc, pipe: pipe, log: log, ruleFiles: ruleFiles, now: clock.Wall}
 	// The inbox stamps received_at by the engine's clock, whichever is set.
 	e.inbox = ingest.NewInbox(st, pipe.Publish, func() time.Time { return e.now() })
+	e.drift = pipeline.NewDriftMonitor(st, proc, cfg.Drift.config(), func() time.Time { return e.now() })
 	return e, nil
 }
 

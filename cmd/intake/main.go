@@ -31,6 +31,8 @@ Usage:
   intake eval    [--config F] --labels L [--min 0.99] DIR
                                               check extraction against a labelled set
   intake retry   [--config F] [ID...]         re-run failed items (all when no ID)
+  intake reprocess [--config F] [--unmatched] [--client C] [--from D] [--to D] [--all] [--dry-run]
+                                              run stored mail again under the rules in force (preview with --dry-run)
   intake verify  [--config F]                 check every assignment against the rules of assignment
   intake act     [--config F] [--out act.html] TICKET-ID
                                               completion act of a ticket (printable HTML)
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "retry":
 		return cmdRetry(ctx, rest, stdout, stderr)
+	case "reprocess":
+		return cmdReprocess(ctx, rest, stdout, stderr)
 	case "bench":
 		if len(rest) > 0 && rest[0] == "parse" {
 			return cmdBenchParse(ctx, rest[1:], stdout, stderr)

@@ -107,6 +107,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 		return pipeline.Watch(gctx, eng.st, eng.proc, eng.ruleFiles, eng.cfg.Rules.ReloadInterval.D(), log)
 	})
 	g.Go(func() error { return src.run(gctx) })
+	g.Go(func() error { return eng.drift.Run(gctx, eng.cfg.Drift.Refresh.D(), log) })
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
@@ -145,6 +146,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 		},
 		Lifecycle: eng.lifecycle, Now: func() time.Time { return eng.now() },
 		Directory: func() *routing.Directory { return eng.proc.Runtime().Directory },
+		Reprocess: eng.reprocess, Drift: eng.drift,
 		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {
