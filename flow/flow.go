@@ -19,6 +19,8 @@ const (
 	SourceMail      = "mail"
 	SourceCall      = "call"
 	SourceConnector = "connector"
+	SourceForm      = "form" // the request form for store staff (/form/)
+	SourceAPI       = "api"  // the request API for clients' systems (POST /api/v1/requests)
 )
 
 // Stages an item passes through; done once it has its outcome.
@@ -87,6 +89,11 @@ type Decision struct {
 	Via        string              `json:"via,omitempty"`        // how a follow-up was recognized
 	AwaitItem  int64               `json:"await_item,omitempty"` // follow-up of an item whose ticket was not created yet
 	Match      *routing.Match      `json:"match,omitempty"`
+	// Equipment is the equipment a serial number in the message named (or
+	// the serials that named none); EquipmentConflict says, for the
+	// dispatcher, that it is registered at another store than the ticket's.
+	Equipment         *routing.EquipmentMatch `json:"equipment,omitempty"`
+	EquipmentConflict string                  `json:"equipment_conflict,omitempty"`
 	Assignment *routing.Assignment `json:"assignment,omitempty"`
 	Trace      []rules.TraceEntry  `json:"trace,omitempty"`
 	Rules      []string            `json:"rules,omitempty"` // names of the rules that fired, all stages

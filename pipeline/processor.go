@@ -344,6 +344,17 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 		Client: f.Client, Codes: codes, SenderEmail: pd.From, Phones: f.Phones,
 		Address: f.Address, Text: pd.Subject + "\n" + pd.NewText, Signature: pd.Signature, ObjectName: f.ObjectName,
 	})
+	// A serial number binds the equipment and, through it, the store when
+	// the message names none.
+	eqObj, eqTrace := p.findEquipment(dir, pd, env, firstText(dec.Client, m.Client), &dec)
+	if eqTrace != nil {
+		dec.Trace = append(dec.Trace, *eqTrace)
+	}
+	if eqObj != nil && m.Object == nil {
+		m.Object, m.Client, m.Method, m.Confidence = eqObj, eqObj.Client, "equipment", 1
+		m.Reason = "serial number " + dec.Equipment.Serial
+	}
+	kindCategory(&f, &dec)
 	dec.Match = &m
 	dec.Client = firstText(dec.Client, m.Client)
 	enrichEnv(env, f, dir, dec.Client, m.Object)
@@ -371,6 +382,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 	}
 	nd := p.decideTicket(dir, obj, f, res, ares, ld, it.ReceivedAt)
 	nd.Match, nd.Trace = dec.Match, append(dec.Trace, ares.Trace...)
+	nd.Equipment, nd.EquipmentConflict = dec.Equipment, equipmentConflict(dec.Equipment, obj)
 	return p.ticket(ctx, tx, it, pd, nd, pdJSON, ld, nil)
 }
 
@@ -498,6 +510,9 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		}
 		if dec.Engineer != "" && ld.open != nil {
 			ld.open[dec.Engineer]++
+		}
+		if err := saveTicketEquipment(ctx, tx, tid, itemID, dec); err != nil {
+			return err
 		}
 		data := mustJSON(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
 		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: "created", ToState: string(state), ItemID: &itemID, Data: data}); err != nil {

@@ -43,6 +43,9 @@ type Directory struct {
 	categories []Category
 	catByCode  map[string]int
 
+	equipment []Equipment
+	eqByKey   map[string][]int // SerialKey(serial), any client
+
 	addr    addrIndex
 	engGeo  engineerIndex
 	clNames []clientName

@@ -59,6 +59,7 @@ type ticketView struct {
 	Events     []eventView
 	Assignment *routing.Assignment
 	Source     *itemView
+	Equipment  *equipmentView
 }
 
 type eventView struct {
@@ -99,6 +100,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {
 			v.Source = &iv
 		}
 	}
+	v.Equipment = s.Requests.equipmentCard(r.Context(), t.ID)
 	p.Title, p.Nav = "Заявка "+t.Number, "tickets"
 	v.page = p
 	s.render(w, r, http.StatusOK, "ticket", v)

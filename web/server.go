@@ -62,6 +62,9 @@ type Server struct {
 	// Location is the zone the dispatcher pages show times in (UTC when
 	// nil).
 	Location *time.Location
+	// Requests serves the request form, the request API and the ticket
+	// page's equipment card. Optional.
+	Requests *Requests
 }
 
 // Handler returns the routes.
@@ -93,6 +96,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users", s.listUsers)
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
+	if s.Requests != nil {
+		s.Requests.register(mux)
+	}
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}

@@ -137,6 +137,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 	return &web.Server{
 		Store: eng.st, Log: log, Gatherer: gatherer, Mailboxes: src.mailboxStatus(), Rules: rulesService{eng.st}, Retry: eng.retry,
 		Extra: extra, Resolve: eng.resolve, APITokens: eng.cfg.HTTP.APITokens, Location: eng.cfg.Intake.Location,
+		Requests: requestsFor(eng, log),
 		Try: func(ctx context.Context, msgs []replay.Message, asNew bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, asNew, func(t replay.Tried) error {
