@@ -29,9 +29,9 @@ func equipmentDirectory(t *testing.T) *routing.Directory {
 func TestFindEquipment(t *testing.T) {
 	d := equipmentDirectory(t)
 	cases := []struct {
-		name, client, text string
+		name, client, text  string
 		serial, source, how string
-		object               string
+		object              string
 	}{
 		{"S/N label", "", "Не холодит витрина, S/N: KB-4471-02918.", "KB-4471-02918", "text", routing.SerialByLabel, "0127"},
 		{"SN label", "", "SN KB447102918 сломан", "KB447102918", "text", routing.SerialByLabel, "0127"},
