@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,27 @@ type EquipmentCard struct {
 	WarrantyUntil string `db:"warranty_until" json:"warranty_until,omitempty"`
 	Source        string `db:"source" json:"source"`
 	Conflict      string `db:"conflict" json:"conflict,omitempty"`
+	// Warranty is "under", "expired" or "unknown" on the day it is shown;
+	// set by whoever shows it, from the clock.
+	Warranty string `db:"-" json:"warranty,omitempty"`
+}
+
+// taskEquipment is the equipment of an engineer task's ticket, nil when
+// none.
+func taskEquipment(ctx context.Context, q Querier, taskID int64) (*EquipmentCard, error) {
+	var ticket int64
+	rows, err := q.Query(ctx, `SELECT ticket_id FROM engineer_tasks WHERE id = $1`, taskID)
+	if err != nil {
+		return nil, err
+	}
+	if ticket, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int64]); err != nil {
+		return nil, err
+	}
+	c, err := TicketEquipmentCard(ctx, q, ticket)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
 }
 
 // TicketEquipmentCard returns the equipment of a ticket, ErrNotFound when it

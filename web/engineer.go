@@ -123,12 +123,20 @@ func (h *LifecycleAPI) myTasks(w http.ResponseWriter, r *http.Request, eng strin
 	}
 	for i := range ts {
 		withActions(&ts[i])
+		h.withWarranty(&ts[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
 }
 
 // withActions fills in what the engineer may do with the task.
 func withActions(v *store.TaskView) { v.Actions = lifecycle.EngineerActions(&v.Task, v.Offer) }
+
+// withWarranty says whether the task's equipment is under warranty today.
+func (h *LifecycleAPI) withWarranty(v *store.TaskView) {
+	if v.Equipment != nil {
+		v.Equipment.Warranty = WarrantyStatus(v.Equipment.WarrantyUntil, h.Service.Now(), h.Service.Config().Location)
+	}
+}
 
 func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
@@ -147,6 +155,7 @@ func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string
 		return
 	}
 	withActions(v)
+	h.withWarranty(v)
 	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files})
 }
 
@@ -162,6 +171,7 @@ func (h *LifecycleAPI) respondTask(w http.ResponseWriter, r *http.Request, eng s
 		return
 	}
 	withActions(v)
+	h.withWarranty(v)
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake/ingest/request"
@@ -28,4 +33,45 @@ func requestsFor(eng *engine, log *slog.Logger) *web.Requests {
 		}
 	}
 	return q
+}
+
+// cmdFormLink prints the address of a store's own request form: the link a
+// dispatcher sends the store's staff (signed, so nobody else can pose as
+// that store).
+func cmdFormLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cf commonFlags
+	fs := newFlagSet("form-link", stderr, &cf)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("usage: intake form-link CLIENT STORE")
+	}
+	cfg, st, err := cf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := lifecycleKey(cfg.Lifecycle, getenv)
+	if err != nil {
+		return fmt.Errorf("form links are signed with the link key: %w", err)
+	}
+	links, err := request.NewLinks(key)
+	if err != nil {
+		return err
+	}
+	dd, err := st.LoadDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	dir, err := routing.NewDirectory(dd.Clients, dd.Objects, dd.Engineers, dd.Contacts, dd.Categories)
+	if err != nil {
+		return err
+	}
+	o := dir.Object(fs.Arg(0), fs.Arg(1))
+	if o == nil {
+		return fmt.Errorf("no store %q of client %q", fs.Arg(1), fs.Arg(0))
+	}
+	fmt.Fprintf(stdout, "%s/form/s/%s\n", strings.TrimRight(cfg.Lifecycle.BaseURL, "/"), links.Store(o.Client, o.Code))
+	return nil
 }
