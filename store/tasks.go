@@ -26,7 +26,7 @@ type TaskView struct {
 	Attachments int        `json:"attachments"`
 	// Equipment is the equipment the ticket is about, nil when none.
 	Equipment *EquipmentCard `json:"equipment,omitempty"`
-	Actions     []string   `json:"actions"` // what the engineer may do: lifecycle.EngineerActions, set by the API
+	Actions   []string       `json:"actions"` // what the engineer may do: lifecycle.EngineerActions, set by the API
 }
 
 // MyTasks lists an engineer's tasks: assigned to him or offered to him and

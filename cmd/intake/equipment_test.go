@@ -256,7 +256,7 @@ func TestEquipmentBySerialOnly(t *testing.T) {
 	// The API, naming only the client and the serial.
 	status, _, body := f.request(f.clientToken, "vr-1", map[string]any{
 		"client": "VR", "external_id": "VR-REQ-1", "serial": "ZX 5512 0087", "problem": "Витрина: ошибка E3",
-		"contact": map[string]string{"name": "Дежурный", "phone": "+7 495 100-00-01"},
+		"contact":     map[string]string{"name": "Дежурный", "phone": "+7 495 100-00-01"},
 		"attachments": []map[string]any{{"name": "error.jpg", "url": "https://desk.vr.example/files/1.jpg"}},
 	})
 	require.Equal(t, http.StatusAccepted, status, "%s", body)
