@@ -161,7 +161,7 @@ func TestDemoOnce(t *testing.T) {
 	url := pgtest.URL(t)
 	out, _, err := runCLI(t, url, "demo", "--once", "--http", "127.0.0.1:0")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "demo: received 42, tickets 20, follow-ups 17, duplicates 1, unmatched 1, ignored 3, failed 0")
+	assert.Contains(t, out, "demo: received 44, tickets 22, follow-ups 17, duplicates 1, unmatched 1, ignored 3, failed 0")
 }
 
 func TestSLAConfig(t *testing.T) {
