@@ -84,7 +84,7 @@ func equipmentConflict(em *routing.EquipmentMatch, obj *routing.Object) string {
 	if e.Client == obj.Client && routing.CodeKey(e.Object) == routing.CodeKey(obj.Code) {
 		return ""
 	}
-	return fmt.Sprintf("серийный номер %s (%s) числится на объекте %s/%s, а заявка — об объекте %s/%s: проверьте объект или оборудование",
+	return fmt.Sprintf("Серийный номер %s (%s) числится на объекте %s/%s, а заявка — об объекте %s/%s: проверьте объект или оборудование",
 		e.Serial, firstText(e.Model, e.Kind), e.Client, e.Object, obj.Client, obj.Code)
 }
 
@@ -113,4 +113,18 @@ func saveTicketEquipment(ctx context.Context, tx pgx.Tx, tid, itemID int64, dec 
 	}
 	return store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: "equipment_conflict",
 		Reason: dec.EquipmentConflict, ItemID: &itemID})
+}
+
+// serialNote tells the dispatcher of an unmatched item about serials that
+// bound no equipment.
+func serialNote(em *routing.EquipmentMatch) string {
+	switch {
+	case em == nil || em.Equipment != nil:
+		return ""
+	case len(em.Ambiguous) > 0:
+		return fmt.Sprintf("; serial %s is registered for clients %s", em.Serial, strings.Join(em.Ambiguous, ", "))
+	case len(em.Unknown) > 0:
+		return "; serial " + strings.Join(em.Unknown, ", ") + " is not registered"
+	}
+	return ""
 }

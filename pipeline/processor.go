@@ -371,7 +371,7 @@ func (p *Processor) route(ctx context.Context, tx pgx.Tx, it *store.Item, rt *Ru
 	}
 	dec.Client = firstText(res.Client, dec.Client)
 	if res.Unmatched != "" || obj == nil {
-		return finish(flow.OutcomeUnmatched, firstText(res.Unmatched, m.Reason, "store not identified"))
+		return finish(flow.OutcomeUnmatched, firstText(res.Unmatched, m.Reason, "store not identified")+serialNote(dec.Equipment))
 	}
 	env.SetObject(*obj)
 	env.Fields.Category = knownCategory(dir, firstText(res.Category, f.Category))

@@ -92,16 +92,16 @@ type EquipmentTicket struct {
 	CreatedAt    time.Time `db:"created_at" json:"created_at"`
 }
 
-// EquipmentHistory lists the other tickets of a piece of equipment, newest
-// first, at most limit.
-func EquipmentHistory(ctx context.Context, q Querier, client, serial string, except int64, limit int) ([]EquipmentTicket, error) {
+// EquipmentHistory lists the tickets of a piece of equipment made before
+// ticket before (all of them when before is 0), newest first, at most limit.
+func EquipmentHistory(ctx context.Context, q Querier, client, serial string, before int64, limit int) ([]EquipmentTicket, error) {
 	rows, err := q.Query(ctx, `
 		SELECT t.id, t.number, t.object, t.category, t.problem, t.state, t.engineer, e.name AS engineer_name, t.created_at
 		FROM ticket_equipment te
 		JOIN tickets t ON t.id = te.ticket_id
 		LEFT JOIN engineers e ON e.code = t.engineer
-		WHERE te.client = $1 AND te.serial = $2 AND te.ticket_id <> $3
-		ORDER BY t.created_at DESC, t.id DESC LIMIT $4`, client, serial, except, limit)
+		WHERE te.client = $1 AND te.serial = $2 AND ($3 = 0 OR te.ticket_id < $3)
+		ORDER BY t.id DESC LIMIT $4`, client, serial, before, limit)
 	if err != nil {
 		return nil, err
 	}

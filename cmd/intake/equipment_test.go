@@ -375,6 +375,23 @@ func TestEquipmentStoreDisagrees(t *testing.T) {
 	assert.Contains(t, applied, "serial=QQ-3001-55")
 	mt := f.ticketOf(item)
 	assert.NotEmpty(t, f.equipmentOf(mt.ID).Conflict)
+
+	// The dispatcher sees it on the ticket page.
+	c := webtest.NewChrome(t, 1280, 900)
+	c.SignIn(f.srv.URL, "anna", "correct horse battery")
+	c.Open(fmt.Sprintf("%s/ui/tickets/%d", f.srv.URL, tk.ID))
+	c.WaitVisible(`section.equipment .reason`)
+	assert.Contains(t, c.Text(`section.equipment .reason`), "числится на объекте VR/"+vr[0].Code)
+	assert.Contains(t, c.Text(`tr.event-equipment_conflict`), "QQ-3001-55")
+	c.Screenshot("equipment-conflict.png")
+
+	// A serial nobody registered is named in the reason of an unmatched item.
+	item = f.mail("unknown-serial", "Не работает ларь, S/N NO-0000-999, адреса не знаю")
+	it, err = f.st.GetItem(f.ctx, item)
+	require.NoError(t, err)
+	require.NotNil(t, it.Outcome)
+	assert.Equal(t, flow.OutcomeUnmatched, *it.Outcome)
+	assert.Contains(t, it.Reason, "serial NO-0000-999 is not registered")
 }
 
 // The request API: a token is needed (a client's token may only submit),
