@@ -599,3 +599,18 @@ func WarrantyStatus(until string, now time.Time, loc *time.Location) string {
 	}
 	return "expired"
 }
+
+// api is the card as the tickets API gives it: the equipment with its
+// warranty status and the earlier tickets.
+func (v *equipmentView) api() any {
+	c := v.EquipmentCard
+	c.Warranty = v.Warranty
+	hist := make([]store.EquipmentTicket, len(v.History))
+	for i, h := range v.History {
+		hist[i] = h.EquipmentTicket
+	}
+	return struct {
+		store.EquipmentCard
+		History []store.EquipmentTicket `json:"history"`
+	}{c, hist}
+}

@@ -291,6 +291,17 @@ func TestEquipmentBySerialOnly(t *testing.T) {
 	}
 	c.Screenshot("equipment-ticket.png")
 
+	var tj struct {
+		Equipment struct {
+			Serial, Warranty string
+			History          []struct{ Number string }
+		}
+	}
+	require.Equal(t, http.StatusOK, webtest.API{Srv: f.srv, Token: testAPIToken}.Call(t, "GET", fmt.Sprintf("/api/v1/tickets/%d", at.ID), nil, &tj))
+	assert.Equal(t, serial, tj.Equipment.Serial)
+	assert.Equal(t, "under", tj.Equipment.Warranty)
+	assert.Len(t, tj.Equipment.History, 2, "the ticket's API has the equipment and its history too")
+
 	// The engineer's task carries the equipment too.
 	tasks, err := f.st.Pool.Query(f.ctx, `SELECT engineer FROM engineer_tasks WHERE ticket_id = $1 AND engineer IS NOT NULL`, at.ID)
 	require.NoError(t, err)
