@@ -34,9 +34,9 @@ import (
 // higher) and the equipment card of the ticket page.
 type Requests struct {
 	Intake *request.Intake
-	// Links signs stores' own form links and receipts; nil: only the
-	// general form (the store chosen by search), receipts unsigned pages
-	// are not offered.
+	// Links signs stores' own form links and the receipts submitters are
+	// shown. nil: no store links (only the general form, the store chosen
+	// by search) and receipts by plain item number.
 	Links     *request.Links
 	Store     *store.Store
 	Directory func() *routing.Directory

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -27,10 +28,17 @@ func requestsFor(eng *engine, log *slog.Logger) *web.Requests {
 		Location:  eng.cfg.Intake.Location,
 		Log:       log,
 	}
-	if key, err := lifecycleKey(eng.cfg.Lifecycle, getenv); err == nil {
-		if links, err := request.NewLinks(key); err == nil {
-			q.Links = links
-		}
+	key, err := lifecycleKey(eng.cfg.Lifecycle, getenv)
+	if err != nil {
+		// No link key: no store can have its own link, and receipts are
+		// signed with a key of this process (a receipt opened after a
+		// restart says the request is unknown; the ticket is not lost).
+		key = make([]byte, request.MinKeyLen)
+		rand.Read(key) //nolint:errcheck // crypto/rand does not fail
+		log.Info("request form: no link key (INTAKE_LINK_KEY): stores' own form links are off; the general form /form/ works")
+	}
+	if links, err := request.NewLinks(key); err == nil {
+		q.Links = links
 	}
 	return q
 }
