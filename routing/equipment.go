@@ -78,6 +78,10 @@ type EquipmentMatch struct {
 // "серийный номер: X", "serial number X".
 var serialLabel = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])(?:s\s?/\s?n|sn|зав\.?\s*№|зав\.?\s*номер|заводской\s+(?:номер|№)|сер(?:ийный|\.)\s*(?:номер|№)|serial\s*(?:number|no\.?|#)?)\s*[:#№.=-]?\s*([^\r\n]{1,60})`)
 
+// maxSerialText bounds the bytes of one source searched: a serial is
+// written near the top, and a huge attachment must not cost seconds.
+const maxSerialText = 64 << 10
+
 // maxSerialWords bounds how many words, written apart, one serial may span
 // ("AB 1234 56").
 const maxSerialWords = 3
@@ -93,6 +97,9 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 	for _, src := range sources {
 		if strings.TrimSpace(src.Text) == "" {
 			continue
+		}
+		if len(src.Text) > maxSerialText {
+			src.Text = src.Text[:maxSerialText]
 		}
 		if src.Field {
 			if d.bindSerial(&m, client, src.Text, src.Name, SerialByField) {
