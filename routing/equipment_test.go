@@ -75,3 +75,27 @@ func TestWarranty(t *testing.T) {
 	assert.False(t, e.UnderWarranty(time.Date(2026, 11, 4, 21, 0, 0, 0, time.UTC), msk), "the next day in Moscow")
 	assert.False(t, routing.Equipment{}.UnderWarranty(time.Date(2026, 11, 4, 12, 0, 0, 0, time.UTC), msk), "unknown is not under warranty")
 }
+
+// FuzzFindEquipment: any text is searched without a panic, and whatever
+// binds is registered equipment whose serial key the text holds.
+func FuzzFindEquipment(f *testing.F) {
+	d, err := routing.NewDirectory([]routing.Client{{Code: "PU", Name: "x"}}, []routing.Object{{Client: "PU", Code: "0127"}}, nil, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if d, err = d.WithEquipment([]routing.Equipment{{Client: "PU", Object: "0127", Serial: "KB-4471-02918", Kind: "k"}}); err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"S/N KB-4471-02918", "зав. № КВ 4471 02918", "SN", "серийный номер\n", "\xff\xfeзав. №", "sn: " + string(make([]byte, 70000))} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		m := d.FindEquipment("", []routing.SerialSource{{Name: "text", Text: text}, {Name: "field", Text: text, Field: true}})
+		if m.Equipment != nil && m.Equipment.Serial != "KB-4471-02918" {
+			t.Fatalf("bound %+v", m.Equipment)
+		}
+		if m.Equipment != nil && routing.SerialKey(m.Serial) != "KB447102918" {
+			t.Fatalf("serial %q does not have the key of the equipment", m.Serial)
+		}
+	})
+}
