@@ -28,13 +28,16 @@ type Role string
 
 // The roles, from least to most allowed.
 const (
+	// Client is a client's system: it may only submit requests
+	// (POST /api/v1/requests) and read what became of them.
+	Client     Role = "client"
 	Dispatcher Role = "dispatcher"
 	Operations Role = "operations"
 	Admin      Role = "admin"
 )
 
 // Roles lists the roles in order.
-var Roles = []Role{Dispatcher, Operations, Admin}
+var Roles = []Role{Client, Dispatcher, Operations, Admin}
 
 // ParseRole checks a role's name.
 func ParseRole(s string) (Role, error) {
@@ -43,7 +46,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("unknown role %q: one of dispatcher, operations, admin", s)
+	return "", fmt.Errorf("unknown role %q: one of client, dispatcher, operations, admin", s)
 }
 
 // Permission is something a request needs.
@@ -62,6 +65,9 @@ const (
 	Audit
 	// Manage: users and tokens, engineers' tokens.
 	Manage
+	// Submit: send requests through the request API and read their
+	// status.
+	Submit
 )
 
 func (p Permission) String() string {
@@ -76,14 +82,17 @@ func (p Permission) String() string {
 		return "audit"
 	case Manage:
 		return "manage"
+	case Submit:
+		return "submit"
 	}
 	return fmt.Sprintf("permission(%d)", int(p))
 }
 
 var grants = map[Role][]Permission{
-	Dispatcher: {Read, Work},
-	Operations: {Read, Work, Configure, Audit},
-	Admin:      {Read, Work, Configure, Audit, Manage},
+	Client:     {Submit},
+	Dispatcher: {Read, Work, Submit},
+	Operations: {Read, Work, Configure, Audit, Submit},
+	Admin:      {Read, Work, Configure, Audit, Manage, Submit},
 }
 
 // Allows reports whether role r has permission p. An unknown role has none.
@@ -103,6 +112,10 @@ func Required(method, path string) Permission {
 	switch {
 	case strings.HasPrefix(path, "/api/v1/engineer/"), strings.HasPrefix(path, "/api/v1/approvals/"), strings.HasPrefix(path, "/ui/static/"):
 		return 0
+	case path == "/form" || strings.HasPrefix(path, "/form/"):
+		return 0 // the request form: no sign-in; a store's own link is signed
+	case path == "/api/v1/requests" || strings.HasPrefix(path, "/api/v1/requests/"):
+		return Submit
 	case strings.HasPrefix(path, "/api/v1/engineers/") && strings.HasSuffix(path, "/tokens"):
 		return Manage
 	case path == "/api/v1/users", strings.HasPrefix(path, "/api/v1/users/"):

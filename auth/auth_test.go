@@ -41,6 +41,25 @@ func TestRoles(t *testing.T) {
 	assert.False(t, auth.Role("root").Allows(auth.Read))
 }
 
+// A client's system may submit requests and read their status, nothing
+// else; the request form needs no sign-in at all.
+func TestClientRole(t *testing.T) {
+	for _, path := range []string{"/form/", "/form/s/abc.def", "/form/r/abc.def"} {
+		assert.Zero(t, auth.Required("GET", path), path)
+	}
+	assert.Zero(t, auth.Required("POST", "/form/"), "store staff submit without signing in")
+	for _, r := range []auth.Role{auth.Client, auth.Dispatcher, auth.Operations, auth.Admin} {
+		assert.True(t, r.Allows(auth.Required("POST", "/api/v1/requests")), r)
+		assert.True(t, r.Allows(auth.Required("GET", "/api/v1/requests/12")), r)
+	}
+	for _, p := range []auth.Permission{auth.Read, auth.Work, auth.Configure, auth.Audit, auth.Manage} {
+		assert.False(t, auth.Client.Allows(p), p)
+	}
+	r, err := auth.ParseRole("client")
+	require.NoError(t, err)
+	assert.Equal(t, auth.Client, r)
+}
+
 func TestPasswordPolicy(t *testing.T) {
 	for _, bad := range []string{"", "short", "aaaaaaaaaaaaaaaa", "ivanova-dispatch"} {
 		assert.ErrorIs(t, auth.CheckPassword("ivanova-dispatch", bad), auth.ErrWeakPassword, bad)

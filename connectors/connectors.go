@@ -30,17 +30,20 @@ import (
 // Order is one record of a chain's desk, reduced to what the pipeline needs.
 // Texts are the chain's own words; the parse stage maps them to ours.
 type Order struct {
-	ExternalID string     `json:"external_id"`   // the chain's number: what pushes are keyed by
-	Key        string     `json:"key,omitempty"` // the desk's internal id when it differs (Naumen UUID)
-	ObjectCode string     `json:"object_code,omitempty"`
-	Address    string     `json:"address,omitempty"`
-	Title      string     `json:"title,omitempty"`
-	Problem    string     `json:"problem,omitempty"`
-	Category   string     `json:"category,omitempty"`
-	Priority   string     `json:"priority,omitempty"`
-	Due        *time.Time `json:"due,omitempty"`
-	Status     string     `json:"status,omitempty"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	ExternalID string `json:"external_id"`   // the chain's number: what pushes are keyed by
+	Key        string `json:"key,omitempty"` // the desk's internal id when it differs (Naumen UUID)
+	ObjectCode string `json:"object_code,omitempty"`
+	Address    string `json:"address,omitempty"`
+	// Serial is an equipment serial number the desk gives in a field of
+	// its own; serials in the title and problem text are found as in mail.
+	Serial    string     `json:"serial,omitempty"`
+	Title     string     `json:"title,omitempty"`
+	Problem   string     `json:"problem,omitempty"`
+	Category  string     `json:"category,omitempty"`
+	Priority  string     `json:"priority,omitempty"`
+	Due       *time.Time `json:"due,omitempty"`
+	Status    string     `json:"status,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
 	// Event is "closed" or "cancelled" when the status says so (see the
 	// connector's closed/cancelled status lists), else "update"; the parse
 	// stage treats an unknown number as new.

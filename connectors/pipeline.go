@@ -45,6 +45,7 @@ func (r *Registry) Parse(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flo
 		Format: "connector:" + c.Name(), Client: c.Client(), ExternalID: o.ExternalID, ObjectCode: o.ObjectCode,
 		Address: o.Address, Problem: strings.TrimSpace(strings.Join(nonEmpty(o.Title, o.Problem), "\n")),
 		CategoryRaw: o.Category, PriorityRaw: o.Priority, Due: o.Due, Status: o.Status, Event: o.Event,
+		Serial: o.Serial,
 	}
 	if f.Event == "" {
 		f.Event = eventOf(o.Status, m)

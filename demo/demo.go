@@ -19,7 +19,7 @@ import (
 	"path"
 )
 
-//go:embed clients.csv engineers.csv objects.csv contacts.csv categories.csv mail/*.eml mail/labels.jsonl
+//go:embed clients.csv engineers.csv objects.csv contacts.csv categories.csv equipment.csv mail/*.eml mail/labels.jsonl
 var files embed.FS
 
 // File is one embedded file: its base name and contents.
@@ -29,8 +29,8 @@ type File struct {
 }
 
 // referenceOrder is the import order: objects name engineers, contacts
-// name objects.
-var referenceOrder = []string{"clients.csv", "engineers.csv", "objects.csv", "contacts.csv", "categories.csv"}
+// name objects, equipment names objects and categories.
+var referenceOrder = []string{"clients.csv", "engineers.csv", "objects.csv", "contacts.csv", "categories.csv", "equipment.csv"}
 
 // Reference returns the master data CSVs in import order.
 func Reference() []File {

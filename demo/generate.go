@@ -256,4 +256,5 @@ func (g *gen) writeReference() {
 	write("contacts.csv", rows)
 
 	g.files["categories.csv"] = []byte(categoriesCSV)
+	write("equipment.csv", g.equipmentRows())
 }

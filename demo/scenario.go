@@ -234,4 +234,6 @@ func (g *gen) scenario() {
 
 	// Thursday 5 November.
 	g.okUpdate(at(5, 9, 5, 33), ok3, update{Kind: "status"}, "OK Itilium: status -> В работе")
+
+	g.equipmentLetters()
 }

@@ -19,6 +19,8 @@ const (
 	SourceMail      = "mail"
 	SourceCall      = "call"
 	SourceConnector = "connector"
+	SourceForm      = "form" // the request form for store staff (/form/)
+	SourceAPI       = "api"  // the request API for clients' systems (POST /api/v1/requests)
 )
 
 // Stages an item passes through; done once it has its outcome.
@@ -70,24 +72,29 @@ type Parsed struct {
 
 // Decision is what routing decided for an item.
 type Decision struct {
-	Kind       string              `json:"kind"` // ticket | follow_up
-	Ticket     int64               `json:"ticket,omitempty"`
-	Client     string              `json:"client"`
-	Object     string              `json:"object,omitempty"`
-	ExternalID string              `json:"external_id,omitempty"`
-	Category   string              `json:"category,omitempty"`
-	Priority   string              `json:"priority,omitempty"`
-	Due        *time.Time          `json:"due,omitempty"`
-	SLADue     *time.Time          `json:"sla_due,omitempty"`
-	Team       string              `json:"team,omitempty"`
-	Tags       []string            `json:"tags,omitempty"`
-	Engineer   string              `json:"engineer,omitempty"`
-	Event      string              `json:"event,omitempty"`
-	Status     string              `json:"status,omitempty"`
-	Via        string              `json:"via,omitempty"`        // how a follow-up was recognized
-	AwaitItem  int64               `json:"await_item,omitempty"` // follow-up of an item whose ticket was not created yet
-	Match      *routing.Match      `json:"match,omitempty"`
-	Assignment *routing.Assignment `json:"assignment,omitempty"`
-	Trace      []rules.TraceEntry  `json:"trace,omitempty"`
-	Rules      []string            `json:"rules,omitempty"` // names of the rules that fired, all stages
+	Kind       string         `json:"kind"` // ticket | follow_up
+	Ticket     int64          `json:"ticket,omitempty"`
+	Client     string         `json:"client"`
+	Object     string         `json:"object,omitempty"`
+	ExternalID string         `json:"external_id,omitempty"`
+	Category   string         `json:"category,omitempty"`
+	Priority   string         `json:"priority,omitempty"`
+	Due        *time.Time     `json:"due,omitempty"`
+	SLADue     *time.Time     `json:"sla_due,omitempty"`
+	Team       string         `json:"team,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+	Engineer   string         `json:"engineer,omitempty"`
+	Event      string         `json:"event,omitempty"`
+	Status     string         `json:"status,omitempty"`
+	Via        string         `json:"via,omitempty"`        // how a follow-up was recognized
+	AwaitItem  int64          `json:"await_item,omitempty"` // follow-up of an item whose ticket was not created yet
+	Match      *routing.Match `json:"match,omitempty"`
+	// Equipment is the equipment a serial number in the message named (or
+	// the serials that named none); EquipmentConflict says, for the
+	// dispatcher, that it is registered at another store than the ticket's.
+	Equipment         *routing.EquipmentMatch `json:"equipment,omitempty"`
+	EquipmentConflict string                  `json:"equipment_conflict,omitempty"`
+	Assignment        *routing.Assignment     `json:"assignment,omitempty"`
+	Trace             []rules.TraceEntry      `json:"trace,omitempty"`
+	Rules             []string                `json:"rules,omitempty"` // names of the rules that fired, all stages
 }

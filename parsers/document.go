@@ -81,7 +81,10 @@ type Fields struct {
 	// Codes are candidate store codes seen in free text (raw, not folded).
 	Codes []string `json:"codes,omitempty"`
 	// Refs are ticket numbers the text refers to (the client's or ours).
-	Refs   []string          `json:"refs,omitempty"`
+	Refs []string `json:"refs,omitempty"`
+	// Serial is an equipment serial number given in a field of its own (a
+	// form, an API request, a connector record).
+	Serial string            `json:"serial,omitempty"`
 	Urgent bool              `json:"urgent,omitempty"`
 	Extra  map[string]string `json:"extra,omitempty"`
 }

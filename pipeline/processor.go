@@ -370,6 +370,17 @@ func (p *Processor) decideRoute(ctx context.Context, tx pgx.Tx, it *store.Item, 
 		Client: f.Client, Codes: codes, SenderEmail: pd.From, Phones: f.Phones,
 		Address: f.Address, Text: pd.Subject + "\n" + pd.NewText, Signature: pd.Signature, ObjectName: f.ObjectName,
 	})
+	// A serial number binds the equipment and, through it, the store when
+	// the message names none.
+	eqObj, eqTrace := p.findEquipment(dir, pd, env, firstText(dec.Client, m.Client), &dec)
+	if eqTrace != nil {
+		dec.Trace = append(dec.Trace, *eqTrace)
+	}
+	if eqObj != nil && m.Object == nil {
+		m.Object, m.Client, m.Method, m.Confidence = eqObj, eqObj.Client, "equipment", 1
+		m.Reason = "serial number " + dec.Equipment.Serial
+	}
+	kindCategory(&f, &dec)
 	dec.Match = &m
 	dec.Client = firstText(dec.Client, m.Client)
 	enrichEnv(env, f, dir, dec.Client, m.Object)
@@ -386,7 +397,7 @@ func (p *Processor) decideRoute(ctx context.Context, tx pgx.Tx, it *store.Item, 
 	}
 	dec.Client = firstText(res.Client, dec.Client)
 	if res.Unmatched != "" || obj == nil {
-		return finish(flow.OutcomeUnmatched, firstText(res.Unmatched, m.Reason, "store not identified"))
+		return finish(flow.OutcomeUnmatched, firstText(res.Unmatched, m.Reason, "store not identified")+serialNote(dec.Equipment))
 	}
 	env.SetObject(*obj)
 	env.Fields.Category = knownCategory(dir, firstText(res.Category, f.Category))
@@ -397,6 +408,7 @@ func (p *Processor) decideRoute(ctx context.Context, tx pgx.Tx, it *store.Item, 
 	}
 	nd := p.decideTicket(dir, obj, f, res, ares, ld, it.ReceivedAt)
 	nd.Match, nd.Trace = dec.Match, append(dec.Trace, ares.Trace...)
+	nd.Equipment, nd.EquipmentConflict = dec.Equipment, equipmentConflict(dec.Equipment, obj)
 	return routed{dec: nd}, nil
 }
 
@@ -524,6 +536,9 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		}
 		if dec.Engineer != "" && ld.open != nil {
 			ld.open[dec.Engineer]++
+		}
+		if err := saveTicketEquipment(ctx, tx, tid, itemID, dec); err != nil {
+			return err
 		}
 		data := mustJSON(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
 		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: EventCreated, ToState: string(state), ItemID: &itemID, Data: data}); err != nil {

@@ -81,6 +81,9 @@ func loadDirectory(ctx context.Context, st *store.Store) (*Runtime, error) {
 		return nil, fmt.Errorf("loading reference data: %w", err)
 	}
 	dir, err := routing.NewDirectory(dd.Clients, dd.Objects, dd.Engineers, dd.Contacts, dd.Categories)
+	if err == nil {
+		dir, err = dir.WithEquipment(dd.Equipment)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("indexing reference data: %w", err)
 	}

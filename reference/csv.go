@@ -11,6 +11,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/intakehq/intake/parsers"
@@ -26,11 +27,12 @@ const (
 	KindObjects    = "objects"
 	KindContacts   = "contacts"
 	KindCategories = "categories"
+	KindEquipment  = "equipment"
 )
 
 // Kinds returns the reference kinds in import order.
 func Kinds() []string {
-	return []string{KindClients, KindEngineers, KindObjects, KindContacts, KindCategories}
+	return []string{KindClients, KindEngineers, KindObjects, KindContacts, KindCategories, KindEquipment}
 }
 
 // MaxProblems is how many problems are collected before a file is given up
@@ -150,6 +152,11 @@ var kinds = map[string]*kindInfo{
 		columns: []string{"code", "name", "competence", "sla_hours", "keywords"},
 		key:     []string{"code"},
 	},
+	KindEquipment: {
+		kind:    KindEquipment,
+		columns: []string{"client", "object", "serial", "model", "kind", "installed", "warranty_until"},
+		key:     []string{"client", "serial"},
+	},
 }
 
 func kindOf(kind string) (*kindInfo, error) {
@@ -203,6 +210,8 @@ func Parse(kind, name string, r io.Reader) (*Sheet, error) {
 		return parseRows(k, name, r, objectRow, objectValues)
 	case KindContacts:
 		return parseRows(k, name, r, contactRow, contactValues)
+	case KindEquipment:
+		return parseRows(k, name, r, equipmentRow, equipmentValues)
 	default:
 		return parseRows(k, name, r, categoryRow, categoryValues)
 	}
@@ -210,7 +219,7 @@ func Parse(kind, name string, r io.Reader) (*Sheet, error) {
 
 // Row is a reference row type.
 type Row interface {
-	routing.Client | routing.Engineer | routing.Object | routing.Contact | routing.Category
+	routing.Client | routing.Engineer | routing.Object | routing.Contact | routing.Category | routing.Equipment
 }
 
 // SheetOf makes a sheet of rows that were validated before (read back from
@@ -238,6 +247,8 @@ func rowValues(r any) (string, []any) {
 		return KindObjects, objectValues(r)
 	case routing.Contact:
 		return KindContacts, contactValues(r)
+	case routing.Equipment:
+		return KindEquipment, equipmentValues(r)
 	default:
 		return KindCategories, categoryValues(r.(routing.Category))
 	}
@@ -388,6 +399,9 @@ func duplicateKey(k *kindInfo, vals []any, keyIdx []int) string {
 		s, _ := vals[j].(string)
 		if k.kind == KindObjects && k.columns[j] == "code" {
 			s = routing.CodeKey(s)
+		}
+		if k.kind == KindEquipment && k.columns[j] == "serial" {
+			s = routing.SerialKey(s)
 		}
 		parts[i] = s
 	}
@@ -714,4 +728,45 @@ func categoryRow(c *cells) routing.Category {
 
 func categoryValues(c routing.Category) []any {
 	return []any{c.Code, c.Name, c.Competence, c.SLAHours, c.Keywords}
+}
+
+func equipmentRow(c *cells) routing.Equipment {
+	e := routing.Equipment{
+		Client:        c.required("client"),
+		Object:        c.required("object"),
+		Serial:        c.required("serial"),
+		Model:         c.text("model"),
+		Kind:          c.required("kind"),
+		Installed:     c.date("installed", true),
+		WarrantyUntil: c.date("warranty_until", false),
+	}
+	if e.Serial != "" && len(routing.SerialKey(e.Serial)) < 4 {
+		c.fail("serial", "%q is too short to be found in messages (at least 4 letters or digits)", clip(e.Serial))
+	} else if e.Serial != "" && !strings.ContainsFunc(e.Serial, func(r rune) bool { return r >= '0' && r <= '9' }) {
+		c.fail("serial", "%q has no digit: it could not be told from a word", clip(e.Serial))
+	}
+	if e.Installed != "" && e.WarrantyUntil != "" && e.WarrantyUntil < e.Installed {
+		c.fail("warranty_until", "%s is before the installation date %s", e.WarrantyUntil, e.Installed)
+	}
+	return e
+}
+
+func equipmentValues(e routing.Equipment) []any {
+	return []any{e.Client, e.Object, e.Serial, e.Model, e.Kind, e.Installed, e.WarrantyUntil}
+}
+
+// date checks a YYYY-MM-DD cell and returns it; "" when empty.
+func (c *cells) date(column string, required bool) string {
+	v := c.text(column)
+	if v == "" {
+		if required {
+			c.fail(column, "required, but empty")
+		}
+		return ""
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		c.fail(column, "%q is not a date YYYY-MM-DD", clip(v))
+		return ""
+	}
+	return v
 }

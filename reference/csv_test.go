@@ -278,7 +278,7 @@ func TestParseHeaderOrderAndBOM(t *testing.T) {
 	assert.Equal(t, [][]any{{"AA", "Имя", []string{"ООО «А»"}, []string{"x.ru", "y.ru"}}}, sh.Values, "values follow Columns, not the file's order")
 
 	_, err = reference.Parse("stores", "stores.csv", strings.NewReader(data))
-	require.EqualError(t, err, `unknown reference kind "stores" (want one of clients, engineers, objects, contacts, categories)`)
+	require.EqualError(t, err, `unknown reference kind "stores" (want one of clients, engineers, objects, contacts, categories, equipment)`)
 	assert.NotErrorIs(t, err, reference.ErrInvalidFile, "a wrong kind is the caller's mistake, not the file's")
 }
 
@@ -300,6 +300,8 @@ func TestSheetOfMatchesParse(t *testing.T) {
 		case []routing.Contact:
 			copied = reference.SheetOf("source", rows)
 		case []routing.Category:
+			copied = reference.SheetOf("source", rows)
+		case []routing.Equipment:
 			copied = reference.SheetOf("source", rows)
 		}
 		require.NotNil(t, copied, kind)
@@ -326,4 +328,33 @@ func TestRefuse(t *testing.T) {
 	assert.Len(t, fe.Problems, reference.MaxProblems)
 	assert.True(t, fe.Truncated)
 	assert.True(t, strings.HasPrefix(err.Error(), "objects.csv:2: client: unknown client \"XX\"\nobjects.csv:3: client:"))
+}
+
+// Equipment: dates are YYYY-MM-DD, the warranty may be unknown but not end
+// before the installation, and a serial must be findable in a message.
+func TestParseEquipment(t *testing.T) {
+	sh, err := reference.Parse(reference.KindEquipment, "equipment.csv", strings.NewReader(testFile(t, reference.KindEquipment)))
+	require.NoError(t, err)
+	assert.Equal(t, []routing.Equipment{
+		{Client: "PU", Object: "0001", Serial: "KB-4471-02918", Model: "Ариада ВС-1.2", Kind: "refrigeration", Installed: "2023-04-12", WarrantyUntil: "2026-04-12"},
+		{Client: "VR", Object: "0101", Serial: "ЩР12-00451", Model: "ЩРн-12", Kind: "electrical", Installed: "2022-11-20"},
+	}, sh.Rows)
+
+	bad := "client,object,serial,model,kind,installed,warranty_until\n" +
+		"PU,0001,KB-1,m,refrigeration,2023-04-12,\n" +
+		"PU,0001,ABCDEF,m,refrigeration,2023-04-12,\n" +
+		"PU,0001,X-100200,m,refrigeration,12.04.2023,\n" +
+		"PU,0001,X-100201,m,refrigeration,2023-04-12,2022-01-01\n" +
+		"PU,0001,X-100300,m,refrigeration,2023-04-12,\n" +
+		"PU,0001,х 100 300,m,refrigeration,2023-04-12,\n" +
+		"PU,,X-100202,m,,2023-04-12,\n"
+	_, err = reference.Parse(reference.KindEquipment, "equipment.csv", strings.NewReader(bad))
+	require.ErrorIs(t, err, reference.ErrInvalidFile)
+	assert.Equal(t, `equipment.csv:2: serial: "KB-1" is too short to be found in messages (at least 4 letters or digits)
+equipment.csv:3: serial: "ABCDEF" has no digit: it could not be told from a word
+equipment.csv:4: installed: "12.04.2023" is not a date YYYY-MM-DD
+equipment.csv:5: warranty_until: 2022-01-01 is before the installation date 2023-04-12
+equipment.csv:7: serial: duplicate "х 100 300" (client "PU"), first on line 6
+equipment.csv:8: object: required, but empty
+equipment.csv:8: kind: required, but empty`, err.Error())
 }

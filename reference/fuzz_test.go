@@ -104,6 +104,12 @@ func checkSheet(t *testing.T, sh *reference.Sheet, lines int) {
 		checkDirectory(t, uniqueClients(clients), objects, nil, rows, nil)
 	case []routing.Category:
 		checkDirectory(t, nil, nil, nil, nil, rows)
+	case []routing.Equipment:
+		for _, e := range rows {
+			if len(routing.SerialKey(e.Serial)) < 4 {
+				t.Fatalf("serial %q accepted: too short to find", e.Serial)
+			}
+		}
 	default:
 		t.Fatalf("rows of type %T", sh.Rows)
 	}

@@ -58,6 +58,21 @@ func WriteTrace(w io.Writer, t Tried, loc *time.Location) {
 				fmt.Fprintf(w, "  candidate  %s/%s score=%.2f %s\n", c.Client, c.Code, c.Score, c.Address)
 			}
 		}
+		if em := d.Equipment; em != nil {
+			switch {
+			case em.Equipment != nil:
+				e := em.Equipment
+				fmt.Fprintf(w, "equipment:   %s (%s) at %s/%s, kind %s; serial %q found by %s in %s\n",
+					e.Serial, orDash(e.Model), e.Client, e.Object, e.Kind, em.Serial, em.How, em.Source)
+			case len(em.Ambiguous) > 0:
+				fmt.Fprintf(w, "equipment:   - (serial %q is registered for clients %s)\n", em.Serial, strings.Join(em.Ambiguous, ", "))
+			default:
+				fmt.Fprintf(w, "equipment:   - (unknown serials %s)\n", strings.Join(em.Unknown, ", "))
+			}
+			if d.EquipmentConflict != "" {
+				fmt.Fprintf(w, "  conflict   %s\n", d.EquipmentConflict)
+			}
+		}
 		if a := d.Assignment; a != nil {
 			fmt.Fprintf(w, "assignment:  %s %s\n", orDash(a.Engineer), a.Reason)
 			for _, c := range a.Considered {

@@ -44,10 +44,13 @@ type Directory struct {
 	categories []Category
 	catByCode  map[string]int
 
+	equipment []Equipment
+	eqByKey   map[string][]int // SerialKey(serial), any client
+
 	addr    addrIndex
 	engGeo  engineerIndex
 	clNames []clientName
-	search  atomic.Pointer[searchIndex] // built on the first SearchObjects
+	search  *atomic.Pointer[searchIndex] // built on the first SearchObjects; shared by copies, which keep the stores
 }
 
 type clientName struct {
@@ -59,6 +62,7 @@ type clientName struct {
 // caller may reuse them.
 func NewDirectory(clients []Client, objects []Object, engineers []Engineer, contacts []Contact, categories []Category) (*Directory, error) {
 	d := &Directory{
+		search:       new(atomic.Pointer[searchIndex]),
 		clients:      slices.Clone(clients),
 		clientByCode: make(map[string]int, len(clients)),
 		clientByDom:  map[string]int{},

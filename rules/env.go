@@ -54,6 +54,9 @@ type Env struct {
 	Contact Contact `expr:"contact" json:"contact"`
 	// Object is the service object (store) the item was matched to.
 	Object Object `expr:"object" json:"object"`
+	// Equipment is the equipment a serial number in the item named; its
+	// Serial is "" when none was found.
+	Equipment Equipment `expr:"equipment" json:"equipment"`
 	// Call describes a phone call; zero for mail and connector items.
 	Call Call `expr:"call" json:"call"`
 	// Now is the evaluation time, given by the caller so that a backtest
@@ -129,6 +132,37 @@ type Object struct {
 	Region  string `expr:"region" json:"region"`
 	// Engineer is the object's fixed engineer code, "" when none.
 	Engineer string `expr:"engineer" json:"engineer"`
+}
+
+// Equipment is routing.Equipment as rules see it, with where its serial
+// was found and whether it is under warranty today.
+type Equipment struct {
+	Serial string `expr:"serial" json:"serial"`
+	Model  string `expr:"model" json:"model"`
+	// Kind is a category code.
+	Kind string `expr:"kind" json:"kind"`
+	// Client and Object are where the equipment is registered.
+	Client string `expr:"client" json:"client"`
+	Object string `expr:"object" json:"object"`
+	// Installed and WarrantyUntil are dates "YYYY-MM-DD", "" when unknown.
+	Installed     string `expr:"installed" json:"installed,omitempty"`
+	WarrantyUntil string `expr:"warranty_until" json:"warranty_until,omitempty"`
+	Warranty      bool   `expr:"warranty" json:"warranty"`
+	// Source is where the serial was found: "subject", "text", "table",
+	// "attachment:NAME" or "field"; How is "label", "token" or "field".
+	Source string `expr:"source" json:"source,omitempty"`
+	How    string `expr:"how" json:"how,omitempty"`
+}
+
+// SetEquipment sets the equipment the item names; warranty is whether it
+// is under warranty at the evaluation time.
+func (e *Env) SetEquipment(m routing.EquipmentMatch, warranty bool) {
+	if m.Equipment == nil {
+		return
+	}
+	q := m.Equipment
+	e.Equipment = Equipment{Serial: q.Serial, Model: q.Model, Kind: q.Kind, Client: q.Client, Object: q.Object,
+		Installed: q.Installed, WarrantyUntil: q.WarrantyUntil, Warranty: warranty, Source: m.Source, How: m.How}
 }
 
 // Call describes a phone call.

@@ -144,6 +144,44 @@ var referenceSQL = map[string]struct {
 			RETURNING t.xmax = 0 AS inserted)
 			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
 	},
+	reference.KindEquipment: {
+		temp: `CREATE TEMP TABLE import_equipment (
+			line integer NOT NULL, client text NOT NULL, object text NOT NULL, serial text NOT NULL,
+			model text NOT NULL, kind text NOT NULL, installed text NOT NULL, warranty_until text NOT NULL) ON COMMIT DROP`,
+		upsert: `WITH up AS (
+			INSERT INTO equipment AS t (client, object, serial, model, kind, installed, warranty_until)
+			SELECT client, object, serial, model, kind, nullif(installed, '')::date, nullif(warranty_until, '')::date
+			FROM import_equipment ORDER BY client, serial
+			ON CONFLICT (client, serial) DO UPDATE
+			SET object = excluded.object, model = excluded.model, kind = excluded.kind, installed = excluded.installed,
+				warranty_until = excluded.warranty_until, updated_at = now()
+			WHERE (t.object, t.model, t.kind, t.installed, t.warranty_until)
+				IS DISTINCT FROM (excluded.object, excluded.model, excluded.kind, excluded.installed, excluded.warranty_until)
+			RETURNING t.xmax = 0 AS inserted)
+			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
+		refs: []refCheck{
+			{column: "client", query: `SELECT s.line, s.client, '' FROM import_equipment s
+				WHERE NOT EXISTS (SELECT FROM clients c WHERE c.code = s.client)
+				ORDER BY s.line LIMIT $1`, msg: unknownClient},
+			{column: "object", query: `SELECT s.line, s.object, s.client FROM import_equipment s
+				WHERE EXISTS (SELECT FROM clients c WHERE c.code = s.client)
+				AND NOT EXISTS (SELECT FROM objects o WHERE o.client = s.client AND o.code = s.object)
+				ORDER BY s.line LIMIT $1`, msg: func(object, client string) string {
+				return fmt.Sprintf("unknown object %q of client %q", object, client)
+			}},
+			{column: "kind", query: `SELECT s.line, s.kind, '' FROM import_equipment s
+				WHERE NOT EXISTS (SELECT FROM categories c WHERE c.code = s.kind)
+				ORDER BY s.line LIMIT $1`, msg: func(kind, _ string) string {
+				return fmt.Sprintf("unknown category %q (kind is a category code)", kind)
+			}},
+			{column: "serial", query: `SELECT s.line, s.serial, t.object FROM import_equipment s
+				JOIN equipment t ON t.client = s.client AND t.serial <> s.serial
+				AND upper(translate(t.serial, ' -/._', '')) = upper(translate(s.serial, ' -/._', ''))
+				ORDER BY s.line LIMIT $1`, msg: func(serial, object string) string {
+				return fmt.Sprintf("%q is already registered, written differently (at store %q)", serial, object)
+			}},
+		},
+	},
 }
 
 // refCheck finds rows naming a row that does not exist. Its query takes a
@@ -292,6 +330,7 @@ type DirectoryData struct {
 	Engineers  []routing.Engineer
 	Contacts   []routing.Contact
 	Categories []routing.Category
+	Equipment  []routing.Equipment
 	Version    int64
 }
 
@@ -329,6 +368,12 @@ func (s *Store) LoadDirectory(ctx context.Context) (DirectoryData, error) {
 		if d.Categories, err = collect[routing.Category](ctx, tx, `
 			SELECT code, name, competence, sla_hours, keywords FROM categories ORDER BY code`); err != nil {
 			return fmt.Errorf("loading categories: %w", err)
+		}
+		if d.Equipment, err = collect[routing.Equipment](ctx, tx, `
+			SELECT client, object, serial, model, kind, coalesce(to_char(installed, 'YYYY-MM-DD'), '') AS installed,
+				coalesce(to_char(warranty_until, 'YYYY-MM-DD'), '') AS warranty_until
+			FROM equipment ORDER BY client, serial`); err != nil {
+			return fmt.Errorf("loading equipment: %w", err)
 		}
 		return nil
 	})
@@ -369,6 +414,7 @@ func (s *Store) CopyReference(ctx context.Context, from *Store) error {
 		reference.SheetOf("source "+reference.KindObjects, d.Objects),
 		reference.SheetOf("source "+reference.KindContacts, d.Contacts),
 		reference.SheetOf("source "+reference.KindCategories, d.Categories),
+		reference.SheetOf("source "+reference.KindEquipment, d.Equipment),
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		changed := false

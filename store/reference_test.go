@@ -43,6 +43,10 @@ VR,0101,Соколова Анна,store_director,sokolova.a1@mail.example,+7 926
 refrigeration,Холодильное оборудование,refrigeration,3,холодил|витрин|лар[ья]
 electrical,Электрика,electrical,8.5,электр|розетк
 `,
+	reference.KindEquipment: `client,object,serial,model,kind,installed,warranty_until
+PU,0001,KB-4471-02918,Ариада ВС-1.2,refrigeration,2023-04-12,2026-04-12
+VR,0101,ЩР12-00451,ЩРн-12,electrical,2022-11-20,
+`,
 }
 
 // wantDirectory is refFiles as read back.
@@ -68,6 +72,10 @@ var wantDirectory = store.DirectoryData{
 	Categories: []routing.Category{
 		{Code: "electrical", Name: "Электрика", Competence: "electrical", SLAHours: 8.5, Keywords: "электр|розетк"},
 		{Code: "refrigeration", Name: "Холодильное оборудование", Competence: "refrigeration", SLAHours: 3, Keywords: "холодил|витрин|лар[ья]"},
+	},
+	Equipment: []routing.Equipment{
+		{Client: "PU", Object: "0001", Serial: "KB-4471-02918", Model: "Ариада ВС-1.2", Kind: "refrigeration", Installed: "2023-04-12", WarrantyUntil: "2026-04-12"},
+		{Client: "VR", Object: "0101", Serial: "ЩР12-00451", Model: "ЩРн-12", Kind: "electrical", Installed: "2022-11-20"},
 	},
 }
 
@@ -123,7 +131,7 @@ func TestImportAllKindsAndLoadDirectory(t *testing.T) {
 	require.NoError(t, err)
 
 	sums := importAll(t, s)
-	want := map[string]int{reference.KindClients: 2, reference.KindEngineers: 2, reference.KindObjects: 3, reference.KindContacts: 3, reference.KindCategories: 2}
+	want := map[string]int{reference.KindClients: 2, reference.KindEngineers: 2, reference.KindObjects: 3, reference.KindContacts: 3, reference.KindCategories: 2, reference.KindEquipment: 2}
 	for i, sum := range sums {
 		assert.Equal(t, store.ImportSummary{
 			Kind: sum.Kind, File: sum.Kind + ".csv",
@@ -135,12 +143,12 @@ func TestImportAllKindsAndLoadDirectory(t *testing.T) {
 	got, err := s.LoadDirectory(ctx)
 	require.NoError(t, err)
 	w := wantDirectory
-	w.Version = v0 + 5
+	w.Version = v0 + 6
 	require.Equal(t, w, got)
 
 	v, err := s.DirectoryVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, v0+5, v)
+	require.Equal(t, v0+6, v)
 
 	// The objects' engineer is NULL, not '', when there is none: it is a
 	// foreign key.
@@ -249,6 +257,12 @@ func TestImportRefusesBrokenFile(t *testing.T) {
 			kind: reference.KindContacts,
 			data: withLine(refFiles[reference.KindContacts], 4, `VR,0199,Соколова Анна,store_director,sokolova.a1@mail.example,+7 926 931-86-89`),
 			want: `contacts.csv:4: object: unknown object "0199" of client "VR"`,
+		},
+		{
+			name: "equipment at an unknown store, of an unknown kind",
+			kind: reference.KindEquipment,
+			data: withLine(withLine(refFiles[reference.KindEquipment], 2, `PU,0199,KB-4471-02918,m,refrigeration,2023-04-12,`), 3, `VR,0101,ЩР12-00451,m,plumbing,2022-11-20,`),
+			want: "equipment.csv:2: object: unknown object \"0199\" of client \"PU\"\nequipment.csv:3: kind: unknown category \"plumbing\" (kind is a category code)",
 		},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,9 @@ type TaskView struct {
 	SLADue      *time.Time `json:"sla_due"`
 	Offer       string     `json:"offer,omitempty"` // offer mode: this engineer's offer state
 	Attachments int        `json:"attachments"`
-	Actions     []string   `json:"actions"` // what the engineer may do: lifecycle.EngineerActions, set by the API
+	// Equipment is the equipment the ticket is about, nil when none.
+	Equipment *EquipmentCard `json:"equipment,omitempty"`
+	Actions   []string       `json:"actions"` // what the engineer may do: lifecycle.EngineerActions, set by the API
 }
 
 // MyTasks lists an engineer's tasks: assigned to him or offered to him and
@@ -81,6 +83,9 @@ func (s *Store) taskViews(ctx context.Context, engineer, where string, args ...a
 			return nil, err
 		}
 		out[i].Task = k
+		if out[i].Equipment, err = taskEquipment(ctx, s.Pool, out[i].ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -127,12 +127,20 @@ func (h *LifecycleAPI) myTasks(w http.ResponseWriter, r *http.Request, eng strin
 	}
 	for i := range ts {
 		withActions(&ts[i])
+		h.withWarranty(&ts[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"engineer": eng, "tasks": ts})
 }
 
 // withActions fills in what the engineer may do with the task.
 func withActions(v *store.TaskView) { v.Actions = lifecycle.EngineerActions(&v.Task, v.Offer) }
+
+// withWarranty says whether the task's equipment is under warranty today.
+func (h *LifecycleAPI) withWarranty(v *store.TaskView) {
+	if v.Equipment != nil {
+		v.Equipment.Warranty = WarrantyStatus(v.Equipment.WarrantyUntil, h.Service.Now(), h.Service.Config().Location)
+	}
+}
 
 func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string) {
 	id, err := pathID(r)
@@ -175,6 +183,7 @@ func (h *LifecycleAPI) myTask(w http.ResponseWriter, r *http.Request, eng string
 			Category: o.Category, Problem: clipText(o.Problem, 500)})
 	}
 	withActions(v)
+	h.withWarranty(v)
 	writeJSON(w, http.StatusOK, map[string]any{"task": v, "attachments": files, "store_history": history})
 }
 
@@ -190,6 +199,7 @@ func (h *LifecycleAPI) respondTask(w http.ResponseWriter, r *http.Request, eng s
 		return
 	}
 	withActions(v)
+	h.withWarranty(v)
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -134,7 +134,11 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t, "events": events})
+	out := map[string]any{"ticket": t, "events": events}
+	if eq := s.Requests.equipmentCard(r.Context(), t.ID); eq != nil {
+		out["equipment"] = eq.api()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {

@@ -138,7 +138,8 @@ var outcomeNames = map[string]string{
 
 var channelNames = map[string]string{store.OutboxEmail: "почта", store.OutboxWebhook: "вебхук", store.OutboxConnector: "сервис-деск"}
 
-var sourceNames = map[string]string{flow.SourceMail: "почта", flow.SourceCall: "звонок", flow.SourceConnector: "сервис-деск"}
+var sourceNames = map[string]string{flow.SourceMail: "почта", flow.SourceCall: "звонок", flow.SourceConnector: "сервис-деск",
+	flow.SourceForm: "форма заявки", flow.SourceAPI: "API заявок"}
 
 // page is what every page's template gets besides its own data.
 type page struct {

@@ -42,6 +42,9 @@ type ticketView struct {
 	Live       []string              // engineers holding live tasks
 	OfferN     int
 	History    []store.Ticket
+	// Equipment is the equipment the ticket is about, with its warranty
+	// and earlier tickets (nil when none).
+	Equipment *equipmentView
 }
 
 type ticketActions struct {
@@ -216,6 +219,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, p page) {
 			}
 		}
 	}
+	v.Equipment = s.Requests.equipmentCard(r.Context(), t.ID)
 	p.Title, p.Nav = "Заявка "+t.Number, "tickets"
 	p.Flash = ticketFlash[r.URL.Query().Get("done")]
 	v.page = p

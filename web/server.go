@@ -84,6 +84,9 @@ type Server struct {
 	Reprocess Reprocessor
 	// Drift keeps the format drift report (banner, /ui/drift). Optional.
 	Drift DriftReporter
+	// Requests serves the request form, the request API and the ticket
+	// page's equipment card. Optional.
+	Requests *Requests
 }
 
 // Handler returns the routes.
@@ -117,6 +120,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", s.disableUser)
 	s.registerPages(mux)
 	s.registerReprocess(mux)
+	if s.Requests != nil {
+		s.Requests.register(mux)
+	}
 	if s.Extra != nil {
 		mux.Handle("/", s.Extra)
 	}

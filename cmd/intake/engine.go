@@ -15,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intakehq/intake/clock"
+	"github.com/intakehq/intake/flow"
 	"github.com/intakehq/intake/ingest"
+	"github.com/intakehq/intake/ingest/request"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules"
@@ -84,6 +86,8 @@ func newEngine(ctx context.Context, cfg Config, st *store.Store, log *slog.Logge
 	}
 	proc := pipeline.NewProcessor(rt, cfg.Intake.OwnAddresses, cfg.Intake.Location, clock.Wall)
 	proc.SetSLA(cfg.SLA.businessHours, cfg.SLA.overrides)
+	proc.HandleSource(flow.SourceForm, request.Parse)
+	proc.HandleSource(flow.SourceAPI, request.Parse)
 	pipe := pipeline.New(pipeline.Config{
 		Bus: cfg.Bus.Kind, NATSURL: cfg.Bus.NATSURL, NATSPrefix: cfg.Bus.NATSPrefix, PollInterval: cfg.Bus.PollInterval.D(),
 		Retries: cfg.Pipeline.Retries, RetryInitial: cfg.Pipeline.RetryInitial.D(), Timeout: cfg.Pipeline.Timeout.D(),

@@ -24,7 +24,7 @@ Usage:
   intake serve   [--config F]                 run sources, pipeline and HTTP
   intake migrate [--config F]                 apply database migrations
   intake import  [--config F] KIND FILE.csv   import reference data
-                 KIND: clients | engineers | objects | contacts | categories
+                 KIND: clients | engineers | objects | contacts | categories | equipment
   intake try     [--config F] [--json|--doc] [--dedup] FILE...  dry-run messages, writing nothing
                                               (a stored message is tried as new; --dedup: as a re-delivery)
   intake ingest  [--config F] [--wait 30s] [--run NAME] FILE.eml...  feed saved mail to the running servers
@@ -38,9 +38,10 @@ Usage:
                                               completion act of a ticket (printable HTML)
   intake rules   check PATH... | apply [--comment TEXT] PATH... | backtest [--since 7d] PATH...
   intake users   add NAME --role R | list | disable NAME | passwd NAME
-                                              people who sign in: dispatcher, operations, admin
+                                              people who sign in: dispatcher, operations, admin; client (a client system: submits requests only)
   intake tokens  create --user U | revoke --user U [--token ID] | list
                                               API tokens of users
+  intake form-link [--config F] CLIENT STORE  the signed address of a store's own request form
   intake demo    [--once]                     run the whole job on sample data
   intake bench   parse [--n 5000]             normalize + extract throughput on one core
   intake bench   e2e [--n 2000] | e2e --idle [--n 200] | e2e --drain [--n 3000]
@@ -116,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUsers(ctx, rest, os.Stdin, stdout, stderr)
 	case "tokens":
 		return cmdTokens(ctx, rest, stdout, stderr)
+	case "form-link":
+		return cmdFormLink(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)

@@ -59,6 +59,9 @@ func importAll(t *testing.T, url string, dirs ...string) {
 	t.Helper()
 	for _, dir := range dirs {
 		for _, kind := range reference.Kinds() {
+			if _, err := os.Stat(filepath.Join(dir, kind+".csv")); os.IsNotExist(err) && kind == reference.KindEquipment {
+				continue // a chain without registered equipment
+			}
 			out, _, err := runCLI(t, url, "import", kind, filepath.Join(dir, kind+".csv"))
 			require.NoError(t, err, "%s/%s.csv: %s", dir, kind, out)
 		}

@@ -146,7 +146,7 @@ func newWebServer(eng *engine, src *sourceSet, extra http.Handler, log *slog.Log
 		},
 		Lifecycle: eng.lifecycle, Now: func() time.Time { return eng.now() },
 		Directory: func() *routing.Directory { return eng.proc.Runtime().Directory },
-		Reprocess: eng.reprocess, Drift: eng.drift,
+		Reprocess: eng.reprocess, Drift: eng.drift, Requests: requestsFor(eng, log),
 		Try: func(ctx context.Context, msgs []replay.Message, dedup bool) ([]replay.Result, error) {
 			var out []replay.Result
 			err := replay.Try(ctx, eng.st, eng.proc, msgs, dedup, func(t replay.Tried) error {

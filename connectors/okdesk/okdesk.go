@@ -86,6 +86,10 @@ type param struct {
 	Value any    `json:"value"`
 }
 
+// serialParams are the codes of an issue's additional parameters that hold
+// an equipment serial number.
+var serialParams = map[string]bool{"serial": true, "serial_number": true, "sn": true, "zav_nomer": true, "zavodskoy_nomer": true}
+
 // Issue is the part of an Okdesk issue we read.
 type Issue struct {
 	ID            json.Number `json:"id"`
@@ -112,6 +116,9 @@ func (c *Connector) order(is Issue, raw []byte) (connectors.Order, error) {
 	for _, p := range is.Parameters {
 		if c.cfg.ObjectParam != "" && p.Code == c.cfg.ObjectParam {
 			o.ObjectCode = fmt.Sprint(p.Value)
+		}
+		if serialParams[strings.ToLower(p.Code)] && p.Value != nil {
+			o.Serial = fmt.Sprint(p.Value)
 		}
 	}
 	if o.ExternalID == "" {
