@@ -1,0 +1,265 @@
+package learn
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// numberToken finds order-number-like tokens: an optional upper-case
+// prefix, an optional dash, and at least four digits.
+var numberToken = regexp.MustCompile(`(?:^|[^\p{L}\p{N}])((\p{Lu}{1,6})?(-)?(\p{N}{4,16}))(?:[^\p{L}\p{N}]|$)`)
+
+// token is one order-number-like token of a sample.
+type token struct {
+	text, prefix, sep string
+	digits            int
+	start             int // byte offset in its source
+}
+
+func tokensOf(s string) []token {
+	var out []token
+	for _, m := range numberToken.FindAllStringSubmatchIndex(s, -1) {
+		t := token{text: s[m[2]:m[3]], digits: len([]rune(s[m[8]:m[9]])), start: m[2]}
+		if m[4] >= 0 {
+			t.prefix = s[m[4]:m[5]]
+		}
+		if m[6] >= 0 {
+			t.sep = s[m[6]:m[7]]
+		}
+		if t.prefix == "" && t.sep != "" {
+			continue // "-2026" is a negative number or a range
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// family groups tokens that are the same kind of number: with or without a
+// letter prefix, with or without a dash, of the same script.
+func (t token) family() string {
+	script := ""
+	if t.prefix != "" {
+		script = "lat"
+		for _, r := range t.prefix {
+			if r > unicode.MaxASCII {
+				script = "cyr"
+			}
+		}
+	}
+	return script + "|" + t.sep
+}
+
+// isYear tells a bare year from a number.
+func (t token) isYear() bool {
+	return t.prefix == "" && t.digits == 4 && (strings.HasPrefix(t.text, "19") || strings.HasPrefix(t.text, "20"))
+}
+
+// numberShape is the regular expression of a family of tokens.
+type numberShape struct {
+	prefixes  []string
+	sep       string
+	min, max  int
+	latinOnly bool
+}
+
+func shapeOf(ts []token) numberShape {
+	s := numberShape{min: 99, latinOnly: true}
+	for _, t := range ts {
+		if t.prefix != "" && !slices.Contains(s.prefixes, t.prefix) {
+			s.prefixes = append(s.prefixes, t.prefix)
+		}
+		for _, r := range t.prefix {
+			if r > unicode.MaxASCII {
+				s.latinOnly = false
+			}
+		}
+		s.sep = t.sep
+		s.min = min(s.min, t.digits)
+		s.max = max(s.max, t.digits)
+	}
+	sort.Strings(s.prefixes)
+	return s
+}
+
+// regex is the shape as a regular expression. One prefix seen in every
+// sample is the chain's constant; several mean the prefix varies, so any
+// prefix of that length and script is allowed.
+func (s numberShape) regex() string {
+	var b strings.Builder
+	switch {
+	case len(s.prefixes) == 1:
+		b.WriteString(regexp.QuoteMeta(s.prefixes[0]))
+	case len(s.prefixes) > 1:
+		lo, hi := 99, 0
+		for _, p := range s.prefixes {
+			lo, hi = min(lo, len([]rune(p))), max(hi, len([]rune(p)))
+		}
+		class := `[A-Z]`
+		if !s.latinOnly {
+			class = `[A-ZА-ЯЁ]`
+		}
+		b.WriteString(class + repeat(lo, hi))
+	}
+	b.WriteString(regexp.QuoteMeta(s.sep))
+	b.WriteString(`\d` + repeat(s.min, s.max))
+	return b.String()
+}
+
+// wide is the shape widened: a letter prefix of any letters of its
+// script, one letter shorter or longer, and one digit fewer or more.
+func (s numberShape) wide() string {
+	var b strings.Builder
+	if len(s.prefixes) > 0 {
+		lo, hi := 99, 0
+		for _, p := range s.prefixes {
+			lo, hi = min(lo, len([]rune(p))), max(hi, len([]rune(p)))
+		}
+		class := `[A-Z]`
+		if !s.latinOnly {
+			class = `[A-ZА-ЯЁ]`
+		}
+		b.WriteString(class + repeat(max(1, lo-1), hi+1))
+	}
+	b.WriteString(regexp.QuoteMeta(s.sep))
+	b.WriteString(`\d` + repeat(max(4, s.min-1), s.max+1))
+	return b.String()
+}
+
+func repeat(lo, hi int) string {
+	if lo == hi {
+		return fmt.Sprintf("{%d}", lo)
+	}
+	return fmt.Sprintf("{%d,%d}", lo, hi)
+}
+
+// bounded wraps a shape so that it is not taken out of a longer token.
+func bounded(re string) string {
+	return `(?:^|[^\p{L}\p{N}])(?P<value>` + re + `)(?:[^\p{L}\p{N}]|$)`
+}
+
+// codePattern generalizes the client's store codes into one regular
+// expression: letters kept when every code has them, digit runs as \d{m,n},
+// separators as written. The codes of one skeleton must cover nine in ten
+// codes; "" when they do not.
+func codePattern(codes []string) string {
+	type part struct {
+		lit        string // letters or separators, kept
+		digits     bool
+		lo, hi     int
+		firstASCII bool
+	}
+	groups := map[string][][]part{}
+	for _, c := range codes {
+		var parts []part
+		var skel strings.Builder
+		rs := []rune(strings.TrimSpace(c))
+		for i := 0; i < len(rs); {
+			j := i
+			if unicode.IsDigit(rs[i]) {
+				for j < len(rs) && unicode.IsDigit(rs[j]) {
+					j++
+				}
+				parts = append(parts, part{digits: true, lo: j - i, hi: j - i})
+				skel.WriteString("9")
+			} else {
+				for j < len(rs) && !unicode.IsDigit(rs[j]) {
+					j++
+				}
+				parts = append(parts, part{lit: string(rs[i:j])})
+				skel.WriteString(string(rs[i:j]))
+			}
+			i = j
+		}
+		groups[skel.String()] = append(groups[skel.String()], parts)
+	}
+	best, n := "", 0
+	for k, v := range groups {
+		if len(v) > n || len(v) == n && k < best {
+			best, n = k, len(v)
+		}
+	}
+	if n == 0 || n*10 < len(codes)*9 {
+		return ""
+	}
+	merged := slices.Clone(groups[best][0])
+	for _, parts := range groups[best][1:] {
+		for i := range merged {
+			if merged[i].digits {
+				merged[i].lo = min(merged[i].lo, parts[i].lo)
+				merged[i].hi = max(merged[i].hi, parts[i].hi)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, p := range merged {
+		if p.digits {
+			b.WriteString(`\d` + repeat(p.lo, p.hi))
+		} else {
+			b.WriteString(regexp.QuoteMeta(p.lit))
+		}
+	}
+	re := b.String()
+	c0 := []rune(codes[0])
+	last := []rune(strings.TrimSpace(codes[0]))
+	if len(c0) > 0 && isASCIIWord(c0[0]) && isASCIIWord(last[len(last)-1]) {
+		re = `\b` + re + `\b`
+	}
+	return re
+}
+
+func isASCIIWord(r rune) bool {
+	return r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+// commonSuffix is the longest common ending of ss, cut to whole words.
+func commonSuffix(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	suf := []rune(ss[0])
+	for _, s := range ss[1:] {
+		r := []rune(s)
+		n := 0
+		for n < len(suf) && n < len(r) && unicode.ToLower(suf[len(suf)-1-n]) == unicode.ToLower(r[len(r)-1-n]) {
+			n++
+		}
+		suf = suf[len(suf)-n:]
+	}
+	// Cut to a word start so that "запрос №" does not become "рос №".
+	out := string(suf)
+	if len(suf) > 0 && unicode.IsLetter(suf[0]) {
+		for _, s := range ss {
+			r := []rune(s)
+			if len(r) > len(suf) && unicode.IsLetter(r[len(r)-len(suf)-1]) {
+				if i := strings.IndexFunc(out, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
+					out = out[i:]
+				} else {
+					out = ""
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// contextRegex turns literal text before a number into a forgiving
+// regular expression: any run of spaces is \s*, the rest quoted.
+func contextRegex(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	var b strings.Builder
+	for i, w := range strings.Fields(s) {
+		if i > 0 {
+			b.WriteString(`\s*`)
+		}
+		b.WriteString(regexp.QuoteMeta(w))
+	}
+	if strings.HasSuffix(s, " ") || strings.HasSuffix(s, "\t") {
+		b.WriteString(`\s*`)
+	}
+	return b.String()
+}
