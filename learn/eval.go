@@ -96,6 +96,16 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 				client = c.Code
 			}
 		}
+		// A letter that quotes a known order's number follows it up.
+		viaRef := false
+		if f.ExternalID == "" {
+			for _, r := range f.Refs {
+				if orders[client+"\x00"+r] != nil {
+					f.ExternalID, viaRef = r, true
+					break
+				}
+			}
+		}
 		var got order
 		key := client + "\x00" + f.ExternalID
 		if o := orders[key]; f.ExternalID != "" && o != nil {
@@ -135,7 +145,7 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 			rep.Misses = append(rep.Misses, fmt.Sprintf("%s %s: got %q, want %q", m.Name, field, have, want))
 		}
 		wantFormat := ""
-		if lb.ExternalID != "" {
+		if lb.ExternalID != "" && !viaRef {
 			wantFormat = ref.Client.Code
 		}
 		haveFormat := ""

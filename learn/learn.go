@@ -101,6 +101,19 @@ func Propose(samples []Sample, ref Reference, opt Options) (*Proposal, error) {
 			l.labels = append(l.labels, nil)
 		}
 	}
+	name := opt.Name
+	if name == "" {
+		name = strings.ToLower(ref.Client.Code) + "-learned"
+	}
+	l.p = &Proposal{
+		Spec: parsers.FormatSpec{Name: name, Client: ref.Client.Code,
+			Description: fmt.Sprintf("learned from %d samples", len(samples)), Fields: map[string]parsers.Extractors{}},
+		Evidence: map[string]string{}, Samples: len(samples),
+	}
+	l.setAside()
+	if len(l.docs) < 2 {
+		return nil, ErrFewSamples
+	}
 	kw := make([]parsers.CategoryKeywords, 0, len(ref.Categories))
 	for _, c := range ref.Categories {
 		kw = append(kw, parsers.CategoryKeywords{Code: c.Code, Name: c.Name, Keywords: c.Keywords})
@@ -111,15 +124,6 @@ func Propose(samples []Sample, ref Reference, opt Options) (*Proposal, error) {
 	}
 	if l.slots, err = findSlots(l.docs); err != nil {
 		return nil, err
-	}
-	name := opt.Name
-	if name == "" {
-		name = strings.ToLower(ref.Client.Code) + "-learned"
-	}
-	l.p = &Proposal{
-		Spec: parsers.FormatSpec{Name: name, Client: ref.Client.Code,
-			Description: fmt.Sprintf("learned from %d samples", len(samples)), Fields: map[string]parsers.Extractors{}},
-		Evidence: map[string]string{}, Samples: len(samples),
 	}
 	l.timezone()
 	l.codePattern()
@@ -136,6 +140,35 @@ func Propose(samples []Sample, ref Reference, opt Options) (*Proposal, error) {
 		return nil, fmt.Errorf("the proposal does not compile (a bug in learning): %w", err)
 	}
 	return l.p, nil
+}
+
+// setAside drops samples from another sender than most (a store
+// director's letter among the service desk's): they would blur the shape.
+func (l *learner) setAside() {
+	by := map[string]int{}
+	for _, d := range l.docs {
+		by[strings.ToLower(d.From.Email)]++
+	}
+	top, n := "", 0
+	for k, c := range by {
+		if c > n || c == n && k < top {
+			top, n = k, c
+		}
+	}
+	if n*5 < len(l.docs)*3 || n == len(l.docs) {
+		return // no dominant mailbox, or all from it
+	}
+	var docs []*parsers.Document
+	var labels []*Label
+	var samples []Sample
+	for i, d := range l.docs {
+		if strings.ToLower(d.From.Email) != top {
+			l.unsure("sample %s is from %s, not the service desk's %s: set aside", l.samples[i].Name, d.From.Email, top)
+			continue
+		}
+		docs, labels, samples = append(docs, d), append(labels, l.labels[i]), append(samples, l.samples[i])
+	}
+	l.docs, l.labels, l.samples = docs, labels, samples
 }
 
 // need is how many samples make a majority.
@@ -595,8 +628,8 @@ func (l *learner) problem() {
 // our keywords.
 func (l *learner) ourCategory(v string) (string, string) {
 	sv := squashed(v)
-	if sv == "" {
-		return "", ""
+	if letters(v) < 4 {
+		return "", "" // a code such as "ХО" is the chain's, not a word
 	}
 	for _, c := range l.ref.Categories {
 		n := squashed(c.Name)
@@ -953,9 +986,9 @@ func (l *learner) status() {
 var eventWords = []struct{ pattern, event string }{
 	{`отмен|cancel`, "cancelled"},
 	{`закрыт|закрыл|выполнен|решен|решён|решил|resolved|closed|completed|done`, "closed"},
-	{`комментар|прокомментир|comment`, "comment"},
-	{`изменен|изменён|изменил|обновлен|обновлён|обновил|перенесен|перенесён|updated|changed`, "update"},
-	{`зарегистрир|создан|создал|назначен|новая|новое|новый|поступил|открыт|created|registered|assigned|\bnew\b`, "new"},
+	{`комментар|comment`, "comment"},
+	{`измен|обновл|обновил|перенес|updated|changed`, "update"},
+	{`зарегистр|создан|создал|назначен|поступил|открыт|нов(ая|ое|ый)|opened|created|registered|assigned|\bnew\b`, "new"},
 }
 
 func (l *learner) events() {
@@ -1001,14 +1034,11 @@ func (l *learner) events() {
 			parts = append(parts, fmt.Sprintf("%s %d", w.event, by[w.event]))
 		}
 	}
-	where := "subject"
-	if in == "new_text" {
-		where = "first lines of the new text"
-	}
+	where := map[string]string{"subject": "subject", "new_text": "first lines of the new text"}[in]
 	l.p.Evidence["events"] = fmt.Sprintf("the usual event words, tried in this order on the %s; they name the event of %s (%s). Check them against the chain's update mails",
 		where, l.agree(n), strings.Join(parts, ", "))
 	if n < l.need() {
-		l.unsure("the samples' subjects and first lines carry no usual event word: write events by hand")
+		l.unsure("the samples' subjects and first lines carry no usual event word: write events by hand (an attachment's field, say, with events_in: all)")
 	}
 }
 
@@ -1074,6 +1104,7 @@ func (l *learner) match(numberRe string) {
 					cond = "(" + cond + ") && subject matches " + strconv.Quote(bounded(sr))
 					ev = append(ev, "every subject carries the order number")
 				}
+				break
 			}
 		}
 	}

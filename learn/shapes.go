@@ -10,12 +10,15 @@ import (
 )
 
 // numberToken finds order-number-like tokens: an optional upper-case
-// prefix, an optional dash, and at least four digits.
-var numberToken = regexp.MustCompile(`(?:^|[^\p{L}\p{N}])((\p{Lu}{1,6})?(-)?(\p{N}{4,16}))(?:[^\p{L}\p{N}]|$)`)
+// prefix, an optional dash, and digit groups joined by dashes or slashes
+// ("WO0000000948256", "SRV-37063", "ZT-2026-000118", "00000044936").
+var numberToken = regexp.MustCompile(`(?:^|[^\p{L}\p{N}])((\p{Lu}{1,6})?(-)?(\p{N}{2,16}(?:[-/]\p{N}{2,16})*))(?:[^\p{L}\p{N}]|$)`)
 
 // token is one order-number-like token of a sample.
 type token struct {
 	text, prefix, sep string
+	groups            []int  // lengths of the digit groups
+	joins             string // the separators between them
 	digits            int
 	start             int // byte offset in its source
 }
@@ -23,15 +26,31 @@ type token struct {
 func tokensOf(s string) []token {
 	var out []token
 	for _, m := range numberToken.FindAllStringSubmatchIndex(s, -1) {
-		t := token{text: s[m[2]:m[3]], digits: len([]rune(s[m[8]:m[9]])), start: m[2]}
+		t := token{text: s[m[2]:m[3]], start: m[2]}
 		if m[4] >= 0 {
 			t.prefix = s[m[4]:m[5]]
 		}
 		if m[6] >= 0 {
 			t.sep = s[m[6]:m[7]]
 		}
-		if t.prefix == "" && t.sep != "" {
+		digits := s[m[8]:m[9]]
+		isJoin := func(r rune) bool { return r == '-' || r == '/' }
+		for _, r := range digits {
+			if isJoin(r) {
+				t.joins += string(r)
+			}
+		}
+		for _, g := range strings.FieldsFunc(digits, isJoin) {
+			t.groups = append(t.groups, len([]rune(g)))
+			t.digits += len([]rune(g))
+		}
+		switch {
+		case t.prefix == "" && t.sep != "":
 			continue // "-2026" is a negative number or a range
+		case t.prefix == "" && len(t.groups) > 1:
+			continue // a date, a phone, a range
+		case t.digits < 4:
+			continue
 		}
 		out = append(out, t)
 	}
@@ -39,7 +58,7 @@ func tokensOf(s string) []token {
 }
 
 // family groups tokens that are the same kind of number: with or without a
-// letter prefix, with or without a dash, of the same script.
+// letter prefix, of the same script, with the same separators.
 func (t token) family() string {
 	script := ""
 	if t.prefix != "" {
@@ -50,7 +69,7 @@ func (t token) family() string {
 			}
 		}
 	}
-	return script + "|" + t.sep
+	return script + "|" + t.sep + "|" + t.joins
 }
 
 // isYear tells a bare year from a number.
@@ -62,12 +81,13 @@ func (t token) isYear() bool {
 type numberShape struct {
 	prefixes  []string
 	sep       string
-	min, max  int
+	joins     string
+	lo, hi    []int // per digit group
 	latinOnly bool
 }
 
 func shapeOf(ts []token) numberShape {
-	s := numberShape{min: 99, latinOnly: true}
+	s := numberShape{latinOnly: true}
 	for _, t := range ts {
 		if t.prefix != "" && !slices.Contains(s.prefixes, t.prefix) {
 			s.prefixes = append(s.prefixes, t.prefix)
@@ -77,9 +97,15 @@ func shapeOf(ts []token) numberShape {
 				s.latinOnly = false
 			}
 		}
-		s.sep = t.sep
-		s.min = min(s.min, t.digits)
-		s.max = max(s.max, t.digits)
+		s.sep, s.joins = t.sep, t.joins
+		if s.lo == nil {
+			s.lo, s.hi = slices.Clone(t.groups), slices.Clone(t.groups)
+			continue
+		}
+		for i := range min(len(s.lo), len(t.groups)) {
+			s.lo[i] = min(s.lo[i], t.groups[i])
+			s.hi[i] = max(s.hi[i], t.groups[i])
+		}
 	}
 	sort.Strings(s.prefixes)
 	return s
@@ -89,31 +115,22 @@ func shapeOf(ts []token) numberShape {
 // sample is the chain's constant; several mean the prefix varies, so any
 // prefix of that length and script is allowed.
 func (s numberShape) regex() string {
-	var b strings.Builder
-	switch {
-	case len(s.prefixes) == 1:
-		b.WriteString(regexp.QuoteMeta(s.prefixes[0]))
-	case len(s.prefixes) > 1:
-		lo, hi := 99, 0
-		for _, p := range s.prefixes {
-			lo, hi = min(lo, len([]rune(p))), max(hi, len([]rune(p)))
-		}
-		class := `[A-Z]`
-		if !s.latinOnly {
-			class = `[A-ZА-ЯЁ]`
-		}
-		b.WriteString(class + repeat(lo, hi))
-	}
-	b.WriteString(regexp.QuoteMeta(s.sep))
-	b.WriteString(`\d` + repeat(s.min, s.max))
-	return b.String()
+	return s.build(0, 0)
 }
 
-// wide is the shape widened: a letter prefix of any letters of its
-// script, one letter shorter or longer, and one digit fewer or more.
+// wide is the shape widened for kinds of mail the samples lacked: a
+// letter prefix of any letters of its script, one letter shorter or
+// longer, and the last digit group one digit shorter or longer.
 func (s numberShape) wide() string {
+	return s.build(1, 1)
+}
+
+func (s numberShape) build(letterSlack, digitSlack int) string {
 	var b strings.Builder
-	if len(s.prefixes) > 0 {
+	switch {
+	case len(s.prefixes) == 1 && letterSlack == 0:
+		b.WriteString(regexp.QuoteMeta(s.prefixes[0]))
+	case len(s.prefixes) > 0:
 		lo, hi := 99, 0
 		for _, p := range s.prefixes {
 			lo, hi = min(lo, len([]rune(p))), max(hi, len([]rune(p)))
@@ -122,10 +139,19 @@ func (s numberShape) wide() string {
 		if !s.latinOnly {
 			class = `[A-ZА-ЯЁ]`
 		}
-		b.WriteString(class + repeat(max(1, lo-1), hi+1))
+		b.WriteString(class + repeat(max(1, lo-letterSlack), hi+letterSlack))
 	}
 	b.WriteString(regexp.QuoteMeta(s.sep))
-	b.WriteString(`\d` + repeat(max(4, s.min-1), s.max+1))
+	for i := range s.lo {
+		if i > 0 && i-1 < len(s.joins) {
+			b.WriteString(regexp.QuoteMeta(s.joins[i-1 : i]))
+		}
+		lo, hi := s.lo[i], s.hi[i]
+		if i == len(s.lo)-1 {
+			lo, hi = max(2, lo-digitSlack), hi+digitSlack
+		}
+		b.WriteString(`\d` + repeat(lo, hi))
+	}
 	return b.String()
 }
 
