@@ -716,7 +716,7 @@ var priorityWords = []struct {
 	re    *regexp.Regexp
 	level string
 }{
-	{regexp.MustCompile(`(?i)критич|аварийн|наивысш|блокир|highest|blocker|critical|emergency|крайне высок`), "critical"},
+	{regexp.MustCompile(`(?i)критич|авари|наивысш|блокир|highest|blocker|critical|emergency|крайне высок`), "critical"},
 	{regexp.MustCompile(`(?i)низк|планов|lowest|\blow\b|minor|planning|trivial|незначит`), "low"},
 	{regexp.MustCompile(`(?i)высок|срочн|\bhigh\b|urgent|major|важн`), "high"},
 	{regexp.MustCompile(`(?i)средн|обычн|нормальн|умерен|medium|moderate|normal|standard|стандарт`), "normal"},
@@ -816,6 +816,9 @@ func (l *learner) priority() {
 		m[v] = p
 		for _, w := range strings.FieldsFunc(v, func(r rune) bool { return !isLetter(r) }) {
 			lw := strings.ToLower(w)
+			if len([]rune(lw)) < 3 {
+				continue // "P" of "P1 Авария"
+			}
 			switch {
 			case isLatin(lw):
 				styles["en"] = true
@@ -988,7 +991,8 @@ var eventWords = []struct{ pattern, event string }{
 	{`закрыт|закрыл|выполнен|решен|решён|решил|resolved|closed|completed|done`, "closed"},
 	{`комментар|comment`, "comment"},
 	{`измен|обновл|обновил|перенес|updated|changed`, "update"},
-	{`зарегистр|создан|создал|назначен|поступил|открыт|нов(ая|ое|ый)|opened|created|registered|assigned|\bnew\b`, "new"},
+	{`зарегистр|создан|создал|назначен|поступил|открыт`, "new"},
+	{`нов(ая|ое|ый)|opened|created|registered|assigned|\bnew\b`, "new"},
 }
 
 func (l *learner) events() {

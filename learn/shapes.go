@@ -168,15 +168,25 @@ func bounded(re string) string {
 }
 
 // codePattern generalizes the client's store codes into one regular
-// expression: letters kept when every code has them, digit runs as \d{m,n},
-// separators as written. The codes of one skeleton must cover nine in ten
-// codes; "" when they do not.
+// expression: letters kept when every code has the same, else a class of
+// their script; digit runs as \d{m,n}; separators as written. The codes of
+// one skeleton must cover nine in ten codes; "" when they do not.
 func codePattern(codes []string) string {
 	type part struct {
-		lit        string // letters or separators, kept
-		digits     bool
-		lo, hi     int
-		firstASCII bool
+		kind   byte // 'd' digits, 'l' letters, 's' separator
+		lit    string
+		same   bool
+		latin  bool
+		lo, hi int
+	}
+	kindOf := func(r rune) byte {
+		switch {
+		case unicode.IsDigit(r):
+			return 'd'
+		case unicode.IsLetter(r):
+			return 'l'
+		}
+		return 's'
 	}
 	groups := map[string][][]part{}
 	for _, c := range codes {
@@ -184,19 +194,22 @@ func codePattern(codes []string) string {
 		var skel strings.Builder
 		rs := []rune(strings.TrimSpace(c))
 		for i := 0; i < len(rs); {
+			k := kindOf(rs[i])
 			j := i
-			if unicode.IsDigit(rs[i]) {
-				for j < len(rs) && unicode.IsDigit(rs[j]) {
-					j++
+			for j < len(rs) && kindOf(rs[j]) == k {
+				j++
+			}
+			p := part{kind: k, lit: string(rs[i:j]), same: true, latin: true, lo: j - i, hi: j - i}
+			for _, r := range rs[i:j] {
+				if r > unicode.MaxASCII {
+					p.latin = false
 				}
-				parts = append(parts, part{digits: true, lo: j - i, hi: j - i})
-				skel.WriteString("9")
+			}
+			parts = append(parts, p)
+			if k == 's' {
+				skel.WriteString(p.lit)
 			} else {
-				for j < len(rs) && !unicode.IsDigit(rs[j]) {
-					j++
-				}
-				parts = append(parts, part{lit: string(rs[i:j])})
-				skel.WriteString(string(rs[i:j]))
+				skel.WriteByte(k)
 			}
 			i = j
 		}
@@ -214,24 +227,28 @@ func codePattern(codes []string) string {
 	merged := slices.Clone(groups[best][0])
 	for _, parts := range groups[best][1:] {
 		for i := range merged {
-			if merged[i].digits {
-				merged[i].lo = min(merged[i].lo, parts[i].lo)
-				merged[i].hi = max(merged[i].hi, parts[i].hi)
-			}
+			merged[i].lo = min(merged[i].lo, parts[i].lo)
+			merged[i].hi = max(merged[i].hi, parts[i].hi)
+			merged[i].same = merged[i].same && merged[i].lit == parts[i].lit
+			merged[i].latin = merged[i].latin && parts[i].latin
 		}
 	}
 	var b strings.Builder
 	for _, p := range merged {
-		if p.digits {
+		switch {
+		case p.kind == 'd':
 			b.WriteString(`\d` + repeat(p.lo, p.hi))
-		} else {
+		case p.kind == 'l' && !p.same && p.latin:
+			b.WriteString(`[A-Z]` + repeat(p.lo, p.hi))
+		case p.kind == 'l' && !p.same:
+			b.WriteString(`[A-ZА-ЯЁ]` + repeat(p.lo, p.hi))
+		default:
 			b.WriteString(regexp.QuoteMeta(p.lit))
 		}
 	}
 	re := b.String()
-	c0 := []rune(codes[0])
-	last := []rune(strings.TrimSpace(codes[0]))
-	if len(c0) > 0 && isASCIIWord(c0[0]) && isASCIIWord(last[len(last)-1]) {
+	first, last := merged[0], merged[len(merged)-1]
+	if first.kind != 's' && first.latin && last.kind != 's' && last.latin {
 		re = `\b` + re + `\b`
 	}
 	return re
