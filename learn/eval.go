@@ -47,14 +47,29 @@ func (r Report) WriteText(w io.Writer, maxMisses int) {
 	}
 }
 
-// Evaluate runs msgs, in order, through set's formats as the pipeline
-// does, without a database: the format chosen by match (else free-text
-// reading), the store by the directory, and an order's later mail
-// following it by its number (a follow-up keeps the order's store and
-// category and may change its priority and due). Only the messages named
-// in score (all when nil) that have a label are scored; the others are
-// still run, so that an update finds its order.
-func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Reference, loc *time.Location, score map[string]bool) Report {
+// Reading is what a message became: the chain's format (or "" for free
+// text) and the order's fields after the message (a follow-up keeps its
+// order's store and category).
+type Reading struct {
+	Name       string
+	Format     string // the format's name, "" when none matched
+	Client     string // the client of the format that read it
+	ExternalID string
+	FollowUp   bool // the number (or a quoted one) is of an earlier message's order
+	Object     string
+	Category   string
+	Priority   string
+	Due        *time.Time
+	Event      string
+	viaRef     bool
+}
+
+// Read runs msgs, in order, through set's formats as the pipeline does,
+// without a database: the format chosen by match (else free-text reading),
+// the store by the directory, and an order's later mail following it by
+// its number (a follow-up keeps the order's store and category and may
+// change its priority and due).
+func Read(set *rules.Set, msgs []Sample, ref Reference, loc *time.Location) []Reading {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -63,12 +78,8 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 		kw = append(kw, parsers.CategoryKeywords{Code: c.Code, Keywords: c.Keywords})
 	}
 	cats, _ := parsers.CompileCategories(kw) // compiled by the loader of the reference data already
-	type order struct {
-		object, category, priority string
-		due                        *time.Time
-	}
-	orders := map[string]*order{}
-	rep := Report{Correct: map[string]int{}}
+	orders := map[string]*Reading{}
+	var out []Reading
 	for _, m := range msgs {
 		d := m.Doc
 		if d == nil {
@@ -76,20 +87,20 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 		}
 		x := parsers.ExtractContext{Categories: cats, Now: d.Date, Location: loc}
 		var f parsers.Fields
-		chosen := ""
-		for doc := d; doc != nil && chosen == ""; doc = doc.Forwarded {
+		rd := Reading{Name: m.Name}
+		for doc := d; doc != nil && rd.Format == ""; doc = doc.Forwarded {
 			env := rules.NewEnv("mail", doc, doc.Date, doc.Date)
 			if cf, _ := set.MatchFormat(env); cf != nil && cf.Format != nil {
 				f = cf.Format.Extract(doc, x)
-				chosen = cf.Client
+				rd.Format, rd.Client = cf.Name, cf.Client
 			}
 		}
-		if chosen == "" {
+		if rd.Format == "" {
 			f = parsers.ExtractFreeText(d, x)
 		}
 		client := f.Client
 		if client == "" {
-			client = chosen
+			client = rd.Client
 		}
 		if client == "" {
 			if c := ref.Directory.ClientByEmail(d.From.Email); c != nil {
@@ -97,24 +108,24 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 			}
 		}
 		// A letter that quotes a known order's number follows it up.
-		viaRef := false
 		if f.ExternalID == "" {
 			for _, r := range f.Refs {
 				if orders[client+"\x00"+r] != nil {
-					f.ExternalID, viaRef = r, true
+					f.ExternalID, rd.viaRef = r, true
 					break
 				}
 			}
 		}
-		var got order
+		rd.ExternalID, rd.Event = f.ExternalID, f.Event
 		key := client + "\x00" + f.ExternalID
 		if o := orders[key]; f.ExternalID != "" && o != nil {
-			got = *o
+			rd.FollowUp = true
+			rd.Object, rd.Category, rd.Priority, rd.Due = o.Object, o.Category, o.Priority, o.Due
 			if f.Priority != "" {
-				got.priority = f.Priority
+				rd.Priority = f.Priority
 			}
 			if f.Due != nil {
-				got.due = f.Due
+				rd.Due = f.Due
 			}
 		} else {
 			codes := f.Codes
@@ -124,16 +135,28 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 			mo := ref.Directory.MatchObject(routing.Hints{Client: client, Codes: codes, SenderEmail: d.From.Email,
 				Phones: f.Phones, Address: f.Address, Text: d.Subject + "\n" + d.NewText, Signature: d.Signature, ObjectName: f.ObjectName})
 			if mo.Object != nil {
-				got.object = mo.Object.Code
+				rd.Object = mo.Object.Code
 			}
-			got.category, got.priority, got.due = f.Category, f.Priority, f.Due
+			rd.Category, rd.Priority, rd.Due = f.Category, f.Priority, f.Due
 		}
 		if f.ExternalID != "" {
-			o := got
+			o := rd
 			orders[key] = &o
 		}
-		lb, ok := labels[m.Name]
-		if !ok || score != nil && !score[m.Name] {
+		out = append(out, rd)
+	}
+	return out
+}
+
+// Evaluate reads msgs as Read does and scores the readings against the
+// labels. Only the messages named in score (all when nil) that have a
+// label are scored; the others are still read, so that an update finds
+// its order.
+func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Reference, loc *time.Location, score map[string]bool) Report {
+	rep := Report{Correct: map[string]int{}}
+	for _, rd := range Read(set, msgs, ref, loc) {
+		lb, ok := labels[rd.Name]
+		if !ok || score != nil && !score[rd.Name] {
 			continue
 		}
 		rep.Labelled++
@@ -142,27 +165,27 @@ func Evaluate(set *rules.Set, msgs []Sample, labels map[string]Label, ref Refere
 				rep.Correct[field]++
 				return
 			}
-			rep.Misses = append(rep.Misses, fmt.Sprintf("%s %s: got %q, want %q", m.Name, field, have, want))
+			rep.Misses = append(rep.Misses, fmt.Sprintf("%s %s: got %q, want %q", rd.Name, field, have, want))
 		}
 		wantFormat := ""
-		if lb.ExternalID != "" && !viaRef {
+		if lb.ExternalID != "" && !rd.viaRef {
 			wantFormat = ref.Client.Code
 		}
 		haveFormat := ""
-		if chosen == ref.Client.Code {
-			haveFormat = chosen
+		if rd.Client == ref.Client.Code {
+			haveFormat = rd.Client
 		}
 		check("format", haveFormat, wantFormat)
-		check("external_id", f.ExternalID, lb.ExternalID)
-		check("object", got.object, lb.Object)
-		check("category", got.category, lb.Category)
-		check("priority", got.priority, lb.Priority)
+		check("external_id", rd.ExternalID, lb.ExternalID)
+		check("object", rd.Object, lb.Object)
+		check("category", rd.Category, lb.Category)
+		check("priority", rd.Priority, lb.Priority)
 		haveDue := ""
-		if got.due != nil {
-			haveDue = got.due.Format(time.RFC3339)
-		}
-		if want, err := time.Parse(time.RFC3339, lb.Due); err == nil && got.due != nil && want.Equal(*got.due) {
-			haveDue = lb.Due
+		if rd.Due != nil {
+			haveDue = rd.Due.Format(time.RFC3339)
+			if want, err := time.Parse(time.RFC3339, lb.Due); err == nil && want.Equal(*rd.Due) {
+				haveDue = lb.Due
+			}
 		}
 		check("due", haveDue, lb.Due)
 	}
