@@ -1145,7 +1145,7 @@ func (l *learner) match(numberRe string) {
 	// Forwards by store staff: the chain's marker line and the number.
 	if marker := l.markerLine(); marker != "" && numberRe != "" {
 		cond += "\n|| subject matches \"(?i)^\\\\s*(fwd?|fw|пер)\\\\s*:\" && text matches " + strconv.Quote(regexp.QuoteMeta(marker)) +
-			" && text matches " + strconv.Quote(numberRe)
+			" && text matches " + strconv.Quote(bounded(numberRe))
 		ev = append(ev, fmt.Sprintf("a forward is known by the line %q, in every sample", marker))
 	}
 	l.p.Spec.Match = cond
@@ -1182,7 +1182,7 @@ func (l *learner) markerLine() string {
 		seen := map[string]bool{}
 		for _, line := range strings.Split(d.Text, "\n") {
 			line = strings.TrimSpace(line)
-			if n := len([]rune(line)); n < 15 || n > 90 || seen[line] || strings.Contains(line, ":") || strings.Contains(line, "http") {
+			if n := len([]rune(line)); n < 15 || n > 90 || seen[line] || strings.Contains(line, "http") {
 				continue
 			}
 			if len(tokensOf(line)) > 0 || letters(line) < 10 {

@@ -324,6 +324,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/outbox/{id}/retry", s.ui(s.resendPage))
 	mux.HandleFunc("GET /ui/tickets", s.ui(s.ticketsPage))
 	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
+	s.registerLearnPages(mux)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /ui/login", s.loginForm)
