@@ -2,12 +2,12 @@ package web_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"net/http/httptest"
 	"testing"
 	"time"
 
