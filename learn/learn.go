@@ -400,11 +400,12 @@ func (l *learner) externalID() string {
 		top = nil
 	}
 	re := shape.regex()
+	boundedRe := regexp.MustCompile(bounded(re))
 	// The slot that holds the same number, if any: it is read first.
 	s, _ := l.best(func(s *slot) float64 {
 		n := 0
 		for _, v := range s.values {
-			if v != "" && regexp.MustCompile(bounded(re)).MatchString(v) {
+			if v != "" && boundedRe.MatchString(v) {
 				n++
 			}
 		}
@@ -420,7 +421,7 @@ func (l *learner) externalID() string {
 	if s != nil {
 		n := 0
 		for _, v := range s.values {
-			if regexp.MustCompile(bounded(re)).MatchString(v) {
+			if boundedRe.MatchString(v) {
 				n++
 			}
 		}
@@ -995,14 +996,23 @@ var eventWords = []struct{ pattern, event string }{
 	{`нов(ая|ое|ый)|opened|created|registered|assigned|\bnew\b`, "new"},
 }
 
+var eventRes = func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(eventWords))
+	for i, w := range eventWords {
+		out[i] = regexp.MustCompile(`(?i)` + w.pattern)
+	}
+	return out
+}()
+
 func (l *learner) events() {
 	count := func(src func(d *parsers.Document) string) (int, map[string]int) {
 		n := 0
 		by := map[string]int{}
 		for _, d := range l.docs {
 			hit := false
-			for _, w := range eventWords {
-				if regexp.MustCompile(`(?i)` + w.pattern).MatchString(src(d)) {
+			text := src(d)
+			for i, w := range eventWords {
+				if eventRes[i].MatchString(text) {
 					by[w.event]++
 					hit = true
 					break

@@ -28,7 +28,7 @@ type northwind struct {
 
 var msk = time.FixedZone("MSK", 3*3600)
 
-func newNorthwind(t *testing.T) northwind {
+func newNorthwind(t testing.TB) northwind {
 	t.Helper()
 	streets := []string{"Тверская", "Ленина", "Мира", "Садовая", "Гагарина", "Пушкина", "Советская", "Лесная"}
 	cities := []string{"Москва", "Казань", "Самара", "Пермь", "Омск"}
@@ -245,4 +245,25 @@ func TestLearnWithLabels(t *testing.T) {
 	for _, f := range []string{"external_id", "object", "priority", "due"} {
 		assert.Equal(t, 1.0, rep.Accuracy(f), "field %s: %v", f, rep.Misses)
 	}
+}
+
+// Evaluate tells a worse format from a good one: without the priority
+// and the number's extractors, those fields are missed.
+func TestEvaluateSeesWhatAFormatMisses(t *testing.T) {
+	nw := newNorthwind(t)
+	samples, labels := nw.corpus(t, 16)
+	p, err := learn.Propose(samples[:5], nw.ref, learn.Options{})
+	require.NoError(t, err)
+	delete(p.Spec.Fields, "priority")
+	p.Spec.Fields["external_id"] = p.Spec.Fields["external_id"][:0:0]
+	p.Spec.Fields["external_id"] = append(p.Spec.Fields["external_id"], parsers.ExtractorSpec{Labels: []string{"Nothing here"}})
+	y, err := p.YAML()
+	require.NoError(t, err)
+	set, err := rules.Load([]rules.File{{Name: "nw.yaml", Data: y}})
+	require.NoError(t, err)
+	rep := learn.Evaluate(set, samples, labels, nw.ref, msk, nil)
+	assert.Equal(t, 16, rep.Labelled)
+	assert.Zero(t, rep.Accuracy("priority"))
+	assert.Zero(t, rep.Accuracy("external_id"))
+	assert.NotEmpty(t, rep.Misses)
 }

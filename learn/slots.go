@@ -59,6 +59,9 @@ func (s *slot) describe() string {
 	return fmt.Sprintf("%s %s", s.where, s.label)
 }
 
+// maxSlots bounds the places looked at: a notification has a few dozen.
+const maxSlots = 400
+
 // labelLine is "Label: value" and "Label ......: value" in the text.
 var labelLine = regexp.MustCompile(`^[ \t]*([\p{L}][\p{L}\p{N} ./()\-]{0,58}?)[ \t.…]*:[ \t]*(\S.*)?$`)
 
@@ -69,7 +72,7 @@ func findSlots(docs []*parsers.Document) ([]*slot, error) {
 	seen := map[key]*slot{}
 	var slots []*slot
 	add := func(k key, spec parsers.ExtractorSpec, where string) {
-		if _, ok := seen[k]; ok {
+		if _, ok := seen[k]; ok || len(slots) >= maxSlots {
 			return
 		}
 		s := &slot{spec: spec, label: k.label, where: where, order: len(slots)}
