@@ -41,7 +41,7 @@ func TestCodePattern(t *testing.T) {
 
 func TestNumberShapes(t *testing.T) {
 	cases := []struct {
-		subjects  []string
+		subjects   []string
 		want, wide string
 	}{
 		{[]string{"Рабочий заказ WO0000000948256 назначен", "Рабочий заказ WO0000000948283 изменён"}, `WO\d{13}`, `[A-Z]{1,3}\d{12,14}`},
