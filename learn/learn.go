@@ -1044,8 +1044,8 @@ func (l *learner) events() {
 	}
 	var parts []string
 	for _, w := range eventWords {
-		if by[w.event] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", w.event, by[w.event]))
+		if p := fmt.Sprintf("%s %d", w.event, by[w.event]); by[w.event] > 0 && !slices.Contains(parts, p) {
+			parts = append(parts, p)
 		}
 	}
 	where := map[string]string{"subject": "subject", "new_text": "first lines of the new text"}[in]
