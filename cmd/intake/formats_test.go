@@ -11,6 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/replay"
+	"github.com/intakehq/intake/store/pgtest"
+	"github.com/intakehq/intake/testdata/newchain"
 )
 
 // The worked example of docs/formats.md, «Зелёный Твист» (ZT), learned
@@ -76,5 +80,35 @@ func TestFormatsLearnBadInput(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 		})
+	}
+}
+
+// TestOnboardNewChainByLearning onboards ZT as TestOnboardNewChainWithYAMLAlone
+// does, but the format is learned from five of its mails, with the
+// reference data read from the database: eval through the real pipeline
+// then finds every field of every message right.
+func TestOnboardNewChainByLearning(t *testing.T) {
+	url := pgtest.URL(t)
+	demoRef, _ := writeDemo(t)
+	ztRef, mailDir := writeNewChain(t)
+	importAll(t, url, demoRef, ztRef)
+	learned := filepath.Join(t.TempDir(), "10-zt.yaml")
+	args := []string{"formats", "learn", "--client", "ZT", "--name", "zt-helpdeskpro", "--out", learned}
+	for _, n := range []string{"0001.eml", "0002.eml", "0003.eml", "0004.eml", "0005.eml"} {
+		args = append(args, filepath.Join(mailDir, n))
+	}
+	out, errOut, err := runCLI(t, url, args...)
+	require.NoError(t, err, errOut)
+	assert.Contains(t, out, "written from 5 samples")
+	y, err := os.ReadFile(learned)
+	require.NoError(t, err)
+	ruleDir := writeRuleDir(t, map[string][]byte{"10-zt.yaml": y})
+
+	out, _, err = runCLI(t, url, "eval", "--rules", ruleDir, "--labels", filepath.Join(mailDir, "labels.jsonl"), "--min", "1", mailDir)
+	require.NoError(t, err, "%s\n%s", out, y)
+	n := strconv.Itoa(len(newchain.Mail()))
+	acc := fieldAccuracy(out)
+	for _, field := range replay.EvalFields {
+		assert.Equal(t, n+"/"+n, acc[field], "field %s\n%s", field, out)
 	}
 }
