@@ -831,6 +831,19 @@ func (l *learner) priority() {
 		}
 	}
 	added := 0
+	// Bare numerals ("2", "P2"): the other levels by the same numbering.
+	for v := range m {
+		if m2 := regexp.MustCompile(`^\s*([PpРр]?)[1-5]\s*$`).FindStringSubmatch(v); m2 != nil {
+			for i, lvl := range []string{"critical", "high", "normal", "low"} {
+				k := m2[1] + strconv.Itoa(i+1)
+				if !NormalizeKnown(m, k) {
+					m[k] = lvl
+					added++
+				}
+			}
+			break
+		}
+	}
 	for st := range styles {
 		for _, w := range priorityVocabulary[st] {
 			if NormalizeKnown(m, w[0]) {

@@ -267,3 +267,19 @@ func TestEvaluateSeesWhatAFormatMisses(t *testing.T) {
 	assert.Zero(t, rep.Accuracy("external_id"))
 	assert.NotEmpty(t, rep.Misses)
 }
+
+// A chain that writes its priority as a bare numeral gets the other
+// numerals too.
+func TestLearnNumeralPriorities(t *testing.T) {
+	nw := newNorthwind(t)
+	samples, _ := nw.corpus(t, 5)
+	for i, s := range samples {
+		raw := strings.NewReplacer("P1 - Critical", "1", "P2 - High", "2", "P3 - Medium", "3", "P4 - Low", "4").Replace(s.Doc.Text)
+		samples[i].Doc.Text = raw
+	}
+	p, err := learn.Propose(samples, nw.ref, learn.Options{})
+	require.NoError(t, err)
+	for k, want := range map[string]string{"1": "critical", "2": "high", "3": "normal", "4": "low"} {
+		assert.Equal(t, want, parsers.NormalizePriority(k, p.Spec.Priorities), k)
+	}
+}
