@@ -930,16 +930,25 @@ func (l *learner) due() {
 		}
 		return r
 	}
-	var bestRead read
-	s, _ := l.best(func(s *slot) float64 {
+	// bestLayout reads a slot with Intake's date reading, unless a layout
+	// reads more as labelled, or more as deadlines (after the mail):
+	// "11/05/2026" is 5 November to a chain that writes the month first.
+	bestLayout := func(s *slot) read {
 		r := readSlot(s, "")
-		if !l.enough(r.n, s.present()) {
-			for _, lay := range dateLayouts {
-				if rr := readSlot(s, lay); rr.n > r.n {
-					r = rr
-				}
+		if l.enough(r.future, s.present()) && r.labelled == r.n {
+			return r
+		}
+		for _, lay := range dateLayouts {
+			rr := readSlot(s, lay)
+			if rr.labelled > r.labelled || rr.labelled == r.labelled && rr.future > r.future {
+				r = rr
 			}
 		}
+		return r
+	}
+	var bestRead read
+	s, _ := l.best(func(s *slot) float64 {
+		r := bestLayout(s)
 		if !l.enough(r.future, s.present()) {
 			return 0
 		}
@@ -957,14 +966,7 @@ func (l *learner) due() {
 		l.usualOnly("due")
 		return
 	}
-	bestRead = readSlot(s, "")
-	if !l.enough(bestRead.n, s.present()) {
-		for _, lay := range dateLayouts {
-			if rr := readSlot(s, lay); rr.n > bestRead.n {
-				bestRead = rr
-			}
-		}
-	}
+	bestRead = bestLayout(s)
 	l.used[s] = "due"
 	l.p.Spec.Fields["due"] = parsers.Extractors{withUsual(s.spec, "due")}
 	how := "Intake's date reading"

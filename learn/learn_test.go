@@ -283,3 +283,28 @@ func TestLearnNumeralPriorities(t *testing.T) {
 		assert.Equal(t, want, parsers.NormalizePriority(k, p.Spec.Priorities), k)
 	}
 }
+
+// With labels, a date form Intake reads otherwise than the chain means
+// (month first) is learned as a layout.
+func TestLearnDateLayoutFromLabels(t *testing.T) {
+	nw := newNorthwind(t)
+	samples, labels := nw.corpus(t, 8)
+	for i, s := range samples {
+		lb := labels[s.Name]
+		due, err := time.Parse(time.RFC3339, lb.Due)
+		require.NoError(t, err)
+		// The JSON's ISO date becomes "01/02/2006 15:04" with the month first.
+		for j, a := range s.Doc.Attachments {
+			samples[i].Doc.Attachments[j].Text = strings.Replace(a.Text, due.Format(time.RFC3339), due.Format("01/02/2006 15:04"), 1)
+		}
+	}
+	p, err := learn.Propose(samples[:5], nw.ref, learn.Options{Labels: labels})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"01/02/2006 15:04"}, p.Spec.DateFormats)
+	y, err := p.YAML()
+	require.NoError(t, err)
+	set, err := rules.Load([]rules.File{{Name: "nw.yaml", Data: y}})
+	require.NoError(t, err)
+	rep := learn.Evaluate(set, samples, labels, nw.ref, msk, nil)
+	assert.Equal(t, 1.0, rep.Accuracy("due"), "%v", rep.Misses)
+}
