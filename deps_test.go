@@ -48,7 +48,7 @@ func goList(t *testing.T) map[string][]string {
 //   - no production code imports a testdata folder.
 func TestDependencyDirection(t *testing.T) {
 	pkgs := goList(t)
-	pure := []string{"parsers", "rules", "routing", "reference", "lifecycle", "flow", "fault", "redact", "auth", "linediff", "drift"}
+	pure := []string{"parsers", "rules", "routing", "reference", "lifecycle", "flow", "fault", "redact", "auth", "linediff", "drift", "learn"}
 	forbiddenDeps := []string{"github.com/jackc/pgx", "github.com/ThreeDotsLabs/watermill", "database/sql"}
 	forbiddenImports := []string{"os", "os/exec", "io/fs", "net", "net/http"}
 	layers := []string{"store", "pipeline", "web", "ingest", "connectors", "cmd"}

@@ -335,6 +335,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/tickets/{id}", s.ui(s.ticketPage))
 	s.registerRulePages(mux)
 	s.ticketActionRoutes(mux)
+	s.registerLearnPages(mux)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /ui/login", s.loginForm)

@@ -37,6 +37,8 @@ Usage:
   intake act     [--config F] [--out act.html] TICKET-ID
                                               completion act of a ticket (printable HTML)
   intake rules   check PATH... | apply [--comment TEXT] PATH... | backtest [--since 7d] PATH...
+  intake formats learn --client CODE [--out FILE] SAMPLE.eml...
+                                              propose a chain's format from a few of its mails
   intake users   add NAME --role R | list | disable NAME | passwd NAME
                                               people who sign in: dispatcher, operations, admin; client (a client system: submits requests only)
   intake tokens  create --user U | revoke --user U [--token ID] | list
@@ -111,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAct(ctx, rest, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, rest, stdout, stderr)
+	case "formats":
+		return cmdFormats(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "users":
