@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -35,6 +36,7 @@ func (s *Server) registerLearnPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/rules/learn", s.ui(s.learnPage))
 	mux.HandleFunc("POST /ui/rules/learn", s.learnForm(s.learnPropose))
 	mux.HandleFunc("POST /ui/rules/learn/try", s.learnForm(s.learnTry))
+	mux.HandleFunc("POST /ui/rules/learn/backtest", s.learnForm(s.learnBacktest))
 	mux.HandleFunc("POST /ui/rules/learn/apply", s.learnForm(s.learnApply))
 }
 
@@ -49,6 +51,10 @@ type learnView struct {
 	Readings []learnReading
 	Problems []string
 	Applied  int64
+	// The backtest step: the set in force with the proposal in front of
+	// it, against the set in force, over the last week's stored mail.
+	backtestView
+	Lab bool // a backtest can run here
 }
 
 // learnSample travels in the form between steps, base64 in a hidden field.
@@ -64,7 +70,7 @@ type learnReading struct {
 }
 
 var (
-	learnPriorities = map[string]string{"critical": "аварийный", "high": "высокий", "normal": "обычный", "low": "низкий"}
+	learnPriorities = catalogueLabels[LabelPriority]
 	learnEvents     = map[string]string{"new": "новая заявка", "update": "изменение", "closed": "закрыта", "cancelled": "отменена", "comment": "комментарий"}
 )
 
@@ -111,7 +117,8 @@ func (s *Server) learnPage(w http.ResponseWriter, r *http.Request, p page) {
 // directory the learning draws on.
 func (s *Server) learnBase(r *http.Request, p page) (learnView, learn.Reference, error) {
 	p.Title, p.Nav = "Формат по образцам", "rules"
-	v := learnView{page: p, Client: r.FormValue("client"), Format: strings.TrimSpace(r.FormValue("name"))}
+	v := learnView{page: p, Client: r.FormValue("client"), Format: strings.TrimSpace(r.FormValue("name")),
+		backtestView: backtestView{Days: 7, Limit: pageBacktestLimit, loc: p.loc}, Lab: s.RuleLab != nil}
 	dd, err := s.Store.LoadDirectory(r.Context())
 	if err != nil {
 		return v, learn.Reference{}, err
@@ -200,20 +207,12 @@ func (s *Server) learnTry(w http.ResponseWriter, r *http.Request, p page) {
 	s.render(w, r, status, "learn", v)
 }
 
-// learnApply stores the rule set in force with the proposal in front of
-// it as a new version.
-func (s *Server) learnApply(w http.ResponseWriter, r *http.Request, p page) {
-	v, ref, samples, ok := s.learnEdited(w, r, p)
-	if !ok {
-		return
-	}
-	if s.Rules == nil {
-		s.pageError(w, r, p, unprocessable{errString("правила на этом сервере не настраиваются")})
-		return
-	}
+// learnedSet is the rule set in force with the proposal in front of it,
+// and the proposal's file name.
+func (s *Server) learnedSet(ctx context.Context, v learnView) (map[string][]byte, string) {
 	name := "00-learned/" + fileName(v.Format) + ".yaml" // sorts before the other files: tried first
 	files := map[string][]byte{name: []byte(v.YAML)}
-	rs, err := s.Store.LatestRuleSet(r.Context())
+	rs, err := s.Store.LatestRuleSet(ctx)
 	switch {
 	case err == nil && rs != nil:
 		for _, src := range rs.Sources {
@@ -227,6 +226,47 @@ func (s *Server) learnApply(w http.ResponseWriter, r *http.Request, p page) {
 			files[f.Name] = f.Data
 		}
 	}
+	return files, name
+}
+
+// learnBacktest runs the last week's stored mail through the set in force
+// with the proposal in front of it and shows what would change, field by
+// field, as the rule editor does.
+func (s *Server) learnBacktest(w http.ResponseWriter, r *http.Request, p page) {
+	v, ref, samples, ok := s.learnEdited(w, r, p)
+	if !ok {
+		return
+	}
+	v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+	if s.RuleLab == nil {
+		v.BacktestErr = "Сравнение на прошлой почте на этом сервере не настроено."
+		s.render(w, r, http.StatusUnprocessableEntity, "learn", v)
+		return
+	}
+	files, _ := s.learnedSet(r.Context(), v)
+	rep, err := s.RuleLab.Backtest(r.Context(), pipelineFiles(files), s.RuleLab.Since(time.Duration(v.Days)*24*time.Hour), pageBacktestLimit)
+	if err != nil {
+		s.Log.Error("backtest", "error", err)
+		v.BacktestErr = "Не удалось проверить на прошлой почте: " + err.Error()
+		s.render(w, r, http.StatusUnprocessableEntity, "learn", v)
+		return
+	}
+	v.Backtest = &rep
+	s.render(w, r, http.StatusOK, "learn", v)
+}
+
+// learnApply stores the rule set in force with the proposal in front of
+// it as a new version.
+func (s *Server) learnApply(w http.ResponseWriter, r *http.Request, p page) {
+	v, ref, samples, ok := s.learnEdited(w, r, p)
+	if !ok {
+		return
+	}
+	if s.Rules == nil {
+		s.pageError(w, r, p, unprocessable{errString("правила на этом сервере не настраиваются")})
+		return
+	}
+	files, name := s.learnedSet(r.Context(), v)
 	ver, err := s.Rules.Apply(r.Context(), files, p.by(), "формат "+name+", выучен по образцам")
 	if err != nil {
 		v.Readings, v.Problems = readLearned(v.YAML, samples, ref)

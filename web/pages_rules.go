@@ -243,14 +243,21 @@ type ruleEditView struct {
 	Changes  []fileDiff // the file against the base version
 
 	Item    string
-	Days    int
 	Comment string
 
-	Tried       []triedView
+	Tried []triedView
+	backtestView
+	Lab bool
+}
+
+// backtestView is a backtest as the pages show it (the "backtest"
+// partial): the rule editor's and the learn page's.
+type backtestView struct {
+	Days        int
 	Limit       int // pageBacktestLimit
 	Backtest    *replay.BacktestReport
 	BacktestErr string
-	Lab         bool
+	loc         *time.Location
 }
 
 // LineNumbers are 1..n for the gutter beside the text.
@@ -264,7 +271,7 @@ func (v ruleEditView) LineNumbers() []int {
 }
 
 // BacktestFields are the fields of a backtest, with their Russian names.
-func (v ruleEditView) BacktestFields() []backtestField {
+func (v backtestView) BacktestFields() []backtestField {
 	out := make([]backtestField, len(replay.BacktestFields))
 	for i, f := range replay.BacktestFields {
 		out[i] = backtestField{Key: f, Name: backtestFieldNames[f]}
@@ -281,7 +288,7 @@ var backtestFieldNames = map[string]string{
 
 // Cell is field of a backtest row as shown: before → after when it
 // changed.
-func (v ruleEditView) Cell(row replay.BacktestRow, field string) backtestCell {
+func (v backtestView) Cell(row replay.BacktestRow, field string) backtestCell {
 	show := func(r replay.Result) string {
 		s := replay.Value(r, field)
 		switch {
@@ -289,9 +296,13 @@ func (v ruleEditView) Cell(row replay.BacktestRow, field string) backtestCell {
 			return "—"
 		case field == "kind":
 			return kindRU(s)
+		case field == "category":
+			return Label(LabelCategory, s)
+		case field == "priority":
+			return Label(LabelPriority, s)
 		case field == "due":
 			if t, err := time.Parse(time.RFC3339, s); err == nil {
-				return v.Time(t)
+				return page{loc: v.loc}.Time(t)
 			}
 		}
 		return s
@@ -371,7 +382,7 @@ func (s *Server) ruleEditForm(w http.ResponseWriter, r *http.Request, p page) {
 // srcs are its files. base is the version the form was opened at, "" when
 // it is opened now.
 func (s *Server) newRuleEdit(ctx context.Context, p page, file, base string) (ruleEditView, []store.RuleSource, error) {
-	v := ruleEditView{page: p, File: file, Days: 7, Lab: s.RuleLab != nil, Limit: pageBacktestLimit}
+	v := ruleEditView{page: p, File: file, Lab: s.RuleLab != nil, backtestView: backtestView{Days: 7, Limit: pageBacktestLimit, loc: p.loc}}
 	v.Title, v.Nav = "Правка правил: "+file, "rules"
 	if !ruleFileName.MatchString(file) {
 		return v, nil, badRequest{fmt.Errorf("имя файла %q не подходит: латинские буквы, цифры, точки, дефисы и /, в конце .yaml", file)}

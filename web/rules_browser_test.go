@@ -220,7 +220,7 @@ func TestChromeRuleEditor(t *testing.T) {
 		WHERE i.client = 'PU' AND i.outcome = 'ticket' AND t.priority <> 'critical'`).Scan(&pu))
 	require.Positive(t, pu)
 	assert.GreaterOrEqual(t, c.Count("table.backtest tbody tr"), pu, "every PU order that was not critical changes")
-	assert.Contains(t, c.Text("table.backtest"), "→ critical")
+	assert.Contains(t, c.Text("table.backtest"), "→ критический")
 	c.Screenshot("rules-5-backtest.png")
 
 	// Applied with a comment, by the signed-in user.
