@@ -42,3 +42,18 @@ func TestStaticScript(t *testing.T) {
 	assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "script-src 'self'")
 	assert.NotContains(t, rec.Header().Get("Content-Security-Policy"), "unsafe-inline'; script")
 }
+
+// On a phone the dispatcher's pages are no wider than the screen: the
+// header wraps and its menu scrolls sideways.
+func TestDispatcherPagesFitAPhone(t *testing.T) {
+	f := newRulesFixture(t)
+	c := webtest.NewChrome(t, 390, 844)
+	c.SignIn(f.url, "anna", "correct horse battery")
+	for _, path := range []string{"/ui/home", "/ui/", "/ui/tickets", "/ui/failed"} {
+		c.Open(f.url + path)
+		width := c.Eval(`document.documentElement.scrollWidth`)
+		assert.Equal(t, "390", width, "%s is wider than the phone", path)
+	}
+	c.Open(f.url + "/ui/home")
+	c.Screenshot("phone-home.png")
+}
