@@ -525,7 +525,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		if !created {
 			// The same order by another route (a forward, a second desk):
 			// one ticket, this is a follow-up on it.
-			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: EventFollowUp, Reason: ReasonSameOrder, ItemID: &itemID}); err != nil {
+			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, At: p.now(), Actor: "intake", Kind: EventFollowUp, Reason: ReasonSameOrder, ItemID: &itemID}); err != nil {
 				return err
 			}
 			if err := p.runHooks(ctx, tx, tid, id, dec, false); err != nil {
@@ -541,7 +541,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			return err
 		}
 		data := mustJSON(map[string]any{"engineer": dec.Engineer, "category": dec.Category, "priority": dec.Priority})
-		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, Actor: "intake", Kind: EventCreated, ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
+		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, At: p.now(), Actor: "intake", Kind: EventCreated, ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
 			return err
 		}
 		if err := p.runHooks(ctx, tx, tid, id, dec, true); err != nil {
@@ -591,7 +591,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			return err
 		}
 		data := mustJSON(map[string]any{"event": dec.Event, "status": dec.Status, "via": dec.Via, "priority": dec.Priority, "due": dec.Due})
-		ev := store.TicketEvent{TicketID: t.ID, Actor: "intake", Kind: EventFollowUp, ItemID: &itemID, Data: data, Reason: store.SafeText(dec.Status)}
+		ev := store.TicketEvent{TicketID: t.ID, At: p.now(), Actor: "intake", Kind: EventFollowUp, ItemID: &itemID, Data: data, Reason: store.SafeText(dec.Status)}
 		if state != "" && state != t.State {
 			ev.FromState, ev.ToState = t.State, state
 		}
@@ -745,7 +745,7 @@ func (p *Processor) Resolve(ctx context.Context, tx pgx.Tx, id int64, client, ob
 	}
 	data := mustJSON(map[string]string{"client": obj.Client, "object": obj.Code})
 	itemID := id
-	return *tid, store.AddEvent(ctx, tx, store.TicketEvent{TicketID: *tid, Actor: by, Kind: EventResolved, Reason: ReasonResolved, ItemID: &itemID, Data: data})
+	return *tid, store.AddEvent(ctx, tx, store.TicketEvent{TicketID: *tid, At: p.now(), Actor: by, Kind: EventResolved, Reason: ReasonResolved, ItemID: &itemID, Data: data})
 }
 
 func clip(s string, n int) string {

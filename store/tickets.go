@@ -191,16 +191,21 @@ type TicketEvent struct {
 	Data      json.RawMessage `db:"data" json:"data"`
 }
 
-// AddEvent appends to a ticket's history. An item is applied to a ticket once
-// per kind (unique key), so a redelivered stage event changes nothing.
+// AddEvent appends to a ticket's history, at e.At (now when zero). An item
+// is applied to a ticket once per kind (unique key), so a redelivered stage
+// event changes nothing.
 func AddEvent(ctx context.Context, tx pgx.Tx, e TicketEvent) error {
 	if e.Data == nil {
 		e.Data = []byte("{}")
 	}
+	var at *time.Time // the database's clock, unless the caller's is given
+	if !e.At.IsZero() {
+		at = &e.At
+	}
 	return execLater(ctx, tx, nil, `
-		INSERT INTO ticket_events (ticket_id, actor, kind, from_state, to_state, reason, item_id, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		e.TicketID, e.Actor, e.Kind, e.FromState, e.ToState, e.Reason, e.ItemID, e.Data)
+		INSERT INTO ticket_events (ticket_id, actor, kind, from_state, to_state, reason, item_id, data, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now())) ON CONFLICT DO NOTHING`,
+		e.TicketID, e.Actor, e.Kind, e.FromState, e.ToState, e.Reason, e.ItemID, e.Data, at)
 }
 
 // TicketEvents lists a ticket's history.
