@@ -95,6 +95,16 @@ var grants = map[Role][]Permission{
 	Admin:      {Read, Work, Configure, Audit, Manage, Submit},
 }
 
+// RoleFor is the least role that has p (Admin when none has it).
+func RoleFor(p Permission) Role {
+	for _, r := range []Role{Client, Dispatcher, Operations, Admin} {
+		if r.Allows(p) {
+			return r
+		}
+	}
+	return Admin
+}
+
 // Allows reports whether role r has permission p. An unknown role has none.
 func (r Role) Allows(p Permission) bool {
 	for _, g := range grants[r] {

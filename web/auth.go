@@ -71,6 +71,8 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 		if !p.Role.Allows(need) {
 			err := forbidden{fmt.Errorf("%s (%s) may not %s %s: it needs the %s permission", p.Name, p.Role, r.Method, r.URL.Path, need)}
 			if strings.HasPrefix(r.URL.Path, "/ui/") {
+				err = forbidden{fmt.Errorf("%s (%s): %s — для этого нужна роль %s.", p.Name, Label(LabelRole, string(p.Role)),
+					Label(LabelPermission, need.String()), Label(LabelRole, string(auth.RoleFor(need))))}
 				setPageHeaders(w)
 				s.pageError(w, r, s.newPage(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p))), err)
 				return

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/intakehq/intake/auth"
 	"github.com/intakehq/intake/ingest/webhook"
 	"github.com/intakehq/intake/lifecycle"
 	"github.com/intakehq/intake/pipeline"
@@ -32,13 +33,17 @@ const (
 	LabelAction   = "action"
 	LabelReject   = "reject"
 	LabelMethod   = "method"
-	LabelOffer    = "offer"
-	LabelApproval = "approval"
-	LabelSLA      = "sla"
-	LabelMode     = "mode"
-	LabelPart     = "part"
-	LabelDataKey  = "data"
-	LabelValue    = "value"
+	// LabelRole and LabelPermission name users' roles and what they allow
+	// (the "access denied" page).
+	LabelRole       = "role"
+	LabelPermission = "permission"
+	LabelOffer      = "offer"
+	LabelApproval   = "approval"
+	LabelSLA        = "sla"
+	LabelMode       = "mode"
+	LabelPart       = "part"
+	LabelDataKey    = "data"
+	LabelValue      = "value"
 )
 
 var actionNames = map[string]string{
@@ -77,6 +82,15 @@ var eventNames = func() map[string]string {
 }()
 
 var catalogueLabels = map[string]map[string]string{
+	LabelRole: {
+		string(auth.Client): "клиент (система заказчика)", string(auth.Dispatcher): "диспетчер",
+		string(auth.Operations): "операции", string(auth.Admin): "администратор",
+	},
+	LabelPermission: {
+		auth.Read.String(): "просмотр", auth.Work.String(): "работа с заявками и очередями",
+		auth.Configure.String(): "настройка правил, форматов и справочников", auth.Audit.String(): "журнал действий",
+		auth.Manage.String(): "пользователи и токены", auth.Submit.String(): "подача заявок",
+	},
 	LabelState: stateNames,
 	LabelPriority: {
 		"critical": "критический", "high": "высокий", "normal": "обычный", "low": "низкий",

@@ -273,6 +273,7 @@ func TestChromeRuleEditorForbidden(t *testing.T) {
 	for _, path := range []string{"/ui/rules", "/ui/rules/edit?file=" + rulesFile, "/ui/rules/diff?a=1&b=1"} {
 		anna.Open(f.url + path)
 		assert.Contains(t, anna.Text("h1"), "Доступ запрещён", path)
+		assert.Contains(t, anna.Text("body"), "anna (диспетчер): настройка правил, форматов и справочников — для этого нужна роль операции.", path)
 		assert.False(t, anna.Has("#rule-text"), path)
 	}
 	anna.Screenshot("rules-forbidden-dispatcher.png")
