@@ -366,3 +366,11 @@ func TestQuotedSenderText(t *testing.T) {
 	}
 	assert.Equal(t, "> a\n> \n> b", lifecycle.Quote("a\n\nb\n"))
 }
+
+func TestChainEnds(t *testing.T) {
+	assert.Equal(t, "cancelled", lifecycle.ChainEnds("assigned", "cancelled"))
+	assert.Equal(t, "closed", lifecycle.ChainEnds("new", "closed"))
+	assert.Equal(t, "", lifecycle.ChainEnds("in_progress", "comment"))
+	assert.Equal(t, "", lifecycle.ChainEnds("done", "closed"), "a ticket done keeps its state")
+	assert.Equal(t, "", lifecycle.ChainEnds("cancelled", "closed"))
+}

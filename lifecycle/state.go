@@ -232,3 +232,20 @@ var ErrAttachmentLimit = errors.New("attachment limit reached")
 
 // ErrApprovalClosed: the approval was decided already or is not asked yet.
 var ErrApprovalClosed = errors.New("approval is not waiting for this decision")
+
+// ChainEnds is the state a ticket in state moves to when its chain reports
+// event on the order: "cancelled" or "closed" end an open ticket; any other
+// event, or a ticket already done or ended, changes nothing (""). The
+// lifecycle's hook sees the event and settles the tasks.
+func ChainEnds(state, event string) string {
+	if !State(state).Open() {
+		return ""
+	}
+	switch event {
+	case "cancelled":
+		return string(Cancelled)
+	case "closed":
+		return string(Closed)
+	}
+	return ""
+}

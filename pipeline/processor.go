@@ -575,15 +575,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		// The chain closing or cancelling its order ends an open ticket; a
 		// ticket already done or ended keeps its state (the lifecycle's
 		// hook sees the event and settles the tasks).
-		state := ""
-		if lifecycle.State(t.State).Open() {
-			switch dec.Event {
-			case "cancelled":
-				state = string(lifecycle.Cancelled)
-			case "closed":
-				state = string(lifecycle.Closed)
-			}
-		}
+		state := lifecycle.ChainEnds(t.State, dec.Event)
 		if err := store.ApplyFollowUp(ctx, tx, t.ID, strPtr(dec.Priority), dec.Due, state); err != nil {
 			return err
 		}

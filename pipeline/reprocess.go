@@ -608,15 +608,7 @@ func (p *Processor) reprocessFollowUp(ctx context.Context, tx pgx.Tx, it *store.
 	if err != nil {
 		return err
 	}
-	state := ""
-	if lifecycle.State(t.State).Open() {
-		switch dec.Event {
-		case "cancelled":
-			state = string(lifecycle.Cancelled)
-		case "closed":
-			state = string(lifecycle.Closed)
-		}
-	}
+	state := lifecycle.ChainEnds(t.State, dec.Event)
 	if err := store.ApplyFollowUp(ctx, tx, t.ID, strPtr(dec.Priority), dec.Due, state); err != nil {
 		return err
 	}

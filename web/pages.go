@@ -386,17 +386,23 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request) page {
 	return p
 }
 
-// csrfToken returns the request's CSRF cookie value, setting a new one when
-// there is none.
+// csrfToken returns the request's CSRF cookie value for the pages, setting
+// a new one when there is none.
 func csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 22 {
+	return csrfCookieValue(w, r, csrfCookie, "/ui/")
+}
+
+// csrfCookieValue returns the value of the CSRF cookie name (scoped to
+// path), setting a new random one when the request has none.
+func csrfCookieValue(w http.ResponseWriter, r *http.Request, name, path string) string {
+	if c, err := r.Cookie(name); err == nil && len(c.Value) >= 22 {
 		return c.Value
 	}
 	b := make([]byte, 24)
 	rand.Read(b) //nolint:errcheck // never fails
 	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: v, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	r.AddCookie(&http.Cookie{Name: name, Value: v})
 	return v
 }
 

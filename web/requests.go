@@ -3,11 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,14 +99,7 @@ func (q *Requests) newForm(w http.ResponseWriter, r *http.Request) formView {
 }
 
 func formToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(formCSRF); err == nil && len(c.Value) >= 22 {
-		return c.Value
-	}
-	b := make([]byte, 24)
-	rand.Read(b) //nolint:errcheck // never fails
-	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: formCSRF, Value: v, Path: "/form/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	return v
+	return csrfCookieValue(w, r, formCSRF, "/form/")
 }
 
 func (q *Requests) render(w http.ResponseWriter, r *http.Request, status int, v formView) {
