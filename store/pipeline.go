@@ -154,20 +154,26 @@ type ItemResult struct {
 	RulesVersion *int64
 }
 
-// Complete records an item's one outcome inside tx, with its parse result
-// and decision, made safe for PostgreSQL.
-func Complete(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
-	var parsed, decision []byte
+// safe returns the result's parse result and decision made safe for
+// PostgreSQL (nil when not given) and the error text a failed outcome
+// records.
+func (c ItemResult) safe() (parsed, decision []byte, errText string) {
 	if c.Parsed != nil {
 		parsed = SafeJSON(c.Parsed)
 	}
 	if c.Decision != nil {
 		decision = SafeJSON(c.Decision)
 	}
-	errText := ""
 	if c.Outcome == OutcomeFailed {
 		errText = SafeText(c.Reason)
 	}
+	return parsed, decision, errText
+}
+
+// Complete records an item's one outcome inside tx, with its parse result
+// and decision, made safe for PostgreSQL.
+func Complete(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
+	parsed, decision, errText := c.safe()
 	return execLater(ctx, tx, func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("item %d: already has an outcome", id)

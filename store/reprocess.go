@@ -51,17 +51,7 @@ func ReprocessCandidates(ctx context.Context, q Querier, f ReprocessFilter) ([]i
 // Complete it replaces the outcome an item already has. A nil Parsed or
 // Decision keeps what is stored; TicketID is written as given.
 func Reprocessed(ctx context.Context, tx pgx.Tx, id int64, c ItemResult) error {
-	var parsed, decision []byte
-	if c.Parsed != nil {
-		parsed = SafeJSON(c.Parsed)
-	}
-	if c.Decision != nil {
-		decision = SafeJSON(c.Decision)
-	}
-	errText := ""
-	if c.Outcome == OutcomeFailed {
-		errText = SafeText(c.Reason)
-	}
+	parsed, decision, errText := c.safe()
 	tag, err := tx.Exec(ctx, `
 		UPDATE inbound_items SET outcome = $2, reason = $3, ticket_id = $4, error = $9,
 			parsed = coalesce($5, parsed), decision = coalesce($6, decision),
