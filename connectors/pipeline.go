@@ -121,7 +121,7 @@ func (r *Registry) QueuePush(ctx context.Context, tx pgx.Tx, t *store.Ticket, co
 // TicketHook queues a push when a ticket of a connector's chain is created,
 // or when a follow-up not coming from the desk itself changes its state
 // (pipeline.TicketHook). Changes the desk told us about are not echoed back.
-func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
+func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
 	if r.byClient[dec.Client] == nil {
 		return nil
 	}
@@ -134,7 +134,7 @@ func (r *Registry) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID i
 	if err != nil {
 		return err
 	}
-	if created {
+	if created != nil { // read again: the lifecycle's hook may have moved it on
 		_, err := r.QueuePush(ctx, tx, t, "Принято: "+t.Number, fmt.Sprintf("created:%d", t.ID))
 		return err
 	}

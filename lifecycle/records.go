@@ -22,7 +22,19 @@ type Ticket struct {
 	SLADue     *time.Time
 	Assignment []byte // routing's decision at creation, as JSON
 	CreatedAt  time.Time
+
+	// tasks are the ticket's tasks when the transaction knows them all
+	// without reading them (a ticket it created itself); see knowTasks.
+	tasks      []Task
+	tasksKnown bool
 }
+
+// knowTasks records that the ticket has exactly tasks, so that bringing its
+// state in line with them needs no read.
+func (t *Ticket) knowTasks(tasks []Task) { t.tasks, t.tasksKnown = tasks, true }
+
+// forgetTasks drops what knowTasks recorded: a task changed.
+func (t *Ticket) forgetTasks() { t.tasks, t.tasksKnown = nil, false }
 
 // Task is one engineer's piece of work on a ticket.
 type Task struct {

@@ -210,6 +210,7 @@ func (s *Service) moveTaskOnly(ctx context.Context, tx Tx, t *Ticket, k *Task, m
 	if err != nil {
 		return 0, err
 	}
+	t.forgetTasks()
 	if err := tx.UpdateTask(ctx, k, now); err != nil {
 		return 0, err
 	}
@@ -224,9 +225,12 @@ func (s *Service) moveTaskOnly(ctx context.Context, tx Tx, t *Ticket, k *Task, m
 // syncTicket sets the ticket's state and engineer from its tasks, and runs
 // what entering the state causes.
 func (s *Service) syncTicket(ctx context.Context, tx Tx, t *Ticket, actor, reason string) error {
-	tasks, err := tx.Tasks(ctx, t.ID)
-	if err != nil {
-		return err
+	tasks := t.tasks
+	if !t.tasksKnown {
+		var err error
+		if tasks, err = tx.Tasks(ctx, t.ID); err != nil {
+			return err
+		}
 	}
 	to, holder := Follow(State(t.State), tasks)
 	if !SameEngineer(holder, t.Engineer) && !State(t.State).Final() {
@@ -238,7 +242,7 @@ func (s *Service) syncTicket(ctx context.Context, tx Tx, t *Ticket, actor, reaso
 	if string(to) == t.State {
 		return nil
 	}
-	_, err = s.setTicketState(ctx, tx, t, to, KindState, actor, reason, nil)
+	_, err := s.setTicketState(ctx, tx, t, to, KindState, actor, reason, nil)
 	return err
 }
 
@@ -296,6 +300,14 @@ func (s *Service) OnTicket(ctx context.Context, tx Tx, ticketID int64, created b
 		return s.endOpenWork(ctx, tx, t, ActorIntake, fmt.Sprintf(ReasonChainEnded, event))
 	}
 	return nil
+}
+
+// OnCreated starts the life of a ticket that the pipeline has just created
+// in tx: t is its row as inserted, so it is neither read nor locked again,
+// and it has no tasks yet. a is routing's decision.
+func (s *Service) OnCreated(ctx context.Context, tx Tx, t *Ticket, a *Assignment) error {
+	t.knowTasks(nil)
+	return s.onCreated(ctx, tx, t, a, ActorIntake, true)
 }
 
 // onCreated starts a new ticket's life. Contract work (recurring tickets)
@@ -388,6 +400,9 @@ func (s *Service) createTask(ctx context.Context, tx Tx, t *Ticket, k *Task, act
 	if err := tx.InsertTask(ctx, k, now); err != nil {
 		return 0, err
 	}
+	if t.tasksKnown {
+		t.knowTasks(append(t.tasks, *k))
+	}
 	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: "task_" + string(act), To: k.State, Data: TaskData(k, Move{Action: act}, data)})
 	if err != nil {
 		return 0, err
@@ -431,6 +446,7 @@ func (s *Service) advanceOffer(ctx context.Context, tx Tx, t *Ticket, k *Task, a
 	}
 	k.OfferRound++
 	k.Candidates = rest
+	t.forgetTasks()
 	if err := tx.UpdateTask(ctx, k, now); err != nil {
 		return "", err
 	}

@@ -62,7 +62,7 @@ func TestNoItemHoldsUpTheMail(t *testing.T) {
 		behavior = map[int64]string{}
 		tries    = map[int64]int{}
 	)
-	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
+	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
 		mu.Lock()
 		b := behavior[itemID]
 		tries[itemID]++
@@ -240,7 +240,7 @@ func crashChild(t *testing.T) {
 	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
 	require.NoError(t, err)
 	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
-	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
+	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
 		if itemID == bomb {
 			fmt.Println("crashing on purpose")
 			os.Exit(3) // as abrupt as running out of memory

@@ -54,9 +54,10 @@ type Processor struct {
 type SourceParser func(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flow.Runtime) (*flow.Parsed, error)
 
 // TicketHook runs in the item's transaction after a ticket was created
-// (created true) or a follow-up applied to it: the lifecycle creates tasks
-// and timers there, connectors queue their status pushes.
-type TicketHook func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error
+// (created is its row as inserted, locked by the transaction) or a
+// follow-up applied to it (created nil): the lifecycle creates tasks and
+// timers there, connectors queue their status pushes.
+type TicketHook func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error
 
 // NewProcessor returns a processor; own are our own addresses (never
 // ingested), loc the zone for dates written without one and for the hours
@@ -514,10 +515,11 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			Team: dec.Team, Tags: dec.Tags, Problem: store.SafeText(problem), Engineer: strPtr(dec.Engineer),
 			Assignment: dec.Assignment, SourceItem: id, State: string(state),
 		}
-		tid, created, err := store.CreateTicket(ctx, tx, nt)
+		row, created, err := store.CreateTicketRow(ctx, tx, nt)
 		if err != nil {
 			return err
 		}
+		tid := row.ID
 		if err := store.AddTicketMessage(ctx, tx, tid, messageID, id); err != nil {
 			return err
 		}
@@ -528,7 +530,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, At: p.now(), Actor: "intake", Kind: EventFollowUp, Reason: ReasonSameOrder, ItemID: &itemID}); err != nil {
 				return err
 			}
-			if err := p.runHooks(ctx, tx, tid, id, dec, false); err != nil {
+			if err := p.runHooks(ctx, tx, tid, id, dec, nil); err != nil {
 				return err
 			}
 			dec.Kind = flow.OutcomeFollowUp
@@ -544,7 +546,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		if err := store.AddEvent(ctx, tx, store.TicketEvent{TicketID: tid, At: p.now(), Actor: "intake", Kind: EventCreated, ToState: string(state), ItemID: &itemID, Data: data}); err != nil {
 			return err
 		}
-		if err := p.runHooks(ctx, tx, tid, id, dec, true); err != nil {
+		if err := p.runHooks(ctx, tx, tid, id, dec, row); err != nil {
 			return err
 		}
 		return finish(flow.OutcomeTicket, "", tid)
@@ -591,7 +593,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			return err
 		}
 		dec.Ticket = t.ID
-		if err := p.runHooks(ctx, tx, t.ID, id, dec, false); err != nil {
+		if err := p.runHooks(ctx, tx, t.ID, id, dec, nil); err != nil {
 			return err
 		}
 		return finish(flow.OutcomeFollowUp, dec.Via, t.ID)
@@ -607,7 +609,7 @@ func rulesVersion(it *store.Item, rt *Runtime) *int64 {
 	return &v
 }
 
-func (p *Processor) runHooks(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec Decision, created bool) error {
+func (p *Processor) runHooks(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec Decision, created *store.Ticket) error {
 	for _, h := range p.onTicket {
 		if err := h(ctx, tx, ticketID, itemID, dec, created); err != nil {
 			return err

@@ -567,12 +567,15 @@ func (p *Processor) reprocessTicket(ctx context.Context, tx pgx.Tx, it *store.It
 	}
 	var tid int64
 	var created bool
-	var err error
+	var (
+		err error
+		row *store.Ticket
+	)
 	if rs.dry {
 		rs.preview--
 		tid, created, err = store.CreatePreviewTicket(ctx, tx, rs.preview, nt)
-	} else {
-		tid, created, err = store.CreateTicket(ctx, tx, nt)
+	} else if row, created, err = store.CreateTicketRow(ctx, tx, nt); err == nil {
+		tid = row.ID
 	}
 	if err != nil {
 		return 0, "", err
@@ -594,7 +597,7 @@ func (p *Processor) reprocessTicket(ctx context.Context, tx pgx.Tx, it *store.It
 		return 0, "", err
 	}
 	if !rs.dry {
-		if err := p.runHooks(ctx, tx, tid, it.ID, *dec, true); err != nil {
+		if err := p.runHooks(ctx, tx, tid, it.ID, *dec, row); err != nil {
 			return 0, "", err
 		}
 	}
@@ -631,7 +634,7 @@ func (p *Processor) reprocessFollowUp(ctx context.Context, tx pgx.Tx, it *store.
 	if rs.dry {
 		return nil
 	}
-	return p.runHooks(ctx, tx, t.ID, it.ID, *dec, false)
+	return p.runHooks(ctx, tx, t.ID, it.ID, *dec, nil)
 }
 
 // mergeTicket merges the ticket own, created by item before the order's
@@ -667,7 +670,7 @@ func (p *Processor) mergeTicket(ctx context.Context, tx pgx.Tx, own *store.Ticke
 	if !cancel || rs.dry {
 		return nil
 	}
-	return p.runHooks(ctx, tx, own.ID, item, Decision{Kind: flow.OutcomeFollowUp, Ticket: own.ID, Client: own.Client, Object: own.Object, Event: "cancelled"}, false)
+	return p.runHooks(ctx, tx, own.ID, item, Decision{Kind: flow.OutcomeFollowUp, Ticket: own.ID, Client: own.Client, Object: own.Object, Event: "cancelled"}, nil)
 }
 
 // SortReprocessActions orders counts for a report.

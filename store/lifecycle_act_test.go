@@ -47,8 +47,11 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	cfg := lifecycle.Config{Contractor: "ООО «Техсервис»", Location: msk,
 		Chains: map[string]lifecycle.ChainTarget{"PU": {Channel: lifecycle.ChannelConnector, Target: "pu"}}, QCDelay: map[string]time.Duration{"": 72 * time.Hour}}
 	lc := lifecycle.NewService(st, cfg, nil, pipeline.LifecycleRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
-	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
-		return lc.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, testAssignment(dec.Assignment))
+	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
+		if created != nil {
+			return lc.OnCreated(ctx, store.LifecycleTx(tx), store.LifecycleTicket(created), testAssignment(dec.Assignment))
+		}
+		return lc.OnTicket(ctx, store.LifecycleTx(tx), ticketID, false, dec.Event, testAssignment(dec.Assignment))
 	})
 
 	mail := demo.Mail()[0] // 0001.eml: PU Remedy, store 0135, refrigeration

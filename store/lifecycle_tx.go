@@ -47,8 +47,8 @@ const timerColumns = `id, key, kind, ticket_id, task_id, due_at, data, fired_at,
 
 const contractColumns = `id, client, object, category, engineer, problem, period, starts_on, ends_on, active`
 
-// lifecycleTicket maps a ticket row to what the lifecycle knows of it.
-func lifecycleTicket(t *Ticket) *lifecycle.Ticket {
+// LifecycleTicket maps a ticket row to what the lifecycle knows of it.
+func LifecycleTicket(t *Ticket) *lifecycle.Ticket {
 	return &lifecycle.Ticket{ID: t.ID, Number: t.Number, Client: t.Client, ExternalID: t.ExternalID, Object: t.Object, Category: t.Category,
 		Priority: t.Priority, Problem: t.Problem, State: t.State, Engineer: t.Engineer, SLADue: t.SLADue, Assignment: t.Assignment, CreatedAt: t.CreatedAt}
 }
@@ -58,7 +58,7 @@ func (x lcTx) LockTicket(ctx context.Context, id int64) (*lifecycle.Ticket, erro
 	if err != nil {
 		return nil, err
 	}
-	return lifecycleTicket(t), nil
+	return LifecycleTicket(t), nil
 }
 
 // lockParent locks the ticket that the row id of table belongs to.
@@ -412,7 +412,7 @@ func (s *Store) ActFacts(ctx context.Context, ticketID int64) (lifecycle.ActFact
 	if err != nil {
 		return lifecycle.ActFacts{}, err
 	}
-	f := lifecycle.ActFacts{Ticket: *lifecycleTicket(t)}
+	f := lifecycle.ActFacts{Ticket: *LifecycleTicket(t)}
 	err = s.Pool.QueryRow(ctx, `
 		SELECT c.name, coalesce(o.legal_entity, ''), coalesce(o.name, ''), coalesce(o.address, ''),
 			coalesce((SELECT name FROM categories WHERE code = $3), ''), coalesce(c.legal_entities[1], '')

@@ -143,29 +143,39 @@ func SetAsideForDryRun(ctx context.Context, tx pgx.Tx, item int64) error {
 // the client it returns that ticket with created=false: the unique key, not a
 // check in Go, decides.
 func CreateTicket(ctx context.Context, tx pgx.Tx, t NewTicket) (id int64, created bool, err error) {
+	row, created, err := CreateTicketRow(ctx, tx, t)
+	if err != nil {
+		return 0, false, err
+	}
+	return row.ID, created, nil
+}
+
+// CreateTicketRow is CreateTicket returning the ticket's row: the one
+// inserted (which the transaction holds locked), or the existing one.
+func CreateTicketRow(ctx context.Context, tx pgx.Tx, t NewTicket) (*Ticket, bool, error) {
 	if t.State == "" {
 		t.State = "new"
 	}
 	if t.Tags == nil {
 		t.Tags = []string{}
 	}
-	err = tx.QueryRow(ctx, `
+	row, err := one[Ticket](ctx, tx, "new ticket", `
 		INSERT INTO tickets (id, client, object, external_id, category, priority, due, sla_due, team, tags, problem, engineer, assignment, source_item, state)
 		VALUES (`+ticketID+`, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (client, external_id) WHERE external_id IS NOT NULL DO NOTHING
-		RETURNING id`,
-		t.Client, t.Object, t.ExternalID, t.Category, t.Priority, t.Due, t.SLADue, t.Team, t.Tags, t.Problem, t.Engineer, t.Assignment, t.SourceItem, t.State).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
+		RETURNING `+ticketColumns,
+		t.Client, t.Object, t.ExternalID, t.Category, t.Priority, t.Due, t.SLADue, t.Team, t.Tags, t.Problem, t.Engineer, t.Assignment, t.SourceItem, t.State)
+	if errors.Is(err, ErrNotFound) {
 		existing, err := TicketByExternal(ctx, tx, t.Client, *t.ExternalID)
 		if err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
-		return existing.ID, false, nil
+		return existing, false, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
-	return id, true, nil
+	return row, true, nil
 }
 
 // AddTicketMessage links a Message-ID to a ticket for threading.
@@ -219,12 +229,14 @@ func (s *Store) TicketEvents(ctx context.Context, ticketID int64) ([]TicketEvent
 }
 
 // ApplyFollowUp updates a ticket from a follow-up: non-nil fields replace the
-// ticket's, and state changes when state is not "".
+// ticket's, and state changes when state is not "". A follow-up that changes
+// none of them (most restate what the ticket has) writes nothing.
 func ApplyFollowUp(ctx context.Context, tx pgx.Tx, id int64, priority *string, due *time.Time, state string) error {
 	return execLater(ctx, tx, nil, `
 		UPDATE tickets SET priority = coalesce($2, priority), due = coalesce($3, due), sla_due = coalesce($3, sla_due),
 			state = CASE WHEN $4 = '' THEN state ELSE $4 END, updated_at = now()
-		WHERE id = $1`, id, priority, due, state)
+		WHERE id = $1 AND (priority IS DISTINCT FROM coalesce($2, priority) OR due IS DISTINCT FROM coalesce($3, due)
+			OR sla_due IS DISTINCT FROM coalesce($3, sla_due) OR ($4 <> '' AND state <> $4))`, id, priority, due, state)
 }
 
 // OpenLoads counts open work per engineer: open engineer tasks, and open

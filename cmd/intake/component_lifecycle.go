@@ -237,13 +237,16 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 				client, lc.Chains[client].Kind, why))
 		}
 	}
-	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
+	env.eng.proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
 		var a *lifecycle.Assignment
 		if dec.Assignment != nil {
 			la := pipeline.LifecycleAssignment(*dec.Assignment)
 			a = &la
 		}
-		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, created, dec.Event, a)
+		if created != nil {
+			return l.OnCreated(ctx, store.LifecycleTx(tx), store.LifecycleTicket(created), a)
+		}
+		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, false, dec.Event, a)
 	})
 	(&web.LifecycleAPI{Service: l, Store: env.eng.st, Log: env.log}).Register(env.mux)
 	env.eng.lifecycle = l

@@ -257,8 +257,8 @@ func (rc *Receiver) callbackParsed(c *store.Call, ev CallEvent) *flow.Parsed {
 }
 
 // TicketHook links a call-back ticket to its call (pipeline.TicketHook).
-func (rc *Receiver) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created bool) error {
-	if !created {
+func (rc *Receiver) TicketHook(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
+	if created == nil {
 		return nil
 	}
 	return store.LinkCallTicket(ctx, tx, itemID, ticketID)
