@@ -25,3 +25,8 @@ BEGIN
         ALTER TABLE tickets ALTER COLUMN assignment SET COMPRESSION lz4;
     END IF;
 END $$;
+-- Items are looked up by Message-ID only while they wait for an outcome
+-- (a reply must not overtake the order it answers): the index holds those
+-- alone, so an item's last update no longer adds to it.
+DROP INDEX inbound_items_message_id;
+CREATE INDEX inbound_items_message_id ON inbound_items (message_id) WHERE message_id <> '' AND stage <> 'done';

@@ -295,19 +295,8 @@ func (p *Pipeline) handle(msg *message.Message) error {
 		}
 		p.runClaimed(ctx, it)
 	}
-	last := slices.Max(ids)
-	for time.Since(start) < handleBudget {
-		items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, batchBytes, p.cfg.Lease)
-		if err != nil {
-			return fmt.Errorf("claiming items: %w", err)
-		}
-		if len(items) == 0 {
-			break
-		}
-		p.runBatch(ctx, items)
-		if items[len(items)-1].ID >= last {
-			break
-		}
+	if err := p.runFresh(ctx, start, slices.Max(ids)); err != nil {
+		return err
 	}
 	for i, id := range ids {
 		if p.finished.has(id) {
@@ -336,10 +325,52 @@ func (p *Pipeline) handOn(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// runBatch takes claimed items to their outcomes: parsed in parallel, then
-// completed in one transaction; when that fails, one by one.
-func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
-	start := time.Now()
+// runFresh claims batches of fresh items, up to the one holding item last
+// or until the handler's budget is spent, and takes them to their outcomes.
+// It parses one batch ahead: while a batch's transactions run (PostgreSQL's
+// turn), the next is claimed and parsed (Intake's), so that both keep
+// busy. Batches still complete one after the other, in id order.
+func (p *Pipeline) runFresh(ctx context.Context, start time.Time, last int64) error {
+	parsed := make(chan parsedBatch) // unbuffered: one batch ahead, no more
+	var claimErr error
+	go func() {
+		defer close(parsed)
+		for time.Since(start) < handleBudget {
+			items, err := p.store.ClaimFresh(ctx, p.cfg.BatchSize, batchBytes, p.cfg.Lease)
+			if err != nil {
+				claimErr = fmt.Errorf("claiming items: %w", err)
+				return
+			}
+			if len(items) == 0 {
+				return
+			}
+			b := parsedBatch{start: time.Now()}
+			b.jobs = p.parseBatch(items)
+			select {
+			case parsed <- b:
+			case <-ctx.Done():
+				p.release(b.jobs) // stopping: the attempt does not count
+				return
+			}
+			if items[len(items)-1].ID >= last {
+				return
+			}
+		}
+	}()
+	for b := range parsed {
+		p.completeBatch(ctx, b)
+	}
+	return claimErr
+}
+
+// parsedBatch is a claimed batch with its parse results.
+type parsedBatch struct {
+	jobs  []*job
+	start time.Time
+}
+
+// parseBatch parses claimed items on all workers.
+func (p *Pipeline) parseBatch(items []store.Item) []*job {
 	rt := p.proc.Runtime()
 	jobs := make([]*job, len(items))
 	var wg sync.WaitGroup
@@ -352,8 +383,15 @@ func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
 		})
 	}
 	wg.Wait()
-	ready := jobs[:0:0]
-	for _, j := range jobs {
+	return jobs
+}
+
+// completeBatch takes a parsed batch to its outcomes: the groups of items
+// that cannot refer to one another each in one transaction, at once; a
+// group that fails, one by one.
+func (p *Pipeline) completeBatch(ctx context.Context, b parsedBatch) {
+	ready := b.jobs[:0:0]
+	for _, j := range b.jobs {
 		if j.err != nil {
 			p.settle(ctx, j, j.err)
 			continue
@@ -368,7 +406,7 @@ func (p *Pipeline) runBatch(ctx context.Context, items []store.Item) {
 		groups.Go(func() { p.commitGroup(ctx, g) })
 	}
 	groups.Wait()
-	stageSeconds.WithLabelValues("batch").Observe(time.Since(start).Seconds())
+	stageSeconds.WithLabelValues("batch").Observe(time.Since(b.start).Seconds())
 }
 
 // shareParsed makes the batch's parse results visible to other replicas
@@ -462,6 +500,9 @@ func (p *Pipeline) commitBatch(ctx context.Context, jobs []*job) (deferred []*jo
 		// fails names the item it was for.
 		tx := store.NewWriteBehind(ptx)
 		ld := &loads{}
+		if err := ld.readOrders(ctx, tx, jobs); err != nil {
+			return err
+		}
 		for _, j := range jobs {
 			if !open[j.it.ID] {
 				continue // finished meanwhile by someone else

@@ -239,6 +239,67 @@ func (p *Processor) parseWithin(it *store.Item, rt *Runtime, limit time.Duration
 // first ticket needs them, and kept current as the transaction assigns.
 type loads struct {
 	open map[string]int // nil until read
+
+	// The tickets of the order numbers the group's items name, read in
+	// one query before the first item (see orders). A ticket the group
+	// creates or changes is read again when asked for.
+	orders  map[store.OrderKey]*store.Ticket // nil: not read
+	asked   map[store.OrderKey]bool
+	touched map[int64]bool
+	made    map[store.OrderKey]bool
+}
+
+// readOrders reads, in one query, the tickets of the order numbers that
+// jobs name with their client: most items look one up (a follow-up finds
+// its ticket, a new order finds none).
+func (ld *loads) readOrders(ctx context.Context, tx pgx.Tx, jobs []*job) error {
+	var keys []store.OrderKey
+	asked := map[store.OrderKey]bool{}
+	for _, j := range jobs {
+		if j.parsed == nil || j.result != nil || j.err != nil {
+			continue
+		}
+		f := j.parsed.Fields
+		if k := (store.OrderKey{Client: f.Client, ExternalID: f.ExternalID}); k.Client != "" && k.ExternalID != "" && !asked[k] {
+			asked[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) < 2 {
+		return nil // one look-up is no cheaper in advance
+	}
+	orders, err := store.TicketsByExternal(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	ld.orders, ld.asked, ld.touched, ld.made = orders, asked, map[int64]bool{}, map[store.OrderKey]bool{}
+	return nil
+}
+
+// order returns the ticket of an order number as read in advance; ok is
+// false when it was not read, or the group has since created or changed
+// it, and it must be read now.
+func (ld *loads) order(k store.OrderKey) (t *store.Ticket, ok bool) {
+	if ld == nil || ld.orders == nil || !ld.asked[k] || ld.made[k] {
+		return nil, false
+	}
+	t = ld.orders[k]
+	if t != nil && ld.touched[t.ID] {
+		return nil, false
+	}
+	return t, true
+}
+
+// wrote notes that the group created or changed ticket t (of order k, when
+// it has one): what was read in advance of it is stale.
+func (ld *loads) wrote(id int64, k store.OrderKey) {
+	if ld == nil || ld.orders == nil {
+		return
+	}
+	ld.touched[id] = true
+	if k.ExternalID != "" {
+		ld.made[k] = true
+	}
 }
 
 // complete runs the rest of the stages for j inside tx and records the
@@ -323,7 +384,7 @@ func (p *Processor) decideRoute(ctx context.Context, tx pgx.Tx, it *store.Item, 
 	ref := store.OrderRef{MessageIDs: append(slices.Clone(pd.InReplyTo), pd.References...), ExternalID: f.ExternalID, Client: f.Client, Quoted: f.Refs}
 
 	// A message that refers to a ticket we have is a follow-up on it.
-	if t, via, err := findTicket(ctx, tx, pd, self); err != nil {
+	if t, via, err := findTicket(ctx, tx, pd, self, ld); err != nil {
 		return routed{}, err
 	} else if t != nil {
 		dec.Kind, dec.Ticket, dec.Via = flow.OutcomeFollowUp, t.ID, via
@@ -520,6 +581,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 			return err
 		}
 		tid := row.ID
+		ld.wrote(tid, store.OrderKey{Client: row.Client, ExternalID: dec.ExternalID})
 		if err := store.AddTicketMessage(ctx, tx, tid, messageID, id); err != nil {
 			return err
 		}
@@ -578,6 +640,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		// ticket already done or ended keeps its state (the lifecycle's
 		// hook sees the event and settles the tasks).
 		state := lifecycle.ChainEnds(t.State, dec.Event)
+		ld.wrote(t.ID, store.OrderKey{})
 		if err := store.ApplyFollowUp(ctx, tx, t.ID, strPtr(dec.Priority), dec.Due, state); err != nil {
 			return err
 		}
@@ -622,7 +685,7 @@ func (p *Processor) runHooks(ctx context.Context, tx pgx.Tx, ticketID, itemID in
 // known for the client, a Message-ID it replies to, our number in the
 // subject, or a ticket number quoted in the text. A ticket whose source is
 // the item self (not 0) does not count.
-func findTicket(ctx context.Context, tx pgx.Tx, pd *Parsed, self int64) (*store.Ticket, string, error) {
+func findTicket(ctx context.Context, tx pgx.Tx, pd *Parsed, self int64, ld *loads) (*store.Ticket, string, error) {
 	f := pd.Fields
 	try := func(t *store.Ticket, err error) (*store.Ticket, error) {
 		if errors.Is(err, store.ErrNotFound) || (err == nil && self != 0 && t.SourceItem == self) {
@@ -631,7 +694,16 @@ func findTicket(ctx context.Context, tx pgx.Tx, pd *Parsed, self int64) (*store.
 		return t, err
 	}
 	if f.ExternalID != "" && f.Client != "" {
-		if t, err := try(store.TicketByExternal(ctx, tx, f.Client, f.ExternalID)); t != nil || err != nil {
+		known, ok := ld.order(store.OrderKey{Client: f.Client, ExternalID: f.ExternalID})
+		var t *store.Ticket
+		var err error
+		switch {
+		case ok && known != nil:
+			t, err = try(known, nil)
+		case !ok:
+			t, err = try(store.TicketByExternal(ctx, tx, f.Client, f.ExternalID))
+		}
+		if t != nil || err != nil {
 			return t, "external_id", err
 		}
 	}

@@ -234,7 +234,7 @@ func EarlierPending(ctx context.Context, tx pgx.Tx, id int64, ref OrderRef) ([]E
 	}
 	rows, err := tx.Query(ctx, `
 		SELECT id, stage, decision FROM inbound_items
-		WHERE message_id = ANY($2) AND message_id <> '' AND id < $1 AND stage IN ('received', 'parsed', 'routed')
+		WHERE message_id = ANY($2) AND message_id <> '' AND stage <> 'done' AND id < $1 AND stage IN ('received', 'parsed', 'routed')
 		UNION
 		SELECT id, stage, decision FROM inbound_items
 		WHERE (parsed->'fields'->>'external_id') = ANY($3) AND parsed IS NOT NULL AND id < $1

@@ -73,6 +73,33 @@ func TicketByExternal(ctx context.Context, q TicketQuerier, client, external str
 	return ts[0], nil
 }
 
+// OrderKey is a chain's order number: the client and its number.
+type OrderKey struct{ Client, ExternalID string }
+
+// TicketsByExternal reads the tickets of several order numbers at once.
+func TicketsByExternal(ctx context.Context, q TicketQuerier, keys []OrderKey) (map[OrderKey]*Ticket, error) {
+	clients, numbers := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		clients[i], numbers[i] = k.Client, k.ExternalID
+	}
+	rows, err := q.Query(ctx, `SELECT `+ticketColumns+` FROM tickets
+		WHERE (client, external_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, clients, numbers)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Ticket])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[OrderKey]*Ticket, len(ts))
+	for _, t := range ts {
+		if t.ExternalID != nil {
+			out[OrderKey{t.Client, *t.ExternalID}] = t
+		}
+	}
+	return out, nil
+}
+
 // TicketByMessageIDs finds the ticket a message belongs to by its
 // In-Reply-To/References ids (the most recent reference first).
 func TicketByMessageIDs(ctx context.Context, q TicketQuerier, ids []string) (*Ticket, error) {
