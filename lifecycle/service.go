@@ -37,6 +37,9 @@ type Tx interface {
 	EnterState(ctx context.Context, t *Ticket, taskID *int64, state State, at time.Time, counted bool) error
 	// AddTicketEvent adds a row to a ticket's history and returns its id.
 	AddTicketEvent(ctx context.Context, r TicketEvent) (int64, error)
+	// NoteTicketEvent adds a row to a ticket's history whose id nobody
+	// needs: it may travel with the transaction's next statement.
+	NoteTicketEvent(ctx context.Context, r TicketEvent) error
 	// Enqueue queues a notification in the outbox.
 	Enqueue(ctx context.Context, m Message) error
 	// Schedule adds a timer; one with the same key is kept as it is.
@@ -176,6 +179,17 @@ func (s *Service) enqueue(ctx context.Context, tx Tx, ms ...Message) error {
 		}
 	}
 	return nil
+}
+
+// anyQueued reports whether enqueue would queue any of ms: their channels
+// are not all off.
+func (s *Service) anyQueued(ms []Message) bool {
+	for _, m := range ms {
+		if _, off := s.cfg.ChannelsOff[m.Channel]; !off {
+			return true
+		}
+	}
+	return false
 }
 
 // record adds a history row at the service's clock.
@@ -354,7 +368,17 @@ func (s *Service) dispatch(ctx context.Context, tx Tx, t *Ticket, a *Assignment,
 		}
 		return s.offerTo(ctx, tx, t, k, a.Offer, ev)
 	}
-	ev, err := s.record(ctx, tx, TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindNoEngineer, Reason: a.Reason})
+	// The history row's id names the dispatchers' notifications; with none
+	// to send, nobody waits for it.
+	var ev int64
+	var err error
+	r := TicketEvent{Ticket: t.ID, Actor: actor, Kind: KindNoEngineer, Reason: a.Reason}
+	if s.anyQueued(s.cfg.DispatcherMessages(t, Escalation{}, 0)) {
+		ev, err = s.record(ctx, tx, r)
+	} else {
+		r.At = s.now()
+		err = tx.NoteTicketEvent(ctx, r)
+	}
 	if err != nil {
 		return err
 	}

@@ -121,16 +121,35 @@ func (x lcTx) EnterState(ctx context.Context, t *lifecycle.Ticket, taskID *int64
 		t.ID, taskID, string(state), t.Client, t.Object, cat, at)
 }
 
+func eventData(r lifecycle.TicketEvent) ([]byte, error) {
+	if r.Data == nil {
+		return []byte("{}"), nil
+	}
+	data, err := json.Marshal(r.Data)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d: encoding %s data: %w", r.Ticket, r.Kind, err)
+	}
+	return data, nil
+}
+
+func (x lcTx) NoteTicketEvent(ctx context.Context, r lifecycle.TicketEvent) error {
+	data, err := eventData(r)
+	if err != nil {
+		return err
+	}
+	return execLater(ctx, x.tx, nil, `
+		INSERT INTO ticket_events (ticket_id, at, actor, kind, from_state, to_state, reason, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		r.Ticket, r.At, r.Actor, r.Kind, r.From, r.To, r.Reason, data)
+}
+
 func (x lcTx) AddTicketEvent(ctx context.Context, r lifecycle.TicketEvent) (int64, error) {
-	data := []byte("{}")
-	if r.Data != nil {
-		var err error
-		if data, err = json.Marshal(r.Data); err != nil {
-			return 0, fmt.Errorf("ticket %d: encoding %s data: %w", r.Ticket, r.Kind, err)
-		}
+	data, err := eventData(r)
+	if err != nil {
+		return 0, err
 	}
 	var id int64
-	err := x.tx.QueryRow(ctx, `
+	err = x.tx.QueryRow(ctx, `
 		INSERT INTO ticket_events (ticket_id, at, actor, kind, from_state, to_state, reason, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		r.Ticket, r.At, r.Actor, r.Kind, r.From, r.To, r.Reason, data).Scan(&id)
