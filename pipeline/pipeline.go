@@ -346,6 +346,9 @@ func (p *Pipeline) runFresh(ctx context.Context, start time.Time, last int64) er
 			}
 			b := parsedBatch{start: time.Now()}
 			b.jobs = p.parseBatch(items)
+			if err := p.shareParsed(ctx, b.jobs); err != nil {
+				p.log.Warn("sharing parse results", "error", err)
+			}
 			select {
 			case parsed <- b:
 			case <-ctx.Done():
@@ -398,8 +401,8 @@ func (p *Pipeline) completeBatch(ctx context.Context, b parsedBatch) {
 		}
 		ready = append(ready, j)
 	}
-	if err := p.shareParsed(ctx, ready); err != nil {
-		p.log.Warn("sharing parse results", "error", err)
+	if err := p.markBlocked(ctx, ready); err != nil {
+		p.log.Warn("looking for items other replicas hold", "error", err)
 	}
 	var groups sync.WaitGroup
 	for _, g := range groupJobs(ready, p.cfg.Concurrency) {
@@ -409,26 +412,35 @@ func (p *Pipeline) completeBatch(ctx context.Context, b parsedBatch) {
 	stageSeconds.WithLabelValues("batch").Observe(time.Since(b.start).Seconds())
 }
 
-// shareParsed makes the batch's parse results visible to other replicas
-// and marks each job with the oldest earlier item that another replica
-// holds unparsed: a follow-up must not overtake the order it may be.
+// shareParsed makes the batch's parse results visible to other replicas at
+// once, before the batch waits for its turn: their items that refer to
+// these then need not wait for the outcomes.
 func (p *Pipeline) shareParsed(ctx context.Context, jobs []*job) error {
-	if len(jobs) == 0 {
+	// Only NATS hands events to several replicas at once; on the
+	// PostgreSQL bus one consumer at a time holds the topic, and the
+	// claims of a replica that died are covered by markBlocked.
+	if p.cfg.Bus != "nats" {
 		return nil
 	}
 	var shared []store.SharedParse
-	mine := make([]int64, len(jobs))
-	for i, j := range jobs {
-		mine[i] = j.it.ID
-		// Only NATS hands events to several replicas at once; on the
-		// PostgreSQL bus one consumer at a time holds the topic, and the
-		// claims of a replica that died are covered below.
-		if p.cfg.Bus == "nats" && j.parsed != nil && j.it.Stage == flow.StageReceived {
+	for _, j := range jobs {
+		if j.err == nil && j.parsed != nil && j.it.Stage == flow.StageReceived {
 			shared = append(shared, store.SharedParse{ID: j.it.ID, Parsed: mustJSON(j.parsed), Client: j.parsed.Fields.Client})
 		}
 	}
-	if err := p.store.ShareParsed(ctx, shared); err != nil {
-		return err
+	return p.store.ShareParsed(ctx, shared)
+}
+
+// markBlocked marks each job with the oldest earlier item that another
+// replica holds unparsed: a follow-up must not overtake the order it may
+// be.
+func (p *Pipeline) markBlocked(ctx context.Context, jobs []*job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	mine := make([]int64, len(jobs))
+	for i, j := range jobs {
+		mine[i] = j.it.ID
 	}
 	blocker, err := p.store.EarliestForeignClaim(ctx, slices.Max(mine), mine)
 	if err != nil {
@@ -597,6 +609,9 @@ func (p *Pipeline) runClaimed(ctx context.Context, it *store.Item) {
 	}
 	if err := p.shareParsed(ctx, []*job{j}); err != nil {
 		p.log.Warn("sharing a parse result", "item", it.ID, "error", err)
+	}
+	if err := p.markBlocked(ctx, []*job{j}); err != nil {
+		p.log.Warn("looking for items other replicas hold", "item", it.ID, "error", err)
 	}
 	p.runJob(ctx, j)
 }
