@@ -100,6 +100,9 @@ type Config struct {
 	// SweepInterval is how often due retries and abandoned items are looked
 	// for (default 1 s).
 	SweepInterval time.Duration
+	// StaleAfter is how long an item may wait unclaimed before the sweeper
+	// takes it up itself: its event was lost or is held up (default 30 s).
+	StaleAfter time.Duration
 }
 
 // Pipeline is the router and its bus.
@@ -116,6 +119,10 @@ type Pipeline struct {
 	// finished are items this replica saw to their outcome: their other
 	// events are dropped without a query.
 	finished *recentSet
+	// busy is held while items are processed, by the bus's handler or by
+	// the sweeper: one at a time, so that an item that kills the process
+	// is never in flight beside another tried item.
+	busy sync.Mutex
 }
 
 // New builds a pipeline; proc may be nil for one that only publishes.
@@ -149,6 +156,9 @@ func New(cfg Config, st *store.Store, proc *Processor, logger *slog.Logger) *Pip
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 30 * time.Second
 	}
 	p := &Pipeline{cfg: cfg, store: st, proc: proc, log: logger, finished: newRecentSet(1 << 16)}
 	quiet := slog.New(shutdownFilter{Handler: logger.Handler(), closing: &p.closing})
@@ -269,17 +279,23 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // long handler would hold up all of them.
 const handleBudget = 10 * time.Second
 
-// handle takes one event. First the event's items that were tried before
-// (a replica that died held them, or their retry is due), one at a time:
-// later items may wait for them. Then fresh items in batches until the
-// event's are covered, and last whatever of the event's is left.
+// handle takes one event: it processes the items it names.
 func (p *Pipeline) handle(msg *message.Message) error {
 	ids, err := decodeEvent(msg)
 	if err != nil {
 		p.log.Error("dropping an unreadable pipeline event", "error", err)
 		return nil
 	}
-	ctx := msg.Context()
+	p.busy.Lock()
+	defer p.busy.Unlock()
+	return p.process(msg.Context(), ids)
+}
+
+// process takes items to their outcomes. First those that were tried
+// before (a replica that died held them, or their retry is due), one at a
+// time: later items may wait for them. Then fresh items in batches until
+// ids are covered, and last whatever of ids is left.
+func (p *Pipeline) process(ctx context.Context, ids []int64) error {
 	ids = slices.DeleteFunc(ids, p.finished.has)
 	if len(ids) == 0 {
 		return nil
@@ -737,8 +753,11 @@ func (p *Pipeline) done(id int64) {
 	}
 }
 
-// sweep announces items whose next attempt is due, whose lease expired, or
-// whose event was lost.
+// sweep processes items whose next attempt is due, whose lease expired, or
+// whose event was lost or is held up. It processes them itself rather than
+// announcing them again: on the PostgreSQL bus an event waits until every
+// older transaction on the server has ended, so a long transaction
+// elsewhere would hold the announcement up too.
 func (p *Pipeline) sweep(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.SweepInterval)
 	defer t.Stop()
@@ -748,10 +767,14 @@ func (p *Pipeline) sweep(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		ids, err := p.store.DueItems(ctx, 30*time.Second, 1000)
-		if err == nil && len(ids) > 0 {
-			err = p.store.InTx(ctx, func(tx pgx.Tx) error { return p.Publish(ctx, tx, ids) })
+		if !p.busy.TryLock() {
+			continue // the bus is delivering: its handler gets to these
 		}
+		ids, err := p.store.DueItems(ctx, p.cfg.StaleAfter, 1000)
+		if err == nil && len(ids) > 0 {
+			err = p.process(ctx, ids)
+		}
+		p.busy.Unlock()
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("looking for items due for another attempt", "error", err)
 		}

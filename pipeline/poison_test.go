@@ -263,3 +263,54 @@ func crashChild(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+// TestLongTransactionHoldsNoMail: on the PostgreSQL bus an event is read
+// only once every older transaction on the server has ended. With one left
+// open on another connection, the items still get their outcomes: the
+// sweeper takes up what waits unclaimed, without another event.
+func TestLongTransactionHoldsNoMail(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := pgtest.Store(t)
+	pgtest.ImportDemo(t, st)
+	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	require.NoError(t, err)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	pipe := pipeline.New(pipeline.Config{Bus: "postgres", PollInterval: 10 * time.Millisecond,
+		SweepInterval: 100 * time.Millisecond, StaleAfter: time.Second}, st, proc, log)
+	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))
+	in := ingest.NewInbox(st, pipe.Publish, clocktest.Clock(t))
+
+	// A transaction with an id, left open (a report, a forgotten psql).
+	long, err := st.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer long.Rollback(context.Background()) //nolint:errcheck // the test's end
+	var xid string
+	require.NoError(t, long.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid))
+
+	mails := demo.Mail()
+	for i, m := range mails[:20] {
+		key, mid := ingest.MailKeys(m.Data)
+		_, err := in.Put(ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: fmt.Sprintf("t/%d", i), DedupKey: key, MessageID: mid, Raw: m.Data}}, nil)
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- pipe.Run(ctx) }()
+	start := time.Now()
+	deadline := start.Add(30 * time.Second) // catches items that never get one
+	for {
+		var pending int
+		require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items WHERE stage <> 'done'`).Scan(&pending))
+		if pending == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d items still without an outcome with transaction %s open", pending, xid)
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("20 items have their outcomes after %v with transaction %s open", time.Since(start).Round(time.Millisecond), xid)
+	var open int
+	require.NoError(t, long.QueryRow(ctx, `SELECT 1`).Scan(&open), "the long transaction was open throughout")
+	cancel()
+	require.NoError(t, <-done)
+}
