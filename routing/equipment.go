@@ -94,6 +94,8 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 	if len(d.equipment) == 0 {
 		return m
 	}
+	var keys []byte // the keys of a source's words, one after another
+	var ends []int  // where each word's key ends in keys
 	for _, src := range sources {
 		if strings.TrimSpace(src.Text) == "" {
 			continue
@@ -126,18 +128,30 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 				m.Unknown = append(m.Unknown, words[0])
 			}
 		}
+		// The key of words joined by spaces is the words' keys one after
+		// another: each word's key is made once, into one buffer, and the
+		// key of words[i:i+n] is a slice of it.
 		words := serialWords(src.Text)
+		keys = keys[:0]
+		ends = ends[:0]
+		for _, w := range words {
+			keys = appendCodeKey(keys, w)
+			ends = append(ends, len(keys))
+		}
 		for i := range words {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
 			for n := min(maxSerialWords, len(words)-i); n >= 1; n-- {
-				w := strings.Join(words[i:i+n], " ")
-				k := SerialKey(w)
-				if len(k) < 4 || !hasDigit(k) {
+				k := keys[start:ends[i+n-1]]
+				if len(k) < 4 || !d.eqKeyLens.has(len(k)) {
 					continue
 				}
-				if _, ok := d.eqByKey[k]; !ok {
+				if _, ok := d.eqByKey[string(k)]; !ok || !hasDigit(string(k)) {
 					continue
 				}
-				if d.bindSerial(&m, client, w, src.Name, SerialByToken) {
+				if d.bindSerial(&m, client, strings.Join(words[i:i+n], " "), src.Name, SerialByToken) {
 					return m
 				}
 			}
@@ -212,14 +226,38 @@ func (d *Directory) WithEquipment(list []Equipment) (*Directory, error) {
 	nd := *d
 	nd.equipment = slices.Clone(list)
 	nd.eqByKey = make(map[string][]int, len(list))
+	nd.eqKeyLens = keyLengths{}
 	for i, e := range nd.equipment {
 		if d.Object(e.Client, e.Object) == nil {
 			return nil, fmt.Errorf("equipment %q of client %q is at unknown store %q", e.Serial, e.Client, e.Object)
 		}
 		k := SerialKey(e.Serial)
 		nd.eqByKey[k] = append(nd.eqByKey[k], i)
+		nd.eqKeyLens.add(len(k))
 	}
 	return &nd, nil
+}
+
+// keyLengths is a set of string lengths, to pass over a candidate key
+// quickly when no key of its length is known.
+type keyLengths struct {
+	short uint64 // bit n: a key of n bytes, n < 64
+	long  bool   // a key of 64 bytes or more
+}
+
+func (l *keyLengths) add(n int) {
+	if n < 64 {
+		l.short |= 1 << n
+	} else {
+		l.long = true
+	}
+}
+
+func (l keyLengths) has(n int) bool {
+	if n < 64 {
+		return l.short&(1<<n) != 0
+	}
+	return l.long
 }
 
 // serialWords splits text into the words a serial may be made of: letters,
