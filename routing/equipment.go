@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Equipment is an instrument or machine at a client's store, known by its
@@ -76,7 +77,78 @@ type EquipmentMatch struct {
 // serialLabel finds a serial number's label and what follows it on the
 // line: "S/N: AB-123", "SN AB123", "зав. № 12345", "заводской номер 12345",
 // "серийный номер: X", "serial number X".
-var serialLabel = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])(?:s\s?/\s?n|sn|зав\.?\s*№|зав\.?\s*номер|заводской\s+(?:номер|№)|сер(?:ийный|\.)\s*(?:номер|№)|serial\s*(?:number|no\.?|#)?)\s*[:#№.=-]?\s*([^\r\n]{1,60})`)
+var serialLabel = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])` + serialLabelRest)
+
+// serialLabelRest is serialLabel from the label on. Every label starts
+// with s, з or с (in any case: serialLabelStart).
+const serialLabelRest = `(?:s\s?/\s?n|sn|зав\.?\s*№|зав\.?\s*номер|заводской\s+(?:номер|№)|сер(?:ийный|\.)\s*(?:номер|№)|serial\s*(?:number|no\.?|#)?)\s*[:#№.=-]?\s*([^\r\n]{1,60})`
+
+// serialLabelAt is serialLabel matched at the start of its input: a label
+// there, or the character before one and the label.
+var serialLabelAt = regexp.MustCompile(`(?i)^[^\p{L}\p{N}]?` + serialLabelRest)
+
+// serialLabelStart reports whether r can start a label: whether (?i)
+// matches it for s, з or с.
+func serialLabelStart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return serialLabelASCII[r]
+	}
+	return serialLabelOther[r]
+}
+
+var serialLabelASCII, serialLabelOther = func() (ascii [utf8.RuneSelf]bool, other map[rune]bool) {
+	other = map[rune]bool{}
+	for _, r := range "sзс" {
+		f := r
+		for {
+			if f < utf8.RuneSelf {
+				ascii[f] = true
+			} else {
+				other[f] = true
+			}
+			if f = unicode.SimpleFold(f); f == r {
+				break
+			}
+		}
+	}
+	return ascii, other
+}()
+
+// findSerialLabels returns what serialLabel.FindAllStringSubmatch(text, n)
+// captures, without running the expression from every position of the
+// text: a match starts at the start of the text or at the character before
+// a label, which is no letter or digit, so the expression is tried
+// anchored only where a rune of serialLabelStart follows such a character.
+func findSerialLabels(text string, n int) []string {
+	var out []string
+	pos := 0                    // the end of the last match: the next starts there or later
+	prevAt, prev := -1, rune(0) // the rune before i and where it starts
+	for i := 0; i < len(text) && len(out) < n; {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if serialLabelStart(r) {
+			start := -1
+			switch {
+			case i == 0:
+				start = 0
+			case prevAt >= pos && !unicode.IsLetter(prev) && !unicode.IsNumber(prev):
+				// (?i)[^\p{L}\p{N}] matches no letter or digit: case
+				// folding only adds runes to the class it negates.
+				start = prevAt
+			}
+			if start >= 0 {
+				if loc := serialLabelAt.FindStringSubmatchIndex(text[start:]); loc != nil {
+					out = append(out, text[start+loc[2]:start+loc[3]])
+					pos = start + loc[1]
+					i, prevAt = pos, -1
+					continue
+				}
+			}
+		}
+		prevAt, prev = i, r
+		i += size
+	}
+	return out
+}
 
 // maxSerialText bounds the bytes of one source searched: a serial is
 // written near the top, and a huge attachment must not cost seconds.
@@ -109,8 +181,8 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 			}
 			continue
 		}
-		for _, sm := range serialLabel.FindAllStringSubmatch(src.Text, 20) {
-			words := serialWords(sm[1])
+		for _, label := range findSerialLabels(src.Text, 20) {
+			words := serialWords(label)
 			bound := false
 			for n := min(maxSerialWords, len(words)); n >= 1 && !bound; n-- {
 				w := strings.Join(words[:n], " ")
