@@ -28,3 +28,16 @@ func FuzzScanMsgIDs(f *testing.F) {
 		assert.Equal(t, want, scanMsgIDs(s), "%q", s)
 	})
 }
+
+// FuzzMaybeHeaderLine checks that the quick test passes every line the
+// header line expression matches.
+func FuzzMaybeHeaderLine(f *testing.F) {
+	for _, s := range scanTexts {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if hdrLineRe.MatchString(s) {
+			assert.True(t, maybeHeaderLine(s), "%q", s)
+		}
+	})
+}
