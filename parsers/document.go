@@ -54,6 +54,7 @@ type Document struct {
 	Warnings []string `json:"warnings,omitempty"`
 
 	textFold foldMemo // Text case-folded, for label search by every format tried
+	xml      xmlMemo  // the tokens of the XML attachment read last, for every xpath extractor
 
 	Size int `json:"size"`
 }

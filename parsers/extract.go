@@ -351,7 +351,7 @@ func (ex *extractor) find(d *Document) string {
 			if !globMatch(ex.glob, a.Name) || !looksLike(a.Text, '<') {
 				continue
 			}
-			if v := xmlLookup(a.Text, ex.xpath, ex.xattr); v != "" {
+			if v := d.xml.lookup(a.Text, ex.xpath, ex.xattr); v != "" {
 				return v
 			}
 		}
