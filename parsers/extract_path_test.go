@@ -36,3 +36,14 @@ func TestXMLMemo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ЗНО-1234567", m.lookup(docs[0], steps, ""))
 }
+
+// TestTableKeyMemo checks that the kept labels follow the tables asked for.
+func TestTableKeyMemo(t *testing.T) {
+	a := [][][]string{{{"Номер заявки:", "WO1"}, {" Магазин ", "0127"}}}
+	b := [][][]string{{{"Адрес", "ул. Ленина, 5"}}, {{"Ёмкость"}}}
+	var m tableKeyMemo
+	assert.Equal(t, [][][]string{{{"номерзаявки", "wo1"}, {"магазин", "0127"}}}, m.get(a))
+	assert.Equal(t, [][][]string{{{"адрес", "улленина5"}}, {{"емкость"}}}, m.get(b))
+	assert.Equal(t, "WO1", findTable(a, m.get(a), []string{"номерзаявки"}))
+	assert.Empty(t, m.get(nil))
+}
