@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -446,8 +447,9 @@ func (m *labelMatcher) findAll(text, folded string, ok bool, n int) [][]int {
 // for case- and space-insensitive comparison of labels and categories.
 func squash(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
+	b.Grow(len(s))
+	for _, r := range s {
+		switch r = unicode.ToLower(r); {
 		case r == 'ё':
 			b.WriteRune('е')
 		case isLetterOrDigit(r):
