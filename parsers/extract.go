@@ -249,9 +249,14 @@ func (f *Format) event(d *Document, field string) string {
 		in = "subject"
 	}
 	src := source(d, in, "")
-	for _, ev := range f.events {
-		if ev.re.MatchString(src) {
-			return ev.event
+	var folded string
+	ok := false
+	if in != "subject" {
+		folded, ok = foldText(src)
+	}
+	for i := range f.events {
+		if f.events[i].matches(src, folded, ok) {
+			return f.events[i].event
 		}
 	}
 	return ""
