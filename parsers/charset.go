@@ -25,6 +25,15 @@ func init() {
 
 // charsetReader is message.CharsetReader: it converts input in the named
 // charset to UTF-8.
+//
+// An encoded word of a header comes as a bytes.Reader and its converted
+// text is copied out with io.Copy, which makes a 32 KiB buffer for a reader
+// that has no WriteTo: one for each display name not in UTF-8, the most
+// memory a message's header took (and a converting reader has two 4 KiB
+// buffers of its own). Up to maxWordConvert bytes are therefore converted
+// at once and handed over as a bytes.Reader, which has WriteTo; a
+// conversion error is returned by the reader, as the converting reader
+// would (mime.WordDecoder drops a word that fails either way).
 func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	enc, _, ok := lookupCharset(label)
 	if !ok {
@@ -33,8 +42,25 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	if enc == nil {
 		return input, nil
 	}
+	if br, ok := input.(*bytes.Reader); ok && br.Len() <= maxWordConvert {
+		word := make([]byte, br.Len())
+		br.Read(word) //nolint:errcheck // a bytes.Reader reads what it has
+		data, err := enc.NewDecoder().Bytes(word)
+		if err != nil {
+			return failingReader{err}, nil
+		}
+		return bytes.NewReader(data), nil
+	}
 	return enc.NewDecoder().Reader(input), nil
 }
+
+// maxWordConvert bounds the input charsetReader converts at once.
+const maxWordConvert = 4 << 10
+
+// failingReader returns its error on every read.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // lookupCharset resolves a charset label. enc is nil for UTF-8 and its
 // subsets; name is the canonical name used in warnings.

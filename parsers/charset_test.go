@@ -1,12 +1,16 @@
 package parsers
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	gomail "github.com/emersion/go-message/mail"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -152,4 +156,35 @@ func TestOtherBestBoundsReadability(t *testing.T) {
 		}
 	}
 	require.Positive(t, skipped, "the shortcut never applied")
+}
+
+// TestCharsetReaderWords checks that converting an encoded word at once
+// gives what the converting reader gives, and a reader io.Copy can write
+// out without a buffer of its own.
+func TestCharsetReaderWords(t *testing.T) {
+	words := map[string][]byte{
+		"windows-1251": {0xc8, 0xe2, 0xe0, 0xed, 0xee, 0xe2, ' ', 0xc8, 0x2e},
+		"koi8-r":       {0xe9, 0xd7, 0xc1, 0xce, 0xcf, 0xd7},
+		"cp866":        {0x88, 0xa2, 0xa0, 0xad, 0xff},
+		"iso-8859-5":   {},
+		"latin1":       []byte("Jos\xe9"),
+		"gb18030":      {0x81},
+	}
+	for label, in := range words {
+		r, err := charsetReader(label, bytes.NewReader(in))
+		require.NoError(t, err, label)
+		_, ok := r.(io.WriterTo)
+		assert.True(t, ok, label)
+		got, err := io.ReadAll(r)
+		require.NoError(t, err, label)
+		enc, _, _ := lookupCharset(label)
+		want, err := io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(in)))
+		require.NoError(t, err, label)
+		assert.Equal(t, string(want), string(got), label)
+	}
+	list, err := gomail.ParseAddressList(`=?windows-1251?B?yOLg7e7iIMgu?= <ivanov@example.ru>, =?koi8-r?Q?=E9=D7=C1=CE?= <i@example.ru>`)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "Иванов И.", list[0].Name)
+	assert.Equal(t, "Иван", list[1].Name)
 }

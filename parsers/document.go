@@ -53,7 +53,9 @@ type Document struct {
 	// Warnings lists what was repaired or guessed (bad charset, broken base64...).
 	Warnings []string `json:"warnings,omitempty"`
 
-	textFold foldMemo // Text case-folded, for label search by every format tried
+	textFold  foldMemo     // Text case-folded, for label search by every format tried
+	xml       xmlMemo      // the tokens of the XML attachment read last, for every xpath extractor
+	tableKeys tableKeyMemo // the cells of Tables as labels, for every table extractor
 
 	Size int `json:"size"`
 }

@@ -249,9 +249,14 @@ func (f *Format) event(d *Document, field string) string {
 		in = "subject"
 	}
 	src := source(d, in, "")
-	for _, ev := range f.events {
-		if ev.re.MatchString(src) {
-			return ev.event
+	var folded string
+	ok := false
+	if in != "subject" {
+		folded, ok = foldText(src)
+	}
+	for i := range f.events {
+		if f.events[i].matches(src, folded, ok) {
+			return f.events[i].event
 		}
 	}
 	return ""
@@ -330,7 +335,7 @@ func (ex *extractor) candidates(d *Document) []string {
 		}
 	case "table":
 		for _, l := range ex.labels {
-			add(findTable(d.Tables, []string{l}))
+			add(findTable(d.Tables, d.tableKeys.get(d.Tables), []string{l}))
 		}
 	default:
 		add(ex.find(d))
@@ -343,7 +348,7 @@ func (ex *extractor) find(d *Document) string {
 	case "labels":
 		return findLabel(d, ex.labelRes)
 	case "table":
-		return findTable(d.Tables, ex.labels)
+		return findTable(d.Tables, d.tableKeys.get(d.Tables), ex.labels)
 	case "regex":
 		return submatchValue(ex.re, source(d, ex.in, ex.glob))
 	case "xpath":
@@ -351,7 +356,7 @@ func (ex *extractor) find(d *Document) string {
 			if !globMatch(ex.glob, a.Name) || !looksLike(a.Text, '<') {
 				continue
 			}
-			if v := xmlLookup(a.Text, ex.xpath, ex.xattr); v != "" {
+			if v := d.xml.lookup(a.Text, ex.xpath, ex.xattr); v != "" {
 				return v
 			}
 		}
@@ -435,13 +440,14 @@ func looksLikeLabelLine(l string) bool {
 }
 
 // findTable returns the cell after the first label cell found (labels in the
-// order given); when the label cell ends its row, the cell below it.
-func findTable(tables [][][]string, labels []string) string {
+// order given); when the label cell ends its row, the cell below it. keys
+// are squashLabel of the cells (tableKeys).
+func findTable(tables, keys [][][]string, labels []string) string {
 	for _, want := range labels {
-		for _, t := range tables {
+		for ti, t := range tables {
 			for r, row := range t {
-				for c, cell := range row {
-					if squashLabel(cell) != want {
+				for c := range row {
+					if keys[ti][r][c] != want {
 						continue
 					}
 					for _, next := range row[c+1:] {
@@ -451,7 +457,7 @@ func findTable(tables [][][]string, labels []string) string {
 					}
 					if c == len(row)-1 || allEmpty(row[c+1:]) {
 						if r+1 < len(t) && c < len(t[r+1]) {
-							if v := strings.TrimSpace(t[r+1][c]); v != "" && squashLabel(v) != want {
+							if v := strings.TrimSpace(t[r+1][c]); v != "" && keys[ti][r+1][c] != want {
 								return v
 							}
 						}
@@ -461,6 +467,32 @@ func findTable(tables [][][]string, labels []string) string {
 		}
 	}
 	return ""
+}
+
+// tableKeyMemo keeps squashLabel of every cell of a document's tables, made
+// when a format first looks for a label in them.
+type tableKeyMemo struct {
+	src  [][][]string
+	keys [][][]string
+}
+
+// get returns squashLabel of each cell of tables.
+func (m *tableKeyMemo) get(tables [][][]string) [][][]string {
+	if m.keys != nil && len(m.src) == len(tables) && (len(tables) == 0 || &m.src[0] == &tables[0]) {
+		return m.keys
+	}
+	keys := make([][][]string, len(tables))
+	for ti, t := range tables {
+		keys[ti] = make([][]string, len(t))
+		for r, row := range t {
+			keys[ti][r] = make([]string, len(row))
+			for c, cell := range row {
+				keys[ti][r][c] = squashLabel(cell)
+			}
+		}
+	}
+	m.src, m.keys = tables, keys
+	return keys
 }
 
 func allEmpty(cells []string) bool {

@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,18 +96,34 @@ func pathMatches(stack []string, steps []pathStep) bool {
 // with a non-empty value. The text is already UTF-8: the encoding declaration
 // is ignored.
 func xmlLookup(doc string, steps []pathStep, attr string) string {
-	dec := xml.NewDecoder(strings.NewReader(strings.TrimPrefix(doc, "\ufeff")))
-	dec.Strict = false
-	dec.Entity = xml.HTMLEntity
-	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	return xmlLookupIn(xmlTokens(doc), steps, attr)
+}
+
+// maxXMLTokens bounds the tokens of one document read.
+const maxXMLTokens = 1_000_000
+
+// xmlTokens yields the tokens of doc as xmlLookup reads them: up to the
+// first error, at most maxXMLTokens. A token is valid until the next.
+func xmlTokens(doc string) iter.Seq[xml.Token] {
+	return func(yield func(xml.Token) bool) {
+		dec := xml.NewDecoder(strings.NewReader(strings.TrimPrefix(doc, "\ufeff")))
+		dec.Strict = false
+		dec.Entity = xml.HTMLEntity
+		dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+		for range maxXMLTokens {
+			tok, err := dec.Token()
+			if err != nil || !yield(tok) {
+				return
+			}
+		}
+	}
+}
+
+func xmlLookupIn(tokens iter.Seq[xml.Token], steps []pathStep, attr string) string {
 	var stack []string
 	capture := -1 // depth of the element whose text is collected
 	var text strings.Builder
-	for range 1_000_000 {
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
+	for tok := range tokens {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			stack = append(stack, t.Name.Local)
@@ -142,6 +160,31 @@ func xmlLookup(doc string, steps []pathStep, attr string) string {
 		return strings.TrimSpace(text.String())
 	}
 	return ""
+}
+
+// maxXMLMemo bounds the size of an XML document whose tokens a Document
+// keeps: a format reads one document with one path per field, and for a
+// work order's few kilobytes reading it once is cheaper than once a field.
+const maxXMLMemo = 64 << 10
+
+// xmlMemo keeps the tokens of the XML document read last.
+type xmlMemo struct {
+	src    string
+	tokens []xml.Token
+}
+
+// lookup is xmlLookup(doc, steps, attr).
+func (m *xmlMemo) lookup(doc string, steps []pathStep, attr string) string {
+	if len(doc) > maxXMLMemo {
+		return xmlLookup(doc, steps, attr)
+	}
+	if m.tokens == nil || m.src != doc {
+		m.src, m.tokens = doc, []xml.Token{}
+		for tok := range xmlTokens(doc) {
+			m.tokens = append(m.tokens, xml.CopyToken(tok))
+		}
+	}
+	return xmlLookupIn(slices.Values(m.tokens), steps, attr)
 }
 
 // jsonLookup follows a dotted path (object keys, array indexes) and returns

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -167,8 +168,47 @@ type compiledField struct {
 }
 
 type compiledEvent struct {
-	re    *regexp.Regexp
-	event string
+	re     *regexp.Regexp
+	folded *regexp.Regexp // re for folded text (see foldText); nil when not equivalent
+	fast   *litRegexp     // folded run at its literals only (see prefilter.go); nil when not possible
+	event  string
+}
+
+// newCompiledEvent compiles an event pattern, case-insensitive; with fast
+// also the folded and literal-driven forms, which pay for themselves over a
+// whole text but not over a subject: printing a parsed expression for them
+// walks every rune of a wide class such as \S through unicode.SimpleFold,
+// milliseconds for each.
+func newCompiledEvent(pattern, event string, fast bool) (compiledEvent, error) {
+	re, err := regexp.Compile("(?i)" + pattern)
+	if err != nil {
+		return compiledEvent{}, err
+	}
+	ev := compiledEvent{re: re, event: event}
+	if !fast {
+		return ev, nil
+	}
+	if tree := foldedTree("(?i)" + pattern); tree != nil {
+		ev.folded, _ = regexp.Compile(tree.String())
+		if ev.folded != nil {
+			if ev.fast = newLitRegexp(tree); ev.fast != nil {
+				ev.fast.index = newLitIndex(ev.fast.lits, nil)
+			}
+		}
+	}
+	return ev, nil
+}
+
+// matches is ev.re.MatchString(text); folded is foldText(text) when ok.
+func (ev *compiledEvent) matches(text, folded string, ok bool) bool {
+	switch {
+	case !ok || ev.folded == nil:
+		return ev.re.MatchString(text)
+	case ev.fast != nil:
+		return len(ev.fast.findAll(folded, 1)) > 0
+	default:
+		return ev.folded.MatchString(folded)
+	}
 }
 
 type extractor struct {
@@ -260,11 +300,11 @@ func CompileFormat(spec FormatSpec) (*Format, error) {
 			return nil, &SpecError{Field: "events", Key: ev.Pattern,
 				Msg: fmt.Sprintf("%q is not one of %s", ev.Event, strings.Join(eventValues, ", "))}
 		}
-		re, err := regexp.Compile("(?i)" + ev.Pattern)
+		ce, err := newCompiledEvent(ev.Pattern, ev.Event, spec.EventsIn != "" && spec.EventsIn != "subject")
 		if err != nil {
 			return nil, &SpecError{Field: "events", Key: ev.Pattern, Msg: err.Error()}
 		}
-		f.events = append(f.events, compiledEvent{re: re, event: ev.Event})
+		f.events = append(f.events, ce)
 	}
 	if spec.EventsIn != "" && !slices.Contains(sources, spec.EventsIn) {
 		return nil, &SpecError{Field: "events_in", Msg: fmt.Sprintf("unknown source %q", spec.EventsIn)}
@@ -446,8 +486,9 @@ func (m *labelMatcher) findAll(text, folded string, ok bool, n int) [][]int {
 // for case- and space-insensitive comparison of labels and categories.
 func squash(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
+	b.Grow(len(s))
+	for _, r := range s {
+		switch r = unicode.ToLower(r); {
 		case r == 'ё':
 			b.WriteRune('е')
 		case isLetterOrDigit(r):

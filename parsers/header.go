@@ -232,10 +232,7 @@ func unhex(c byte) byte {
 	}
 }
 
-var (
-	addrScanRe  = regexp.MustCompile(`[A-Za-z0-9._%+\-'!#$&*=?^{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*`)
-	msgIDScanRe = regexp.MustCompile(`<([^<>\s]+)>`)
-)
+var addrScanRe = regexp.MustCompile(`[A-Za-z0-9._%+\-'!#$&*=?^{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*`)
 
 // parseAddressList reads an address header leniently: the RFC 5322 parser
 // first, then a scan for anything that looks like an address.
@@ -315,10 +312,7 @@ func splitAddresses(s string) []string {
 // parseMsgIDs returns message ids without angle brackets.
 func parseMsgIDs(raw []byte) []string {
 	s := string(raw)
-	var ids []string
-	for _, m := range msgIDScanRe.FindAllStringSubmatch(s, -1) {
-		ids = append(ids, m[1])
-	}
+	ids := scanMsgIDs(s)
 	if len(ids) == 0 {
 		for _, f := range strings.Fields(s) {
 			f = strings.Trim(f, "<>,;")
@@ -328,6 +322,39 @@ func parseMsgIDs(raw []byte) []string {
 		}
 	}
 	return ids
+}
+
+// scanMsgIDs returns what `<([^<>\s]+)>` captures in s, every match: the
+// ids written between angle brackets, which hold no angle bracket and no
+// white space.
+func scanMsgIDs(s string) []string {
+	var ids []string
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			break
+		}
+		start := i + j + 1
+		k := start
+		for k < len(s) && !msgIDStop(s[k]) {
+			k++
+		}
+		if k > start && k < len(s) && s[k] == '>' {
+			ids = append(ids, s[start:k])
+			i = k + 1
+		} else {
+			i = start
+		}
+	}
+	return ids
+}
+
+func msgIDStop(c byte) bool {
+	switch c {
+	case '<', '>', '\t', '\n', '\f', '\r', ' ': // \s is these and the space
+		return true
+	}
+	return false
 }
 
 // parseDate reads a Date header, trying the RFC 5322 layout and a few common

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -31,14 +32,56 @@ var latinLookalikes = func() map[rune][]rune {
 // Latin ones to Latin, so "ГМ-106" and "ГM-106" (Latin M) compare equal.
 // Other characters are kept; compare folded values only with folded values.
 func FoldLookalikes(s string) string {
-	return strings.Map(func(r rune) rune {
-		r = unicode.ToUpper(r)
-		if l, ok := lookalikes[r]; ok {
-			return l
+	// Most codes and texts are ASCII: up to the first byte that changes,
+	// nothing needs to be copied, and a value already folded is returned
+	// as it is.
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf && (s[i] < 'a' || s[i] > 'z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		b.WriteRune(FoldRune(r))
+	}
+	return b.String()
+}
+
+// FoldRune is FoldLookalikes of one rune: r upper-cased, and a Cyrillic
+// letter that looks like a Latin one made Latin.
+func FoldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
 		}
 		return r
-	}, s)
+	}
+	r = unicode.ToUpper(r)
+	if r >= lookalikeLow && r < lookalikeLow+rune(len(lookalikeTable)) {
+		if l := lookalikeTable[r-lookalikeLow]; l != 0 {
+			return l
+		}
+	}
+	return r
 }
+
+// lookalikeTable is lookalikes as an array indexed from lookalikeLow: the
+// Cyrillic capitals that have a Latin look-alike all lie in U+0400..U+042F.
+const lookalikeLow = 0x400
+
+var lookalikeTable = func() (t [0x30]rune) {
+	for c, l := range lookalikes {
+		if c < lookalikeLow || c >= lookalikeLow+rune(len(t)) {
+			panic(fmt.Sprintf("lookalike %q outside the table", c))
+		}
+		t[c-lookalikeLow] = l
+	}
+	return t
+}()
 
 // twins returns r with its look-alikes in the other alphabet (same case)
 // and, if fold, the other case of each.

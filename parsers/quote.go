@@ -51,12 +51,32 @@ var headerKeys = map[string]string{
 }
 
 func headerLine(l string) (key, value string, ok bool) {
-	m := hdrLineRe.FindStringSubmatch(strings.TrimSpace(l))
+	l = strings.TrimSpace(l)
+	if !maybeHeaderLine(l) {
+		return "", "", false
+	}
+	m := hdrLineRe.FindStringSubmatch(l)
 	if m == nil {
 		return "", "", false
 	}
 	k, found := headerKeys[strings.ToLower(strings.TrimSpace(m[1]))]
 	return k, strings.TrimSpace(m[2]), found
+}
+
+// maybeHeaderLine is a quick test that fails for most lines hdrLineRe does
+// not match, and never for one it matches: it needs a colon, and a letter
+// of its class (ASCII or Cyrillic, which UTF-8 starts with 0xD0 or 0xD1)
+// first, after an optional '*'.
+func maybeHeaderLine(l string) bool {
+	if strings.IndexByte(l, ':') < 0 {
+		return false
+	}
+	l = strings.TrimPrefix(l, "*")
+	if l == "" {
+		return false
+	}
+	c := l[0]
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == 0xD0 || c == 0xD1
 }
 
 // outlookBlock reports whether lines[i] starts a pasted header block: a From

@@ -46,6 +46,7 @@ type Directory struct {
 
 	equipment []Equipment
 	eqByKey   map[string][]int // SerialKey(serial), any client
+	eqKeyLens keyLengths       // the lengths of eqByKey's keys
 
 	addr    addrIndex
 	engGeo  engineerIndex

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +25,25 @@ func TestCodeKey(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			assert.Equal(t, tc.want, CodeKey(tc.in))
 		})
+	}
+}
+
+// TestCodeKeyOfJoinedWords checks what FindEquipment relies on: the key of
+// words joined by a space is the words' keys one after another.
+func TestCodeKeyOfJoinedWords(t *testing.T) {
+	cases := [][]string{
+		{"КВ", "4471", "02918"},
+		{"kb-4471", "02918"},
+		{"ſn", "ёж", "ǅ12"},
+		{"ab\xd0", "\xd0\x9a1", "x"},
+		{"Ｋ", "ı", "ß"},
+	}
+	for _, words := range cases {
+		var key []byte
+		for _, w := range words {
+			key = appendCodeKey(key, w)
+		}
+		assert.Equal(t, CodeKey(strings.Join(words, " ")), string(key), "%q", words)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Equipment is an instrument or machine at a client's store, known by its
@@ -76,7 +77,78 @@ type EquipmentMatch struct {
 // serialLabel finds a serial number's label and what follows it on the
 // line: "S/N: AB-123", "SN AB123", "зав. № 12345", "заводской номер 12345",
 // "серийный номер: X", "serial number X".
-var serialLabel = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])(?:s\s?/\s?n|sn|зав\.?\s*№|зав\.?\s*номер|заводской\s+(?:номер|№)|сер(?:ийный|\.)\s*(?:номер|№)|serial\s*(?:number|no\.?|#)?)\s*[:#№.=-]?\s*([^\r\n]{1,60})`)
+var serialLabel = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])` + serialLabelRest)
+
+// serialLabelRest is serialLabel from the label on. Every label starts
+// with s, з or с (in any case: serialLabelStart).
+const serialLabelRest = `(?:s\s?/\s?n|sn|зав\.?\s*№|зав\.?\s*номер|заводской\s+(?:номер|№)|сер(?:ийный|\.)\s*(?:номер|№)|serial\s*(?:number|no\.?|#)?)\s*[:#№.=-]?\s*([^\r\n]{1,60})`
+
+// serialLabelAt is serialLabel matched at the start of its input: a label
+// there, or the character before one and the label.
+var serialLabelAt = regexp.MustCompile(`(?i)^[^\p{L}\p{N}]?` + serialLabelRest)
+
+// serialLabelStart reports whether r can start a label: whether (?i)
+// matches it for s, з or с.
+func serialLabelStart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return serialLabelASCII[r]
+	}
+	return serialLabelOther[r]
+}
+
+var serialLabelASCII, serialLabelOther = func() (ascii [utf8.RuneSelf]bool, other map[rune]bool) {
+	other = map[rune]bool{}
+	for _, r := range "sзс" {
+		f := r
+		for {
+			if f < utf8.RuneSelf {
+				ascii[f] = true
+			} else {
+				other[f] = true
+			}
+			if f = unicode.SimpleFold(f); f == r {
+				break
+			}
+		}
+	}
+	return ascii, other
+}()
+
+// findSerialLabels returns what serialLabel.FindAllStringSubmatch(text, n)
+// captures, without running the expression from every position of the
+// text: a match starts at the start of the text or at the character before
+// a label, which is no letter or digit, so the expression is tried
+// anchored only where a rune of serialLabelStart follows such a character.
+func findSerialLabels(text string, n int) []string {
+	var out []string
+	pos := 0                    // the end of the last match: the next starts there or later
+	prevAt, prev := -1, rune(0) // the rune before i and where it starts
+	for i := 0; i < len(text) && len(out) < n; {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if serialLabelStart(r) {
+			start := -1
+			switch {
+			case i == 0:
+				start = 0
+			case prevAt >= pos && !unicode.IsLetter(prev) && !unicode.IsNumber(prev):
+				// (?i)[^\p{L}\p{N}] matches no letter or digit: case
+				// folding only adds runes to the class it negates.
+				start = prevAt
+			}
+			if start >= 0 {
+				if loc := serialLabelAt.FindStringSubmatchIndex(text[start:]); loc != nil {
+					out = append(out, text[start+loc[2]:start+loc[3]])
+					pos = start + loc[1]
+					i, prevAt = pos, -1
+					continue
+				}
+			}
+		}
+		prevAt, prev = i, r
+		i += size
+	}
+	return out
+}
 
 // maxSerialText bounds the bytes of one source searched: a serial is
 // written near the top, and a huge attachment must not cost seconds.
@@ -94,6 +166,8 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 	if len(d.equipment) == 0 {
 		return m
 	}
+	var keys []byte // the keys of a source's words, one after another
+	var ends []int  // where each word's key ends in keys
 	for _, src := range sources {
 		if strings.TrimSpace(src.Text) == "" {
 			continue
@@ -107,8 +181,8 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 			}
 			continue
 		}
-		for _, sm := range serialLabel.FindAllStringSubmatch(src.Text, 20) {
-			words := serialWords(sm[1])
+		for _, label := range findSerialLabels(src.Text, 20) {
+			words := serialWords(label)
 			bound := false
 			for n := min(maxSerialWords, len(words)); n >= 1 && !bound; n-- {
 				w := strings.Join(words[:n], " ")
@@ -126,18 +200,30 @@ func (d *Directory) FindEquipment(client string, sources []SerialSource) Equipme
 				m.Unknown = append(m.Unknown, words[0])
 			}
 		}
+		// The key of words joined by spaces is the words' keys one after
+		// another: each word's key is made once, into one buffer, and the
+		// key of words[i:i+n] is a slice of it.
 		words := serialWords(src.Text)
+		keys = keys[:0]
+		ends = ends[:0]
+		for _, w := range words {
+			keys = appendCodeKey(keys, w)
+			ends = append(ends, len(keys))
+		}
 		for i := range words {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
 			for n := min(maxSerialWords, len(words)-i); n >= 1; n-- {
-				w := strings.Join(words[i:i+n], " ")
-				k := SerialKey(w)
-				if len(k) < 4 || !hasDigit(k) {
+				k := keys[start:ends[i+n-1]]
+				if len(k) < 4 || !d.eqKeyLens.has(len(k)) {
 					continue
 				}
-				if _, ok := d.eqByKey[k]; !ok {
+				if _, ok := d.eqByKey[string(k)]; !ok || !hasDigit(string(k)) {
 					continue
 				}
-				if d.bindSerial(&m, client, w, src.Name, SerialByToken) {
+				if d.bindSerial(&m, client, strings.Join(words[i:i+n], " "), src.Name, SerialByToken) {
 					return m
 				}
 			}
@@ -212,14 +298,38 @@ func (d *Directory) WithEquipment(list []Equipment) (*Directory, error) {
 	nd := *d
 	nd.equipment = slices.Clone(list)
 	nd.eqByKey = make(map[string][]int, len(list))
+	nd.eqKeyLens = keyLengths{}
 	for i, e := range nd.equipment {
 		if d.Object(e.Client, e.Object) == nil {
 			return nil, fmt.Errorf("equipment %q of client %q is at unknown store %q", e.Serial, e.Client, e.Object)
 		}
 		k := SerialKey(e.Serial)
 		nd.eqByKey[k] = append(nd.eqByKey[k], i)
+		nd.eqKeyLens.add(len(k))
 	}
 	return &nd, nil
+}
+
+// keyLengths is a set of string lengths, to pass over a candidate key
+// quickly when no key of its length is known.
+type keyLengths struct {
+	short uint64 // bit n: a key of n bytes, n < 64
+	long  bool   // a key of 64 bytes or more
+}
+
+func (l *keyLengths) add(n int) {
+	if n < 64 {
+		l.short |= 1 << n
+	} else {
+		l.long = true
+	}
+}
+
+func (l keyLengths) has(n int) bool {
+	if n < 64 {
+		return l.short&(1<<n) != 0
+	}
+	return l.long
 }
 
 // serialWords splits text into the words a serial may be made of: letters,

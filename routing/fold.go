@@ -3,6 +3,7 @@ package routing
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/intakehq/intake/parsers"
 )
@@ -13,7 +14,33 @@ import (
 // underscores removed. People retype codes on keyboards of either layout and
 // with any separator, so "мг 30/454" and "MG-30-454" have one key.
 func CodeKey(s string) string {
-	return stripCodeSeparators(parsers.FoldLookalikes(s))
+	return string(appendCodeKey(nil, s))
+}
+
+// appendCodeKey appends CodeKey(s) to b. It works rune by rune (a separator
+// stays a separator when folded), so the key of words joined by spaces is
+// the keys of the words one after another.
+func appendCodeKey(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z':
+				b = append(b, c-('a'-'A'))
+			case isCodeSeparator(rune(c)):
+			default:
+				b = append(b, c)
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if isCodeSeparator(r) {
+			continue
+		}
+		b = utf8.AppendRune(b, parsers.FoldRune(r))
+	}
+	return b
 }
 
 // isCodeSeparator reports whether r only separates the parts of a store code.
@@ -23,15 +50,6 @@ func isCodeSeparator(r rune) bool {
 		return true
 	}
 	return false
-}
-
-func stripCodeSeparators(s string) string {
-	return strings.Map(func(r rune) rune {
-		if isCodeSeparator(r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // translit spells Cyrillic capitals in Latin the way codes are transliterated
