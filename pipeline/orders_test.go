@@ -37,6 +37,17 @@ func TestGroupOrdersReadInAdvance(t *testing.T) {
 	_, ok = ld.order(known)
 	assert.False(t, ok, "changed by the group: read it again")
 
+	// The group created the ticket of WO-2 and its hooks are done: a
+	// follow-up in the same group takes the row as they left it.
+	t2 := &store.Ticket{ID: 42, Client: "PU", State: "assigned"}
+	ld.created(absent, t2)
+	got, ok = ld.order(absent)
+	assert.True(t, ok)
+	assert.Same(t, t2, got)
+	ld.wrote(42, store.OrderKey{}) // a follow-up changed it
+	_, ok = ld.order(absent)
+	assert.False(t, ok)
+
 	var none *loads
 	_, ok = none.order(known)
 	assert.False(t, ok)

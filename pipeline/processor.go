@@ -56,7 +56,9 @@ type SourceParser func(ctx context.Context, tx pgx.Tx, it *store.Item, rt *flow.
 // TicketHook runs in the item's transaction after a ticket was created
 // (created is its row as inserted, locked by the transaction) or a
 // follow-up applied to it (created nil): the lifecycle creates tasks and
-// timers there, connectors queue their status pushes.
+// timers there, connectors queue their status pushes. A hook that moves a
+// created ticket to another state or engineer sets them in created too:
+// later items of the same transaction read the ticket from it.
 type TicketHook func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error
 
 // NewProcessor returns a processor; own are our own addresses (never
@@ -288,6 +290,18 @@ func (ld *loads) order(k store.OrderKey) (t *store.Ticket, ok bool) {
 		return nil, false
 	}
 	return t, true
+}
+
+// created notes the ticket row the group created for order k, as the
+// ticket hooks left it: a later item of the group that follows it up needs
+// not read it.
+func (ld *loads) created(k store.OrderKey, row *store.Ticket) {
+	if ld == nil || ld.orders == nil || k.ExternalID == "" {
+		return
+	}
+	ld.orders[k], ld.asked[k] = row, true
+	delete(ld.made, k)
+	delete(ld.touched, row.ID)
 }
 
 // wrote notes that the group created or changed ticket t (of order k, when
@@ -611,6 +625,7 @@ func (p *Processor) ticket(ctx context.Context, tx pgx.Tx, it *store.Item, pd *P
 		if err := p.runHooks(ctx, tx, tid, id, dec, row); err != nil {
 			return err
 		}
+		ld.created(store.OrderKey{Client: row.Client, ExternalID: dec.ExternalID}, row)
 		return finish(flow.OutcomeTicket, "", tid)
 	case flow.OutcomeFollowUp:
 		if dec.AwaitItem != 0 && dec.Ticket == 0 {

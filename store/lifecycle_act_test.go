@@ -49,7 +49,10 @@ func TestCompletionActFromCorpus(t *testing.T) {
 	lc := lifecycle.NewService(st, cfg, nil, pipeline.LifecycleRouter(func() *routing.Directory { return rt.Directory }), clock.Now)
 	proc.OnTicket(func(ctx context.Context, tx pgx.Tx, ticketID, itemID int64, dec flow.Decision, created *store.Ticket) error {
 		if created != nil {
-			return lc.OnCreated(ctx, store.LifecycleTx(tx), store.LifecycleTicket(created), testAssignment(dec.Assignment))
+			lt := store.LifecycleTicket(created)
+			err := lc.OnCreated(ctx, store.LifecycleTx(tx), lt, testAssignment(dec.Assignment))
+			created.State, created.Engineer = lt.State, lt.Engineer
+			return err
 		}
 		return lc.OnTicket(ctx, store.LifecycleTx(tx), ticketID, false, dec.Event, testAssignment(dec.Assignment))
 	})

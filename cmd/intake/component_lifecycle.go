@@ -244,7 +244,10 @@ func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Contex
 			a = &la
 		}
 		if created != nil {
-			return l.OnCreated(ctx, store.LifecycleTx(tx), store.LifecycleTicket(created), a)
+			t := store.LifecycleTicket(created)
+			err := l.OnCreated(ctx, store.LifecycleTx(tx), t, a)
+			created.State, created.Engineer = t.State, t.Engineer
+			return err
 		}
 		return l.OnTicket(ctx, store.LifecycleTx(tx), ticketID, false, dec.Event, a)
 	})
