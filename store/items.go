@@ -166,10 +166,15 @@ func (s *Store) ItemStage(ctx context.Context, id int64) (string, error) {
 	return oneValue[string](ctx, s.Pool, `SELECT stage FROM inbound_items WHERE id = $1`, id)
 }
 
-// ItemProgress counts all items and those that have their outcome.
-func (s *Store) ItemProgress(ctx context.Context) (total, done int, err error) {
-	err = s.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE stage = 'done') FROM inbound_items`).Scan(&total, &done)
-	return total, done, err
+// ItemProgress counts the items without an outcome and, only when there
+// are none, all items: a waiting loop can ask often, since while items
+// wait it reads just the small index of those.
+func (s *Store) ItemProgress(ctx context.Context) (total, pending int, err error) {
+	if err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items WHERE stage <> 'done'`).Scan(&pending); err != nil || pending > 0 {
+		return -1, pending, err
+	}
+	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM inbound_items`).Scan(&total)
+	return total, 0, err
 }
 
 // OriginalMailItems returns the ids of mail items received since then that

@@ -239,15 +239,15 @@ func startDemoIMAP(mails []demo.File) (string, func(), error) {
 func waitForOutcomes(ctx context.Context, st *store.Store, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		total, done, err := st.ItemProgress(ctx)
+		total, pending, err := st.ItemProgress(ctx)
 		if err != nil {
 			return err
 		}
-		if total >= n && done == total {
+		if pending == 0 && total >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s only %d of %d messages have an outcome", timeout, done, n)
+			return fmt.Errorf("after %s, %d of the %d messages have no outcome yet", timeout, max(pending, n-max(total, 0)), n)
 		}
 		select {
 		case <-ctx.Done():
