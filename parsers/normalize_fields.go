@@ -226,7 +226,7 @@ var phoneCandidate = regexp.MustCompile(`(?:\+\s?\d{1,3}|\b[78])?[\s\-\x{2011}\x
 // order of appearance.
 func FindPhones(text string) []string {
 	var out []string
-	for _, loc := range phoneCandidate.FindAllStringIndex(text, -1) {
+	for _, loc := range findPhoneCandidates(text) {
 		// Not the tail of a longer number (an order number, a date).
 		if loc[0] > 0 {
 			prev := text[loc[0]-1]
@@ -247,6 +247,76 @@ func FindPhones(text string) []string {
 		}
 	}
 	return out
+}
+
+// findPhoneCandidates is phoneCandidate.FindAllStringIndex(text, -1), run
+// only over the stretches of text a match can lie in. A match is made of
+// ASCII digits (eight at least), white space (\s is ASCII), '+', '(', ')',
+// '-', '.', U+2011 and U+2013, so it lies inside a maximal run of these
+// (phoneRuns); the run is searched with the rune on either side of it,
+// which \b looks at.
+func findPhoneCandidates(text string) [][]int {
+	var out [][]int
+	for _, w := range phoneRuns(text) {
+		for _, loc := range phoneCandidate.FindAllStringIndex(text[w[0]:w[1]], -1) {
+			out = append(out, []int{loc[0] + w[0], loc[1] + w[0]})
+		}
+	}
+	return out
+}
+
+// phoneRuns returns the maximal runs of the runes a phone number is written
+// with that hold eight ASCII digits or more, each widened by the rune
+// before and the rune after it.
+func phoneRuns(text string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(text); {
+		start, digits := i, 0
+		for i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				if !isPhoneByte(c) {
+					break
+				}
+				if '0' <= c && c <= '9' {
+					digits++
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if r != '\u2011' && r != '\u2013' {
+				break
+			}
+			i += size
+		}
+		if digits >= 8 {
+			ws, we := start, i
+			if ws > 0 {
+				_, n := utf8.DecodeLastRuneInString(text[:ws])
+				ws -= n
+			}
+			if we < len(text) {
+				_, n := utf8.DecodeRuneInString(text[we:])
+				we += n
+			}
+			out = append(out, [2]int{ws, we})
+		}
+		if i == start {
+			_, n := utf8.DecodeRuneInString(text[i:])
+			i += n
+		}
+	}
+	return out
+}
+
+func isPhoneByte(c byte) bool {
+	switch {
+	case '0' <= c && c <= '9':
+		return true
+	case c == '+', c == '(', c == ')', c == '-', c == '.', c == '\t', c == '\n', c == '\f', c == '\r', c == ' ':
+		return true
+	}
+	return false
 }
 
 // CategoryKeywords is one row of categories.csv: our code, its name and a

@@ -41,3 +41,24 @@ func FuzzMaybeHeaderLine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPhoneCandidates compares the run-by-run phone search with a search of
+// the whole text.
+func FuzzPhoneCandidates(f *testing.F) {
+	for _, s := range append(scanTexts, "+7 (495) 123-45-67", "тел. 8 912 345 67 89, 8(800)2000600", "abc8 912 345 67 89",
+		"12.03.2026 10:00 8-916-111-22-33", "x+7\u2011916\u2013111 22 33y", "8912345678901234", "\xff89123456789\xd0",
+		"ID 1234567890 звоните 89161112233.", "(999) 123 45 67\n\n+44 20 7946 0958") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		assert.Equal(t, phoneCandidate.FindAllStringIndex(s, -1), findPhoneCandidates(s), "%q", s)
+	})
+}
+
+func TestPhoneCandidatesAsWholeText(t *testing.T) {
+	for _, s := range digitTexts(t) {
+		if !assert.Equal(t, phoneCandidate.FindAllStringIndex(s, -1), findPhoneCandidates(s), "%q", s) {
+			return
+		}
+	}
+}
