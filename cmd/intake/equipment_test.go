@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -225,7 +226,7 @@ func TestEquipmentBySerialOnly(t *testing.T) {
 	// The form, on a phone, with a photo, naming only the serial.
 	photo := filepath.Join(t.TempDir(), "vitrina.png")
 	writePNG(t, photo)
-	t.Setenv("INTAKE_UI_SCREENSHOTS", firstNonEmpty(os.Getenv("INTAKE_UI_SCREENSHOTS"), t.TempDir()))
+	t.Setenv("INTAKE_UI_SCREENSHOTS", cmp.Or(os.Getenv("INTAKE_UI_SCREENSHOTS"), t.TempDir()))
 	c := webtest.NewChrome(t, 390, 844)
 	c.Open(f.srv.URL + "/form/")
 	c.Do(chromedp.SendKeys(chromedp.CSS(`textarea[name="problem"]`), "Не включается витрина с молочкой"))
@@ -483,15 +484,6 @@ func writePNG(t *testing.T, path string) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if strings.TrimSpace(v) != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // The form: a store's own link is signed (a forged one is refused), the
 // general form finds stores by search, a submission needs the form's CSRF
