@@ -202,10 +202,10 @@ func TestHTTPEngineerFlow(t *testing.T) {
 
 	t.Run("postpone", func(t *testing.T) {
 		assert.Equal(t, http.StatusUnprocessableEntity, f.CallAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"until": time.Now().Add(24 * time.Hour)}, nil), "a reason is required")
+			map[string]any{"until": f.eng.now().Add(24 * time.Hour)}, nil), "a reason is required")
 		var tv store.TaskView
 		require.Equal(t, http.StatusOK, f.CallAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"reason": "магазин закрыт", "until": time.Now().Add(24 * time.Hour)}, &tv))
+			map[string]any{"reason": "магазин закрыт", "until": f.eng.now().Add(24 * time.Hour)}, &tv))
 		assert.Equal(t, "postponed", tv.State)
 		assert.Equal(t, http.StatusConflict, f.CallAs(t, tokens[other], "POST", task(b.ID, "start"), nil, nil), "postponed work is not started")
 	})
