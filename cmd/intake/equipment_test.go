@@ -58,10 +58,12 @@ func newEquipFixture(t *testing.T) *equipFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbURL := pgtest.URL(t)
-	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	cfg, err := loadConfig("", func(k string) string {
-		if k == "DATABASE_URL" {
+		switch k {
+		case "DATABASE_URL":
 			return dbURL
+		case "INTAKE_LINK_KEY":
+			return testLinkKey
 		}
 		return ""
 	})
@@ -75,7 +77,7 @@ func newEquipFixture(t *testing.T) *equipFixture {
 	eng, err := newEngine(ctx, cfg, st, log)
 	require.NoError(t, err)
 	eng.setClock(clocktest.Clock(t))
-	mux, _, err := setupComponents(ctx, eng, log, prometheus.NewRegistry())
+	mux, _, err := setupComponents(eng, log, prometheus.NewRegistry())
 	require.NoError(t, err)
 	webtest.Seed(t, st, eng.proc.RunInline)
 	done := make(chan struct{})
@@ -498,6 +500,9 @@ func TestRequestForm(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, pu.Code)
+	// form-link signs with the key of the server's configuration, read
+	// from the environment.
+	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	out, stderr, err := runCLI(t, f.dbURL, "form-link", "PU", "0135")
 	require.NoError(t, err, stderr)
 	link := strings.TrimSpace(out)

@@ -113,7 +113,7 @@ func cmdReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !*dryRun {
 		// New tickets and follow-ups get what the server's components do
 		// on the ticket hook (the lifecycle's tasks, status pushes).
-		if _, _, err := setupComponents(ctx, eng, log, prometheus.NewRegistry()); err != nil {
+		if _, _, err := setupComponents(eng, log, prometheus.NewRegistry()); err != nil {
 			return err
 		}
 	}

@@ -45,10 +45,12 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	t.Helper()
 	ctx := context.Background()
 	dbURL := pgtest.URL(t)
-	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	cfg, err := loadConfig("", func(k string) string {
-		if k == "DATABASE_URL" {
+		switch k {
+		case "DATABASE_URL":
 			return dbURL
+		case "INTAKE_LINK_KEY":
+			return testLinkKey
 		}
 		return ""
 	})
@@ -65,7 +67,7 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	require.NoError(t, err)
 	eng.setClock(clocktest.Clock(t))
 	reg := prometheus.NewRegistry()
-	mux, _, err := setupComponents(ctx, eng, log, reg)
+	mux, _, err := setupComponents(eng, log, reg)
 	require.NoError(t, err)
 
 	// The demo mailbox, each message through the stages inline (the
