@@ -156,11 +156,15 @@ func TestDependencyDirection(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v\n%s", p, err, deps)
 		}
 		all := strings.Fields(string(deps))
-		for _, d := range all {
-			for _, f := range forbiddenDeps {
+		for _, f := range forbiddenDeps {
+			var hits []string
+			for _, d := range all {
 				if d == f || strings.HasPrefix(d, f+"/") {
-					t.Errorf("%s depends on %s", p, d)
+					hits = append(hits, d)
 				}
+			}
+			if len(hits) > 0 {
+				t.Errorf("%s depends on %s (%d packages of it: %s)", p, f, len(hits), strings.Join(hits, " "))
 			}
 		}
 		if slices.Contains(all, "net/http") && !slices.Contains(all, "github.com/PuerkitoBio/goquery") {
