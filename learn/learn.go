@@ -501,7 +501,7 @@ func (l *learner) store() {
 		}
 		l.p.Spec.Fields["object_code"] = parsers.Extractors{withUsual(e, "object_code")}
 		l.used[s] = "object_code"
-		l.p.Evidence["fields.object_code"] = fmt.Sprintf("%s holds a store code of the client in %s (e.g. %q)", s.describe(), l.agree(n), firstNonEmpty(s.values))
+		l.p.Evidence["fields.object_code"] = fmt.Sprintf("%s holds a store code of the client in %s (e.g. %q)", s.describe(), l.agree(n), example(s.values))
 	} else {
 		// Codes in the subject or text are found by code_pattern.
 		n := 0
@@ -547,14 +547,16 @@ func (l *learner) store() {
 	if a != nil {
 		l.p.Spec.Fields["address"] = parsers.Extractors{withUsual(a.spec, "address")}
 		l.used[a] = "address"
-		l.p.Evidence["fields.address"] = fmt.Sprintf("%s is the address of one of the client's stores in %s (e.g. %q)", a.describe(), l.agree(addrHits(a)), firstNonEmpty(a.values))
+		l.p.Evidence["fields.address"] = fmt.Sprintf("%s is the address of one of the client's stores in %s (e.g. %q)", a.describe(), l.agree(addrHits(a)), example(a.values))
 	}
 	if s == nil && a == nil {
 		l.unsure("no field gives the store by code or address: Intake will look for codes and addresses in the whole text")
 	}
 }
 
-func firstNonEmpty(vs []string) string {
+// example is the first value of a slot that is not empty, clipped to 60
+// runes, to quote as evidence.
+func example(vs []string) string {
 	for _, v := range vs {
 		if v != "" {
 			r := []rune(v)
@@ -974,7 +976,7 @@ func (l *learner) due() {
 		l.p.Spec.DateFormats = []string{bestRead.layout}
 		how = "the Go layout " + strconv.Quote(bestRead.layout)
 	}
-	l.p.Evidence["fields.due"] = fmt.Sprintf("%s is a date after the mail's own in %s, read by %s (e.g. %q)", s.describe(), l.agree(bestRead.future), how, firstNonEmpty(s.values))
+	l.p.Evidence["fields.due"] = fmt.Sprintf("%s is a date after the mail's own in %s, read by %s (e.g. %q)", s.describe(), l.agree(bestRead.future), how, example(s.values))
 }
 
 func (l *learner) status() {

@@ -78,7 +78,10 @@ func (s *Server) callTicket(w http.ResponseWriter, r *http.Request, ticket CallT
 		return
 	}
 	// Who asks is the authenticated caller, whatever the body says.
-	fields["by"], _ = json.Marshal(actor(r))
+	if fields["by"], err = json.Marshal(actor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := json.Marshal(fields)
 	if err != nil {
 		s.writeError(w, r, err)

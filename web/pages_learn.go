@@ -189,7 +189,7 @@ func (s *Server) learnPropose(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	v.YAML, v.Unsure, v.Format = string(y), prop.Unsure, prop.Spec.Name
-	v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+	v.Readings, v.Problems = readLearned(v.YAML, samples, ref, s.loc())
 	s.render(w, r, status, "learn", v)
 }
 
@@ -199,7 +199,7 @@ func (s *Server) learnTry(w http.ResponseWriter, r *http.Request, p page) {
 	if !ok {
 		return
 	}
-	v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+	v.Readings, v.Problems = readLearned(v.YAML, samples, ref, s.loc())
 	status := http.StatusOK
 	if len(v.Problems) > 0 {
 		status = http.StatusUnprocessableEntity
@@ -237,7 +237,7 @@ func (s *Server) learnBacktest(w http.ResponseWriter, r *http.Request, p page) {
 	if !ok {
 		return
 	}
-	v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+	v.Readings, v.Problems = readLearned(v.YAML, samples, ref, s.loc())
 	if s.RuleLab == nil {
 		v.BacktestErr = "Сравнение на прошлой почте на этом сервере не настроено."
 		s.render(w, r, http.StatusUnprocessableEntity, "learn", v)
@@ -269,7 +269,7 @@ func (s *Server) learnApply(w http.ResponseWriter, r *http.Request, p page) {
 	files, name := s.learnedSet(r.Context(), v)
 	ver, err := s.Rules.Apply(r.Context(), files, p.by(), "формат "+name+", выучен по образцам")
 	if err != nil {
-		v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+		v.Readings, v.Problems = readLearned(v.YAML, samples, ref, s.loc())
 		var le *rules.LoadError
 		if errors.As(err, &le) {
 			for _, pr := range le.Problems {
@@ -284,7 +284,7 @@ func (s *Server) learnApply(w http.ResponseWriter, r *http.Request, p page) {
 	s.audit(r, "rules.apply", strconv.FormatInt(ver, 10), map[string]any{"learned": name, "client": v.Client})
 	v.Applied = ver
 	v.Flash = fmt.Sprintf("Версия правил %d действует: формат %s применён впереди прежних правил.", ver, v.Format)
-	v.Readings, v.Problems = readLearned(v.YAML, samples, ref)
+	v.Readings, v.Problems = readLearned(v.YAML, samples, ref, s.loc())
 	s.render(w, r, http.StatusOK, "learn", v)
 }
 
@@ -328,8 +328,10 @@ func parseLearnSamples(in []learnSample) ([]learn.Sample, []string) {
 	return out, bad
 }
 
-// readLearned loads the proposal alone and reads the samples with it.
-func readLearned(y string, samples []learn.Sample, ref learn.Reference) ([]learnReading, []string) {
+// readLearned loads the proposal alone and reads the samples with it, as
+// the pipeline would: dates without a zone in the format's zone, else in
+// loc (intake.timezone), which due times are shown in.
+func readLearned(y string, samples []learn.Sample, ref learn.Reference, loc *time.Location) ([]learnReading, []string) {
 	set, err := rules.Load([]rules.File{{Name: "learned.yaml", Data: []byte(y)}})
 	if err != nil {
 		var le *rules.LoadError
@@ -341,14 +343,6 @@ func readLearned(y string, samples []learn.Sample, ref learn.Reference) ([]learn
 			return nil, out
 		}
 		return nil, []string{err.Error()}
-	}
-	loc := time.UTC
-	for _, f := range set.Formats() {
-		if tz := f.Format.Spec().Timezone; tz != "" {
-			if l, err := time.LoadLocation(tz); err == nil {
-				loc = l
-			}
-		}
 	}
 	var out []learnReading
 	for _, rd := range learn.Read(set, samples, ref, loc) {

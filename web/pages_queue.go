@@ -104,7 +104,7 @@ func (q queueItem) Title() string {
 
 // PriorityRU is the priority found, in words.
 func (q queueItem) PriorityRU() string {
-	return cmpOr(priorityNames[q.P.Fields.Priority], q.P.Fields.Priority)
+	return cmp.Or(priorityNames[q.P.Fields.Priority], q.P.Fields.Priority)
 }
 
 // From is who sent it: the caller's phone for calls.

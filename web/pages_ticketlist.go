@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -115,7 +116,7 @@ func (s *Server) ticketListPage(w http.ResponseWriter, r *http.Request, p page) 
 			}
 		}
 		if row.Priority != nil {
-			rv.Priority = cmpOr(priorityNames[*row.Priority], *row.Priority)
+			rv.Priority = cmp.Or(priorityNames[*row.Priority], *row.Priority)
 		}
 		v.Rows = append(v.Rows, rv)
 	}
@@ -192,13 +193,6 @@ func (s *Server) day(p page, v string) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("%q не дата вида 2026-03-31", v)
 	}
 	return t, true, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // SLALabel is the row's standing against its deadline in words ("" when on

@@ -80,7 +80,7 @@ func TestSecurity_SecretsNeverInLogsOrAPI(t *testing.T) {
 	for name, base := range map[string]string{"okdesk-down": downURL, "okdesk-err": echo.URL} {
 		require.NoError(t, reg.Add(okdesk.New(okdesk.Config{Name: name, Client: "PU-" + name, BaseURL: base, Token: okdeskToken, Timeout: 2 * time.Second}), connectors.Mapping{}))
 		runCtx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
-		(&connectors.Runner{Conn: reg.Get(name), Store: f.st, Inbox: ingest.NewInbox(f.st, nil, clock.Wall), Log: log, MinBackoff: time.Hour}).Run(runCtx) //nolint:errcheck
+		(&connectors.Runner{Conn: reg.Get(name), Store: f.st, Inbox: ingest.NewInbox(f.st, nil, clock.Fixed(f.now)), Log: log, MinBackoff: time.Hour}).Run(runCtx) //nolint:errcheck
 		cancel()
 		require.NoError(t, f.st.InTx(ctx, func(tx pgx.Tx) error {
 			return store.EnqueueOutbox(ctx, tx, store.OutboxMessage{Kind: store.OutboxConnector, Target: name, DedupKey: "push-" + name,
@@ -94,7 +94,7 @@ func TestSecurity_SecretsNeverInLogsOrAPI(t *testing.T) {
 	assert.Contains(t, logs.String(), "connector pull failed", "the flows ran and logged")
 
 	// Call events, signed.
-	inbox := ingest.NewInbox(f.st, nil, clock.Wall)
+	inbox := ingest.NewInbox(f.st, nil, clock.Fixed(f.now))
 	rc := webhook.New(webhook.Config{MangoAPIKey: mangoKey, MangoSalt: mangoSalt, ZadarmaSecret: zdSecret,
 		Now: func() time.Time { return time.Date(2026, 11, 14, 18, 0, 0, 0, time.UTC) }}, inbox, log)
 	mux := http.NewServeMux()

@@ -125,11 +125,11 @@ func TestSecurity_AHugeSubjectMakesNoHugePage(t *testing.T) {
 	raw := "From: Someone <someone@mail.example.org>\r\nTo: zayavki@tehservis.example\r\nSubject: " + subject +
 		"\r\nDate: Mon, 02 Nov 2026 09:15:00 +0300\r\nMessage-ID: <huge-subject@mail.example.org>\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\nНе холодит витрина в магазине.\r\n"
-	res, err := ingest.NewInbox(f.st, nil, clock.Wall).Put(f.ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "test/huge", Raw: []byte(raw)}}, nil)
+	res, err := ingest.NewInbox(f.st, nil, clock.Fixed(f.now)).Put(f.ctx, []ingest.Item{{Source: flow.SourceMail, SourceRef: "test/huge", Raw: []byte(raw)}}, nil)
 	require.NoError(t, err)
 	rt, err := pipeline.LoadRuntime(f.ctx, f.st, defaults.Files())
 	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC, clock.Wall)
+	proc := pipeline.NewProcessor(rt, nil, time.UTC, clock.Fixed(f.now))
 	require.NoError(t, f.st.InTx(f.ctx, func(tx pgx.Tx) error { return proc.RunInline(f.ctx, tx, res[0].ID) }))
 
 	var saved int

@@ -132,13 +132,9 @@ func (cc *CallsConfig) resolve(loc *time.Location) []string {
 	return p
 }
 
-// setupCalls serves the call webhooks of the calls section, when there is
-// one, and parses their items.
-func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
-	cc := env.cfg.Calls
-	if cc == nil {
-		return nil, nil
-	}
+// setupCalls serves the call webhooks of the calls section and parses
+// their items.
+func setupCalls(env *componentEnv, cc *CallsConfig) error {
 	wc := cc.webhook
 	wc.Now = env.eng.now
 	rc := webhook.New(wc, env.eng.inbox, env.log)
@@ -147,7 +143,7 @@ func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) e
 	env.eng.proc.OnTicket(rc.TicketHook)
 	for _, c := range rc.Collectors() {
 		if err := env.reg.Register(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	api := &web.Server{Store: env.eng.st, Log: env.log}
@@ -163,5 +159,5 @@ func setupCalls(ctx context.Context, env *componentEnv) (func(context.Context) e
 		return item, err
 	})
 	env.log.Info("call webhooks", "providers", rc.Providers(), "prefix", cc.PathPrefix)
-	return nil, nil
+	return nil
 }

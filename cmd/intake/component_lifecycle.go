@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,12 @@ type LifecycleConfig struct {
 		MaxTaskBytes int64 `yaml:"max_task_bytes"`
 		MaxFiles     int   `yaml:"max_files"`
 	} `yaml:"attachments"`
+
+	// signingKey is the key resolve read, nil when none is configured;
+	// keyErr then says why. Links of the lifecycle and stores' own request
+	// forms are signed with it.
+	signingKey []byte
+	keyErr     error
 }
 
 type lifecycleQC struct {
@@ -132,12 +139,13 @@ func checkLifecycle(lc LifecycleConfig) []string {
 	return p
 }
 
-func validateLifecycle(lc LifecycleConfig) []string {
-	p := checkLifecycle(lc)
-	if len(p) == 0 && lc.BaseURL != "" {
-		if _, err := lifecycleKey(lc, getenv); err != nil {
-			p = append(p, err.Error())
-		}
+// resolve checks the section and reads the signing key, once: it is
+// required when base_url is set (links are then sent), optional otherwise.
+func (lc *LifecycleConfig) resolve(getenv func(string) string) []string {
+	p := checkLifecycle(*lc)
+	lc.signingKey, lc.keyErr = lifecycleKey(*lc, getenv)
+	if len(p) == 0 && lc.BaseURL != "" && lc.keyErr != nil {
+		p = append(p, lc.keyErr.Error())
 	}
 	return p
 }
@@ -193,26 +201,25 @@ func serviceConfig(lc LifecycleConfig, loc *time.Location) lifecycle.Config {
 func newLifecycle(cfg Config, st *store.Store, dir func() *routing.Directory, now func() time.Time) (*lifecycle.Service, LifecycleConfig, error) {
 	lc := cfg.Lifecycle
 	var signer *lifecycle.Signer
-	if key, err := lifecycleKey(lc, getenv); err == nil {
-		if signer, err = lifecycle.NewSigner(key); err != nil {
+	if lc.signingKey != nil {
+		var err error
+		if signer, err = lifecycle.NewSigner(lc.signingKey); err != nil {
 			return nil, lc, err
 		}
 	} else if lc.BaseURL != "" {
-		return nil, lc, err
+		return nil, lc, cmp.Or(lc.keyErr, errors.New("lifecycle: no signing key"))
 	}
 	sc := serviceConfig(lc, cfg.Intake.Location)
 	sc.ChannelsOff = outboxChannelsOff(&cfg)
 	return lifecycle.NewService(st, sc, signer, pipeline.LifecycleRouter(dir), now), lc, nil
 }
 
-func setupLifecycle(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
+// setupLifecycle hooks the lifecycle onto new tickets, serves its routes
+// and returns its scheduler.
+func setupLifecycle(env *componentEnv) (func(context.Context) error, error) {
 	l, lc, err := newLifecycle(env.cfg, env.eng.st, func() *routing.Directory { return env.eng.proc.Runtime().Directory }, env.eng.now)
 	if err != nil {
 		return nil, err
-	}
-	if lc.Enabled != nil && !*lc.Enabled {
-		env.log.Info("lifecycle disabled")
-		return nil, nil
 	}
 	if _, off := l.ChannelsOff()[lifecycle.ChannelEmail]; l.Signer() == nil && !off {
 		env.log.Warn("lifecycle: no signing key and no base_url: notification emails carry no one-click links")

@@ -103,7 +103,7 @@ func outboxChannelsOff(cfg *Config) map[string]string {
 
 // setupOutbox runs the outbox dispatcher with a sender of each kind, and
 // the client connectors: their pulls, webhooks and status pushes.
-func setupOutbox(ctx context.Context, env *componentEnv) (func(context.Context) error, error) {
+func setupOutbox(env *componentEnv) (func(context.Context) error, error) {
 	set, err := newConnectorSet(env.cfg.Connectors)
 	if err != nil {
 		return nil, err

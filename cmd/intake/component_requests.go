@@ -28,8 +28,8 @@ func requestsFor(eng *engine, log *slog.Logger) *web.Requests {
 		Location:  eng.cfg.Intake.Location,
 		Log:       log,
 	}
-	key, err := lifecycleKey(eng.cfg.Lifecycle, getenv)
-	if err != nil {
+	key := eng.cfg.Lifecycle.signingKey
+	if key == nil {
 		// No link key: no store can have its own link, and receipts are
 		// signed with a key of this process (a receipt opened after a
 		// restart says the request is unknown; the ticket is not lost).
@@ -60,11 +60,10 @@ func cmdFormLink(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	key, err := lifecycleKey(cfg.Lifecycle, getenv)
-	if err != nil {
-		return fmt.Errorf("form links are signed with the link key: %w", err)
+	if cfg.Lifecycle.signingKey == nil {
+		return fmt.Errorf("form links are signed with the link key: %w", cfg.Lifecycle.keyErr)
 	}
-	links, err := request.NewLinks(key)
+	links, err := request.NewLinks(cfg.Lifecycle.signingKey)
 	if err != nil {
 		return err
 	}

@@ -251,7 +251,7 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 	if cfg.SMTP != nil {
 		problems = append(problems, cfg.SMTP.resolve()...)
 	}
-	problems = append(problems, validateLifecycle(cfg.Lifecycle)...)
+	problems = append(problems, cfg.Lifecycle.resolve(getenv)...)
 	if len(problems) > 0 {
 		return cfg, &ConfigError{Problems: problems}
 	}

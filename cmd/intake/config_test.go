@@ -81,7 +81,22 @@ mailboxes:
 	assert.Nil(t, cfg.SMTP)
 	assert.Contains(t, outboxChannelsOff(&cfg), "email")
 	assert.Equal(t, "Europe/Moscow", cfg.Intake.Location.String())
-	assert.Equal(t, defaultLifecycleConfig(), cfg.Lifecycle)
+	assert.Nil(t, cfg.Lifecycle.signingKey, "no link key configured")
+	assert.ErrorContains(t, cfg.Lifecycle.keyErr, "INTAKE_LINK_KEY", "what to set is said where a key is needed")
+	lc := cfg.Lifecycle
+	lc.keyErr = nil
+	assert.Equal(t, defaultLifecycleConfig(), lc)
+
+	// The link key is read once, here, from the environment given.
+	cfg, err = loadConfig("", func(k string) string {
+		if k == "INTAKE_LINK_KEY" {
+			return testLinkKey
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []byte(testLinkKey), cfg.Lifecycle.signingKey)
+	assert.NoError(t, cfg.Lifecycle.keyErr)
 }
 
 // TestConfigSectionErrorsNameTheKey: a bad value in any section, and an

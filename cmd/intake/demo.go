@@ -103,8 +103,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer stopIMAP()
 	say("sample mailbox with %d messages on imap://%s (in-process server)", len(mails), imapAddr)
-	host, portStr, _ := net.SplitHostPort(imapAddr)
-	port, _ := strconv.Atoi(portStr)
+	host, portStr, err := net.SplitHostPort(imapAddr)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return err
+	}
 	var node yaml.Node
 	if err := node.Encode([]map[string]any{{
 		"name": "demo", "host": host, "port": port, "tls": "plain", "username": "demo", "password": "demo",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -57,10 +58,12 @@ func newEquipFixture(t *testing.T) *equipFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbURL := pgtest.URL(t)
-	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	cfg, err := loadConfig("", func(k string) string {
-		if k == "DATABASE_URL" {
+		switch k {
+		case "DATABASE_URL":
 			return dbURL
+		case "INTAKE_LINK_KEY":
+			return testLinkKey
 		}
 		return ""
 	})
@@ -74,7 +77,7 @@ func newEquipFixture(t *testing.T) *equipFixture {
 	eng, err := newEngine(ctx, cfg, st, log)
 	require.NoError(t, err)
 	eng.setClock(clocktest.Clock(t))
-	mux, _, err := setupComponents(ctx, eng, log, prometheus.NewRegistry())
+	mux, _, err := setupComponents(eng, log, prometheus.NewRegistry())
 	require.NoError(t, err)
 	webtest.Seed(t, st, eng.proc.RunInline)
 	done := make(chan struct{})
@@ -225,7 +228,7 @@ func TestEquipmentBySerialOnly(t *testing.T) {
 	// The form, on a phone, with a photo, naming only the serial.
 	photo := filepath.Join(t.TempDir(), "vitrina.png")
 	writePNG(t, photo)
-	t.Setenv("INTAKE_UI_SCREENSHOTS", firstNonEmpty(os.Getenv("INTAKE_UI_SCREENSHOTS"), t.TempDir()))
+	t.Setenv("INTAKE_UI_SCREENSHOTS", cmp.Or(os.Getenv("INTAKE_UI_SCREENSHOTS"), t.TempDir()))
 	c := webtest.NewChrome(t, 390, 844)
 	c.Open(f.srv.URL + "/form/")
 	c.Do(chromedp.SendKeys(chromedp.CSS(`textarea[name="problem"]`), "Не включается витрина с молочкой"))
@@ -484,15 +487,6 @@ func writePNG(t *testing.T, path string) {
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if strings.TrimSpace(v) != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // The form: a store's own link is signed (a forged one is refused), the
 // general form finds stores by search, a submission needs the form's CSRF
 // token, photos are checked (images only, a size limit) and an address is
@@ -506,6 +500,9 @@ func TestRequestForm(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, pu.Code)
+	// form-link signs with the key of the server's configuration, read
+	// from the environment.
+	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	out, stderr, err := runCLI(t, f.dbURL, "form-link", "PU", "0135")
 	require.NoError(t, err, stderr)
 	link := strings.TrimSpace(out)

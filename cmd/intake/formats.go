@@ -45,7 +45,11 @@ func cmdFormats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, formatsUsage)
 		return errors.New("--client and samples are required")
 	}
-	ref, err := learnReference(ctx, cf, *refDir, *client)
+	cfg, err := loadConfig(cf.config, getenv)
+	if err != nil {
+		return err
+	}
+	ref, err := learnReference(ctx, cfg, *refDir, *client)
 	if err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func cmdFormats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if *check != "" {
-		return learnCheck(stdout, ref, *check, labels, *k, *name, fs.Arg(0))
+		return learnCheck(stdout, ref, cfg.Intake.Location, *check, labels, *k, *name, fs.Arg(0))
 	}
 	samples, err := readSamples(fs.Args())
 	if err != nil {
@@ -84,8 +88,10 @@ func cmdFormats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// learnCheck learns from the first k mails of dir and scores the rest.
-func learnCheck(stdout io.Writer, ref learn.Reference, checkLabels string, learnLabels map[string]learn.Label, k int, name, dir string) error {
+// learnCheck learns from the first k mails of dir and scores the rest,
+// reading dates without a zone in the format's zone, else in loc
+// (intake.timezone), as the pipeline does.
+func learnCheck(stdout io.Writer, ref learn.Reference, loc *time.Location, checkLabels string, learnLabels map[string]learn.Label, k int, name, dir string) error {
 	all, err := readLearnLabels(checkLabels)
 	if err != nil {
 		return err
@@ -119,12 +125,6 @@ func learnCheck(stdout io.Writer, ref learn.Reference, checkLabels string, learn
 	set, err := rules.Load([]rules.File{{Name: "learned.yaml", Data: y}})
 	if err != nil {
 		return fmt.Errorf("the proposal does not load: %w\n%s", err, y)
-	}
-	loc := time.UTC
-	if p.Spec.Timezone != "" {
-		if l, err := time.LoadLocation(p.Spec.Timezone); err == nil {
-			loc = l
-		}
 	}
 	score := map[string]bool{}
 	for _, s := range samples[k:] {
@@ -177,7 +177,7 @@ func readLearnLabels(path string) (map[string]learn.Label, error) {
 
 // learnReference reads the reference data from CSVs in dir, else from the
 // configured database.
-func learnReference(ctx context.Context, cf commonFlags, dir, client string) (learn.Reference, error) {
+func learnReference(ctx context.Context, cfg Config, dir, client string) (learn.Reference, error) {
 	var (
 		clients    []routing.Client
 		objects    []routing.Object
@@ -214,10 +214,6 @@ func learnReference(ctx context.Context, cf commonFlags, dir, client string) (le
 			}
 		}
 	} else {
-		cfg, err := loadConfig(cf.config, getenv)
-		if err != nil {
-			return learn.Reference{}, err
-		}
 		st, err := openStore(ctx, cfg)
 		if err != nil {
 			return learn.Reference{}, err

@@ -49,7 +49,10 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	in := ingest.NewInbox(st, pipe.Publish, clock.Wall)
-	host, _ := os.Hostname()
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("the host name, part of each file's source reference: %w", err)
+	}
 	run := *runName
 	if run == "" {
 		run = time.Now().UTC().Format("20060102T150405.000000000Z")
@@ -89,7 +92,10 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		abs, _ := filepath.Abs(path)
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
 		key, mid := ingest.MailKeys(raw)
 		batch = append(batch, ingest.Item{
 			Source: flow.SourceMail, SourceRef: ingestRef(host, run, abs), DedupKey: key, MessageID: mid, Raw: raw,

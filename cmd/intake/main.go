@@ -154,7 +154,9 @@ func defaultConfigPath() string {
 
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.Level)))
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(cfg.Level))); err != nil {
+		lvl = slog.LevelInfo // loadConfig refuses other levels; a LogConfig made by hand may hold none
+	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	// Every record passes through redact: a credential that reached a log
 	// value (a URL, an error quoting one, a link path) is masked.

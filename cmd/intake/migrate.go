@@ -32,7 +32,10 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, m := range applied {
 		fmt.Fprintf(stdout, "applied %04d_%s\n", m.Version, m.Name)
 	}
-	all, _ := store.Migrations()
+	all, err := store.Migrations()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "migrate: schema at version %d (%d applied now)\n", all[len(all)-1].Version, len(applied))
 	return nil
 }

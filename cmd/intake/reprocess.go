@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,7 @@ func cmdReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	who := *by
 	if who == "" {
-		who = "cli:" + cmpOr(os.Getenv("USER"), "unknown")
+		who = "cli:" + cmp.Or(os.Getenv("USER"), "unknown")
 	}
 	log := newLogger(cfg.Log, stderr)
 	eng, err := newEngine(ctx, cfg, st, log)
@@ -112,7 +113,7 @@ func cmdReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !*dryRun {
 		// New tickets and follow-ups get what the server's components do
 		// on the ticket hook (the lifecycle's tasks, status pushes).
-		if _, _, err := setupComponents(ctx, eng, log, prometheus.NewRegistry()); err != nil {
+		if _, _, err := setupComponents(eng, log, prometheus.NewRegistry()); err != nil {
 			return err
 		}
 	}
@@ -149,11 +150,4 @@ func parseDay(flag, s string, loc *time.Location, end bool) (*time.Time, error) 
 		return nil, fmt.Errorf("%s: %q is neither YYYY-MM-DD nor an RFC 3339 time", flag, s)
 	}
 	return &t, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -87,7 +87,7 @@ func runServer(ctx context.Context, eng *engine, src *sourceSet, ln net.Listener
 	if err := reg.Register(eng.inbox.Refusals()); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	compMux, runs, err := setupComponents(ctx, eng, log, reg)
+	compMux, runs, err := setupComponents(eng, log, reg)
 	if err != nil {
 		return err
 	}

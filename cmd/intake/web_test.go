@@ -45,10 +45,12 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	t.Helper()
 	ctx := context.Background()
 	dbURL := pgtest.URL(t)
-	t.Setenv("INTAKE_LINK_KEY", testLinkKey)
 	cfg, err := loadConfig("", func(k string) string {
-		if k == "DATABASE_URL" {
+		switch k {
+		case "DATABASE_URL":
 			return dbURL
+		case "INTAKE_LINK_KEY":
+			return testLinkKey
 		}
 		return ""
 	})
@@ -65,7 +67,7 @@ func newWebFixture(t *testing.T, apiToken string) *webFixture {
 	require.NoError(t, err)
 	eng.setClock(clocktest.Clock(t))
 	reg := prometheus.NewRegistry()
-	mux, _, err := setupComponents(ctx, eng, log, reg)
+	mux, _, err := setupComponents(eng, log, reg)
 	require.NoError(t, err)
 
 	// The demo mailbox, each message through the stages inline (the
@@ -202,10 +204,10 @@ func TestHTTPEngineerFlow(t *testing.T) {
 
 	t.Run("postpone", func(t *testing.T) {
 		assert.Equal(t, http.StatusUnprocessableEntity, f.CallAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"until": time.Now().Add(24 * time.Hour)}, nil), "a reason is required")
+			map[string]any{"until": f.eng.now().Add(24 * time.Hour)}, nil), "a reason is required")
 		var tv store.TaskView
 		require.Equal(t, http.StatusOK, f.CallAs(t, tokens[other], "POST", task(b.ID, "postpone"),
-			map[string]any{"reason": "магазин закрыт", "until": time.Now().Add(24 * time.Hour)}, &tv))
+			map[string]any{"reason": "магазин закрыт", "until": f.eng.now().Add(24 * time.Hour)}, &tv))
 		assert.Equal(t, "postponed", tv.State)
 		assert.Equal(t, http.StatusConflict, f.CallAs(t, tokens[other], "POST", task(b.ID, "start"), nil, nil), "postponed work is not started")
 	})

@@ -187,9 +187,15 @@ func (in *Intake) Submit(ctx context.Context, source, ref string, r Request, met
 	if err != nil {
 		return Submitted{}, err
 	}
+	// The item's meta is a map: Meta by its JSON names.
+	mb, err := json.Marshal(meta)
+	if err != nil {
+		return Submitted{}, fmt.Errorf("request meta: %w", err)
+	}
 	var m map[string]any
-	mb, _ := json.Marshal(meta)
-	json.Unmarshal(mb, &m) //nolint:errcheck // our own struct
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return Submitted{}, fmt.Errorf("request meta: %w", err)
+	}
 	pos := source + "/" + ref
 	var res []ingest.Result
 	res, err = in.Inbox.Put(ctx, []ingest.Item{{Source: source, SourceRef: pos, DedupKey: pos, Raw: raw, Meta: m}},
