@@ -169,11 +169,25 @@ func explicitDue(body string, loc *time.Location, now time.Time) (time.Time, boo
 			}
 			return ParseDate(line, loc, now)
 		}
-		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
+		// deadlineCue needs a clock time; most lines have none, and testing
+		// for one costs less than reRelDay's case-folded scan.
+		if hasClockShape(line) && reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
 			return ParseDate(line, loc, now)
 		}
 	}
 	return time.Time{}, false
+}
+
+// hasClockShape reports whether s holds an ASCII digit, ':' or '.', and two
+// ASCII digits in a row, as every match of deadlineCue's \d[:.]\d{2} does.
+func hasClockShape(s string) bool {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	for i := 0; i+3 < len(s); i++ {
+		if c := s[i+1]; (c == ':' || c == '.') && isDigit(s[i]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			return true
+		}
+	}
+	return false
 }
 
 var (

@@ -460,11 +460,15 @@ func checkExplicitDue(t *testing.T, text string) {
 			_, ok := findDate(line)
 			require.False(t, ok || deadlineCue.MatchString(line), "%q", line)
 		}
+		if !hasClockShape(line) {
+			require.False(t, deadlineCue.MatchString(line), "%q", line)
+		}
 	}
 }
 
 func TestExplicitDueAsBefore(t *testing.T) {
-	texts := append(digitTexts(t), "завтра до 12:00", "сегодня\nдо 12:00", "21 ноября 2026 14:00", "срок: завтра к 9.30\nNov 21, 2026 10:00")
+	texts := append(digitTexts(t), "завтра до 12:00", "сегодня\nдо 12:00", "21 ноября 2026 14:00", "срок: завтра к 9.30\nNov 21, 2026 10:00",
+		"сегодня до 9:3", "Сегодня не позднее 1.05", "завтра срок 12:00", "вчера к ы1:00", "1:2:33", "ЗАВТРА ДО 7.451")
 	for _, text := range texts {
 		checkExplicitDue(t, text)
 	}
@@ -472,5 +476,6 @@ func TestExplicitDueAsBefore(t *testing.T) {
 
 func FuzzExplicitDue(f *testing.F) {
 	f.Add("Срок: 21.11.2026 14:00\nзавтра до 12:00\n2026-11-21T10:00Z")
+	f.Add("сегодня к 9.3\nTomorrow до 1:00\nзавтра до 7:5")
 	f.Fuzz(checkExplicitDue)
 }
