@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,6 +61,25 @@ func BenchmarkExplicitDue(b *testing.B) {
 	b.Run("after", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			explicitDue(texts[i%len(texts)], moscowTest, now)
+		}
+	})
+}
+
+// BenchmarkSignatureStart compares signatureStart with the version that ran
+// both sign-off expressions over every line near the end (slowSignatureStart).
+func BenchmarkSignatureStart(b *testing.B) {
+	var texts [][]string
+	for _, t := range fixtureTexts(b) {
+		texts = append(texts, strings.Split(t, "\n"))
+	}
+	b.Run("before", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			slowSignatureStart(texts[i%len(texts)])
+		}
+	})
+	b.Run("after", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			signatureStart(texts[i%len(texts)])
 		}
 	})
 }

@@ -479,3 +479,99 @@ func FuzzExplicitDue(f *testing.F) {
 	f.Add("сегодня к 9.3\nTomorrow до 1:00\nзавтра до 7:5")
 	f.Fuzz(checkExplicitDue)
 }
+
+// firstRunes adds to set every rune that can start a match of re, for the
+// expressions made of literals, classes, alternations, concatenations and
+// empty-width assertions that the sign-off expressions are.
+func firstRunes(t *testing.T, re *syntax.Regexp, set map[rune]bool) {
+	t.Helper()
+	switch re.Op {
+	case syntax.OpCapture:
+		firstRunes(t, re.Sub[0], set)
+		return
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			firstRunes(t, s, set)
+		}
+		return
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if s.Op != syntax.OpBeginText && s.Op != syntax.OpBeginLine {
+				firstRunes(t, s, set)
+				return
+			}
+		}
+	case syntax.OpLiteral:
+		l := re.Rune[0]
+		set[l] = true
+		for f := l; re.Flags&syntax.FoldCase != 0; {
+			if f = unicode.SimpleFold(f); f == l {
+				break
+			}
+			set[f] = true
+		}
+		return
+	case syntax.OpCharClass:
+		for i := 0; i < len(re.Rune); i += 2 {
+			require.Less(t, re.Rune[i+1]-re.Rune[i], rune(1000), "class %v", re)
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				set[r] = true
+			}
+		}
+		return
+	}
+	t.Fatalf("firstRunes: op %v in %v", re.Op, re)
+}
+
+// TestMaySignOff checks maySignOff, over every rune, against the runes
+// either sign-off expression can start a match with.
+func TestMaySignOff(t *testing.T) {
+	set := map[rune]bool{}
+	for _, re := range []*regexp.Regexp{sigPhraseRe, mobileSigRe} {
+		p, err := syntax.Parse(re.String(), syntax.Perl)
+		require.NoError(t, err)
+		firstRunes(t, p.Simplify(), set)
+	}
+	require.Greater(t, len(set), 20)
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if set[r] != maySignOff(string(r)+"x") {
+			t.Fatalf("%U %q: maySignOff %v, the expressions %v", r, r, !set[r], set[r])
+		}
+	}
+	require.False(t, maySignOff(""))
+	require.False(t, maySignOff("\xff"))
+}
+
+// slowSignatureStart is signatureStart as it was before maySignOff.
+func slowSignatureStart(lines []string) int {
+	after := make([]int, len(lines)+1)
+	for i := len(lines) - 1; i >= 0; i-- {
+		after[i] = after[i+1]
+		if strings.TrimSpace(lines[i]) != "" {
+			after[i]++
+		}
+	}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if (t == "--" || t == "—") && after[i+1] <= 30 {
+			return i
+		}
+		if after[i+1] > 15 {
+			continue
+		}
+		if (sigPhraseRe.MatchString(t) && len([]rune(t)) < 80) || mobileSigRe.MatchString(t) {
+			return i
+		}
+	}
+	return -1
+}
+
+func FuzzSignatureStart(f *testing.F) {
+	f.Add("Текст\n\nС уважением,\nИван\n+7 900 000-00-00")
+	f.Add("text\nBEST REGARDS\nSent from my iPhone")
+	f.Add("ᲃ уважением\nᲂтправлено с iPhone\nKind regards\nſincerely")
+	f.Fuzz(func(t *testing.T, text string) {
+		lines := strings.Split(text, "\n")
+		require.Equal(t, slowSignatureStart(lines), signatureStart(lines), "%q", text)
+	})
+}
