@@ -83,3 +83,19 @@ func BenchmarkSignatureStart(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCleanGreetings compares cleanGreetings with the version that ran
+// closingLine over every line (slowCleanGreetings).
+func BenchmarkCleanGreetings(b *testing.B) {
+	texts := fixtureTexts(b)
+	b.Run("before", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			slowCleanGreetings(texts[i%len(texts)])
+		}
+	})
+	b.Run("after", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			cleanGreetings(texts[i%len(texts)])
+		}
+	})
+}

@@ -68,6 +68,10 @@ var (
 	closingLine  = regexp.MustCompile(`(?i)^\s*(?:спасибо|заранее\s+спасибо|с\s+уважением|благодарю|жд[её]м|отправлено\s+(?:с|из)|sent\s+from|best\s+regards|regards|--)\b?`)
 )
 
+// closingFirst holds, in lower case, every rune a match of closingLine can
+// start with (its leading \s, the first letters of its phrases, the dash).
+const closingFirst = "\t\n\f\r -бжзосbrs"
+
 // cleanGreetings drops greeting lines at the top and closing lines (and all
 // after them) at the bottom.
 func cleanGreetings(s string) string {
@@ -82,7 +86,7 @@ func cleanGreetings(s string) string {
 			}
 			started = true
 		}
-		if closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
+		if startsFolded(t, closingFirst) && closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
 			break
 		}
 		out = append(out, t)

@@ -496,7 +496,12 @@ func firstRunes(t *testing.T, re *syntax.Regexp, set map[rune]bool) {
 		return
 	case syntax.OpConcat:
 		for _, s := range re.Sub {
-			if s.Op != syntax.OpBeginText && s.Op != syntax.OpBeginLine {
+			switch s.Op {
+			case syntax.OpBeginText, syntax.OpBeginLine:
+			case syntax.OpStar, syntax.OpQuest:
+				// Optional: its first runes, and those of what follows.
+				firstRunes(t, s.Sub[0], set)
+			default:
 				firstRunes(t, s, set)
 				return
 			}
@@ -523,23 +528,31 @@ func firstRunes(t *testing.T, re *syntax.Regexp, set map[rune]bool) {
 	t.Fatalf("firstRunes: op %v in %v", re.Op, re)
 }
 
-// TestMaySignOff checks maySignOff, over every rune, against the runes
-// either sign-off expression can start a match with.
-func TestMaySignOff(t *testing.T) {
-	set := map[rune]bool{}
-	for _, re := range []*regexp.Regexp{sigPhraseRe, mobileSigRe} {
-		p, err := syntax.Parse(re.String(), syntax.Perl)
-		require.NoError(t, err)
-		firstRunes(t, p.Simplify(), set)
-	}
-	require.Greater(t, len(set), 20)
-	for r := rune(0); r <= unicode.MaxRune; r++ {
-		if set[r] != maySignOff(string(r)+"x") {
-			t.Fatalf("%U %q: maySignOff %v, the expressions %v", r, r, !set[r], set[r])
+// TestStartsFolded checks the first-rune tests, over every rune, against
+// the runes their expressions can start a match with.
+func TestStartsFolded(t *testing.T) {
+	for _, c := range []struct {
+		first string
+		res   []*regexp.Regexp
+	}{
+		{signOffFirst, []*regexp.Regexp{sigPhraseRe, mobileSigRe}},
+		{closingFirst, []*regexp.Regexp{closingLine}},
+	} {
+		set := map[rune]bool{}
+		for _, re := range c.res {
+			p, err := syntax.Parse(re.String(), syntax.Perl)
+			require.NoError(t, err)
+			firstRunes(t, p.Simplify(), set)
 		}
+		require.Greater(t, len(set), 10)
+		for r := rune(0); r <= unicode.MaxRune; r++ {
+			if set[r] != startsFolded(string(r)+"x", c.first) {
+				t.Fatalf("%q %U %q: startsFolded %v, the expressions %v", c.first, r, r, !set[r], set[r])
+			}
+		}
+		require.False(t, startsFolded("", c.first))
+		require.False(t, startsFolded("\xff", c.first))
 	}
-	require.False(t, maySignOff(""))
-	require.False(t, maySignOff("\xff"))
 }
 
 // slowSignatureStart is signatureStart as it was before maySignOff.
@@ -573,5 +586,35 @@ func FuzzSignatureStart(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		lines := strings.Split(text, "\n")
 		require.Equal(t, slowSignatureStart(lines), signatureStart(lines), "%q", text)
+	})
+}
+
+// slowCleanGreetings is cleanGreetings as it was before closingFirst.
+func slowCleanGreetings(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	var out []string
+	started := false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if !started {
+			if t == "" || greetingLine.MatchString(t) {
+				continue
+			}
+			started = true
+		}
+		if closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
+			break
+		}
+		out = append(out, t)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+func FuzzCleanGreetings(f *testing.F) {
+	f.Add("Добрый день!\nНе работает касса.\nСпасибо\nИван")
+	f.Add("Коллеги,\nтекст\nЗАРАНЕЕ  СПАСИБО, мастер\n-- \nBest regards")
+	f.Add("ᲃ уважением\nтекст\nſent from\nᲂтправлено с\nЖДЁМ")
+	f.Fuzz(func(t *testing.T, text string) {
+		require.Equal(t, slowCleanGreetings(text), cleanGreetings(text), "%q", text)
 	})
 }

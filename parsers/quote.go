@@ -238,9 +238,15 @@ const signOffFirst = "свопbcgkrsw"
 // of signOffFirst: false for most lines, and never for one sigPhraseRe or
 // mobileSigRe matches (both are anchored at the start and case-insensitive).
 func maySignOff(t string) bool {
+	return startsFolded(t, signOffFirst)
+}
+
+// startsFolded reports whether the first rune of t, or a rune it case-folds
+// to, is in first.
+func startsFolded(t, first string) bool {
 	r, _ := utf8.DecodeRuneInString(t)
 	for f := r; ; {
-		if strings.ContainsRune(signOffFirst, f) {
+		if strings.ContainsRune(first, f) {
 			return true
 		}
 		if f = unicode.SimpleFold(f); f == r {
