@@ -68,6 +68,10 @@ var (
 	closingLine  = regexp.MustCompile(`(?i)^\s*(?:спасибо|заранее\s+спасибо|с\s+уважением|благодарю|жд[её]м|отправлено\s+(?:с|из)|sent\s+from|best\s+regards|regards|--)\b?`)
 )
 
+// closingFirst holds, in lower case, every rune a match of closingLine can
+// start with (its leading \s, the first letters of its phrases, the dash).
+const closingFirst = "\t\n\f\r -бжзосbrs"
+
 // cleanGreetings drops greeting lines at the top and closing lines (and all
 // after them) at the bottom.
 func cleanGreetings(s string) string {
@@ -82,7 +86,7 @@ func cleanGreetings(s string) string {
 			}
 			started = true
 		}
-		if closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
+		if startsFolded(t, closingFirst) && closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
 			break
 		}
 		out = append(out, t)
@@ -169,11 +173,25 @@ func explicitDue(body string, loc *time.Location, now time.Time) (time.Time, boo
 			}
 			return ParseDate(line, loc, now)
 		}
-		if reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
+		// deadlineCue needs a clock time; most lines have none, and testing
+		// for one costs less than reRelDay's case-folded scan.
+		if hasClockShape(line) && reRelDay.MatchString(line) && deadlineCue.MatchString(line) {
 			return ParseDate(line, loc, now)
 		}
 	}
 	return time.Time{}, false
+}
+
+// hasClockShape reports whether s holds an ASCII digit, ':' or '.', and two
+// ASCII digits in a row, as every match of deadlineCue's \d[:.]\d{2} does.
+func hasClockShape(s string) bool {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	for i := 0; i+3 < len(s); i++ {
+		if c := s[i+1]; (c == ':' || c == '.') && isDigit(s[i]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			return true
+		}
+	}
+	return false
 }
 
 var (

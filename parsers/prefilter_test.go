@@ -460,11 +460,15 @@ func checkExplicitDue(t *testing.T, text string) {
 			_, ok := findDate(line)
 			require.False(t, ok || deadlineCue.MatchString(line), "%q", line)
 		}
+		if !hasClockShape(line) {
+			require.False(t, deadlineCue.MatchString(line), "%q", line)
+		}
 	}
 }
 
 func TestExplicitDueAsBefore(t *testing.T) {
-	texts := append(digitTexts(t), "завтра до 12:00", "сегодня\nдо 12:00", "21 ноября 2026 14:00", "срок: завтра к 9.30\nNov 21, 2026 10:00")
+	texts := append(digitTexts(t), "завтра до 12:00", "сегодня\nдо 12:00", "21 ноября 2026 14:00", "срок: завтра к 9.30\nNov 21, 2026 10:00",
+		"сегодня до 9:3", "Сегодня не позднее 1.05", "завтра срок 12:00", "вчера к ы1:00", "1:2:33", "ЗАВТРА ДО 7.451")
 	for _, text := range texts {
 		checkExplicitDue(t, text)
 	}
@@ -472,5 +476,145 @@ func TestExplicitDueAsBefore(t *testing.T) {
 
 func FuzzExplicitDue(f *testing.F) {
 	f.Add("Срок: 21.11.2026 14:00\nзавтра до 12:00\n2026-11-21T10:00Z")
+	f.Add("сегодня к 9.3\nTomorrow до 1:00\nзавтра до 7:5")
 	f.Fuzz(checkExplicitDue)
+}
+
+// firstRunes adds to set every rune that can start a match of re, for the
+// expressions made of literals, classes, alternations, concatenations and
+// empty-width assertions that the sign-off expressions are.
+func firstRunes(t *testing.T, re *syntax.Regexp, set map[rune]bool) {
+	t.Helper()
+	switch re.Op {
+	case syntax.OpCapture:
+		firstRunes(t, re.Sub[0], set)
+		return
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			firstRunes(t, s, set)
+		}
+		return
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			switch s.Op {
+			case syntax.OpBeginText, syntax.OpBeginLine:
+			case syntax.OpStar, syntax.OpQuest:
+				// Optional: its first runes, and those of what follows.
+				firstRunes(t, s.Sub[0], set)
+			default:
+				firstRunes(t, s, set)
+				return
+			}
+		}
+	case syntax.OpLiteral:
+		l := re.Rune[0]
+		set[l] = true
+		for f := l; re.Flags&syntax.FoldCase != 0; {
+			if f = unicode.SimpleFold(f); f == l {
+				break
+			}
+			set[f] = true
+		}
+		return
+	case syntax.OpCharClass:
+		for i := 0; i < len(re.Rune); i += 2 {
+			require.Less(t, re.Rune[i+1]-re.Rune[i], rune(1000), "class %v", re)
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				set[r] = true
+			}
+		}
+		return
+	}
+	t.Fatalf("firstRunes: op %v in %v", re.Op, re)
+}
+
+// TestStartsFolded checks the first-rune tests, over every rune, against
+// the runes their expressions can start a match with.
+func TestStartsFolded(t *testing.T) {
+	for _, c := range []struct {
+		first string
+		res   []*regexp.Regexp
+	}{
+		{signOffFirst, []*regexp.Regexp{sigPhraseRe, mobileSigRe}},
+		{closingFirst, []*regexp.Regexp{closingLine}},
+	} {
+		set := map[rune]bool{}
+		for _, re := range c.res {
+			p, err := syntax.Parse(re.String(), syntax.Perl)
+			require.NoError(t, err)
+			firstRunes(t, p.Simplify(), set)
+		}
+		require.Greater(t, len(set), 10)
+		for r := rune(0); r <= unicode.MaxRune; r++ {
+			if set[r] != startsFolded(string(r)+"x", c.first) {
+				t.Fatalf("%q %U %q: startsFolded %v, the expressions %v", c.first, r, r, !set[r], set[r])
+			}
+		}
+		require.False(t, startsFolded("", c.first))
+		require.False(t, startsFolded("\xff", c.first))
+	}
+}
+
+// slowSignatureStart is signatureStart as it was before maySignOff.
+func slowSignatureStart(lines []string) int {
+	after := make([]int, len(lines)+1)
+	for i := len(lines) - 1; i >= 0; i-- {
+		after[i] = after[i+1]
+		if strings.TrimSpace(lines[i]) != "" {
+			after[i]++
+		}
+	}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if (t == "--" || t == "—") && after[i+1] <= 30 {
+			return i
+		}
+		if after[i+1] > 15 {
+			continue
+		}
+		if (sigPhraseRe.MatchString(t) && len([]rune(t)) < 80) || mobileSigRe.MatchString(t) {
+			return i
+		}
+	}
+	return -1
+}
+
+func FuzzSignatureStart(f *testing.F) {
+	f.Add("Текст\n\nС уважением,\nИван\n+7 900 000-00-00")
+	f.Add("text\nBEST REGARDS\nSent from my iPhone")
+	f.Add("ᲃ уважением\nᲂтправлено с iPhone\nKind regards\nſincerely")
+	f.Fuzz(func(t *testing.T, text string) {
+		lines := strings.Split(text, "\n")
+		require.Equal(t, slowSignatureStart(lines), signatureStart(lines), "%q", text)
+	})
+}
+
+// slowCleanGreetings is cleanGreetings as it was before closingFirst.
+func slowCleanGreetings(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	var out []string
+	started := false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if !started {
+			if t == "" || greetingLine.MatchString(t) {
+				continue
+			}
+			started = true
+		}
+		if closingLine.MatchString(t) && !strings.Contains(strings.ToLower(t), "мастер") {
+			break
+		}
+		out = append(out, t)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+func FuzzCleanGreetings(f *testing.F) {
+	f.Add("Добрый день!\nНе работает касса.\nСпасибо\nИван")
+	f.Add("Коллеги,\nтекст\nЗАРАНЕЕ  СПАСИБО, мастер\n-- \nBest regards")
+	f.Add("ᲃ уважением\nтекст\nſent from\nᲂтправлено с\nЖДЁМ")
+	f.Fuzz(func(t *testing.T, text string) {
+		require.Equal(t, slowCleanGreetings(text), cleanGreetings(text), "%q", text)
+	})
 }

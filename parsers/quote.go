@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // split is a text body cut into what the sender wrote, what they quoted or
@@ -218,11 +220,39 @@ func signatureStart(lines []string) int {
 		if after[i+1] > 15 {
 			continue
 		}
+		if !maySignOff(t) {
+			continue
+		}
 		if (sigPhraseRe.MatchString(t) && len([]rune(t)) < 80) || mobileSigRe.MatchString(t) {
 			return i
 		}
 	}
 	return -1
+}
+
+// signOffFirst holds, in lower case, the first letter of every phrase
+// sigPhraseRe and mobileSigRe match.
+const signOffFirst = "свопbcgkrsw"
+
+// maySignOff reports whether t starts with a letter that case-folds to one
+// of signOffFirst: false for most lines, and never for one sigPhraseRe or
+// mobileSigRe matches (both are anchored at the start and case-insensitive).
+func maySignOff(t string) bool {
+	return startsFolded(t, signOffFirst)
+}
+
+// startsFolded reports whether the first rune of t, or a rune it case-folds
+// to, is in first.
+func startsFolded(t, first string) bool {
+	r, _ := utf8.DecodeRuneInString(t)
+	for f := r; ; {
+		if strings.ContainsRune(first, f) {
+			return true
+		}
+		if f = unicode.SimpleFold(f); f == r {
+			return false
+		}
+	}
 }
 
 // parseInlineForward reads the pasted header lines after a forward marker
