@@ -143,7 +143,7 @@ func New(cfg Config, st *store.Store, proc *Processor, logger *slog.Logger) *Pip
 		cfg.NATSPrefix = "intake"
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 256
+		cfg.BatchSize = 128
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)

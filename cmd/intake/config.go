@@ -150,7 +150,7 @@ func defaultConfig() Config {
 	return Config{
 		Bus: BusConfig{Kind: "postgres", NATSURL: "nats://127.0.0.1:4222", NATSPrefix: "intake", PollInterval: Duration(100 * time.Millisecond)},
 		Pipeline: PipelineConfig{Retries: 5, RetryInitial: Duration(500 * time.Millisecond), Timeout: Duration(60 * time.Second),
-			Lease: Duration(15 * time.Second), BatchSize: 256, Concurrency: 4},
+			Lease: Duration(15 * time.Second), BatchSize: 128, Concurrency: 4},
 		Rules:     RulesConfig{ReloadInterval: Duration(5 * time.Second)},
 		Intake:    IntakeConfig{Timezone: "Europe/Moscow", LeasePeriod: Duration(15 * time.Second)},
 		Log:       LogConfig{Level: "info", Format: "text"},
