@@ -19,19 +19,27 @@ import (
 	"github.com/intakehq/intake/ingest"
 	"github.com/intakehq/intake/pipeline"
 	"github.com/intakehq/intake/rules/defaults"
+	"github.com/intakehq/intake/store"
 	"github.com/intakehq/intake/store/pgtest"
 )
+
+// sampleProcessor is a scratch database with the sample reference data and
+// a processor with the shipped rules, at the test's fixed instant.
+func sampleProcessor(ctx context.Context, t *testing.T) (*store.Store, *pipeline.Processor) {
+	t.Helper()
+	st := pgtest.Store(t)
+	pgtest.ImportDemo(t, st)
+	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
+	require.NoError(t, err)
+	return st, pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+}
 
 // runBus runs the sample mailbox through a running router on the given bus,
 // all messages at once, and checks every item's outcome against its label.
 func runBus(t *testing.T, cfg pipeline.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := pgtest.Store(t)
-	pgtest.ImportDemo(t, st)
-	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
-	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	st, proc := sampleProcessor(ctx, t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pipe := pipeline.New(cfg, st, proc, log)
 	require.NoError(t, pipeline.InitSchema(ctx, st.Pool, nil))

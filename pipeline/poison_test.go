@@ -52,11 +52,7 @@ func nulMail() []byte {
 func TestNoItemHoldsUpTheMail(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := pgtest.Store(t)
-	pgtest.ImportDemo(t, st)
-	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
-	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	st, proc := sampleProcessor(ctx, t)
 	var (
 		mu       sync.Mutex
 		behavior = map[int64]string{}
@@ -271,11 +267,7 @@ func crashChild(t *testing.T) {
 func TestLongTransactionHoldsNoMail(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := pgtest.Store(t)
-	pgtest.ImportDemo(t, st)
-	rt, err := pipeline.LoadRuntime(ctx, st, defaults.Files())
-	require.NoError(t, err)
-	proc := pipeline.NewProcessor(rt, nil, time.UTC, clocktest.Clock(t))
+	st, proc := sampleProcessor(ctx, t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	pipe := pipeline.New(pipeline.Config{Bus: "postgres", PollInterval: 10 * time.Millisecond,
 		SweepInterval: 100 * time.Millisecond, StaleAfter: time.Second}, st, proc, log)
